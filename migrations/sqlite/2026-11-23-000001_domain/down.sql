@@ -1,0 +1,13 @@
+DROP TABLE sign_in_throttle;
+DROP TABLE api_tokens;
+DROP TABLE settings;
+DROP TABLE audit_events;
+DROP TABLE tokens;
+DROP TABLE outbox;
+DROP TABLE account_access;
+DROP TABLE building_access;
+DROP TABLE buildings;
+DROP TABLE accounts;
+DROP TABLE users;
+DROP TABLE group_permissions;
+DROP TABLE groups;

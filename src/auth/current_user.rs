@@ -1,0 +1,222 @@
+//! The signed-in user, loaded and checked against the database on every request, and
+//! `Require<P>`, which hands a handler the user only if their group grants permission `P`.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+
+use actix_session::SessionExt;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::Method, web};
+
+use super::session::{Flash, SessionState};
+use crate::db;
+use crate::db::audit::AuditContext;
+use crate::domain::{Permission, PermissionSet, UserStatus};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::layout::{Layout, Tab};
+
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub is_owner: bool,
+    pub group_id: i64,
+    pub group_name: String,
+    pub permissions: PermissionSet,
+    pub must_change_password: bool,
+    /// Set while an administrator is signed in as this user.
+    pub impersonator_id: Option<i64>,
+    pub org_name: String,
+    pub audit: AuditContext,
+    pub session: SessionState,
+}
+
+impl CurrentUser {
+    pub fn can(&self, p: Permission) -> bool {
+        self.permissions.has(p)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.permissions.is_admin()
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+
+    /// The page frame for this user with `tab` selected; takes the pending flash message.
+    pub fn layout(&self, title: impl Into<String>, tab: Tab) -> Layout {
+        Layout::signed_in(self, title.into(), tab)
+    }
+
+    pub fn csrf_token(&self) -> String {
+        self.session.csrf_token()
+    }
+
+    pub fn take_flash(&self) -> Option<Flash> {
+        self.session.take_flash()
+    }
+}
+
+/// Paths a user who must choose a new password may still reach.
+fn allowed_before_new_password(path: &str) -> bool {
+    path == "/profile/password" || path == "/sign-out"
+}
+
+async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
+    let session = SessionState::new(req.get_session());
+    let sign_in_required = || AppError::SignInRequired {
+        next: (req.method() == Method::GET).then(|| match req.query_string() {
+            "" => req.path().to_owned(),
+            q => format!("{}?{q}", req.path()),
+        }),
+    };
+    let Some(cookie) = session.user() else {
+        return Err(sign_in_required());
+    };
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?
+        .clone();
+    let user_id = cookie.user_id;
+    let (row, settings) = state
+        .db
+        .run(move |conn| {
+            let row = db::users::find_with_group(conn, user_id)?;
+            let settings = db::settings::Settings::load(conn)?;
+            Ok((row, settings))
+        })
+        .await?;
+
+    let now = chrono::Utc::now().timestamp();
+    let expired = now - cookie.seen > settings.session_idle_minutes * 60
+        || now - cookie.started > settings.session_absolute_hours * 3600;
+    let valid = row.as_ref().is_some_and(|(u, _, _)| {
+        u.status() == UserStatus::Active
+            && super::secret::constant_time_eq(u.security_stamp.as_bytes(), cookie.security_stamp.as_bytes())
+    });
+    let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired) else {
+        session.sign_out();
+        return Err(sign_in_required());
+    };
+    session.touch(now, cookie.seen);
+    if user.must_change_password && !allowed_before_new_password(req.path()) {
+        return Err(AppError::PasswordChangeRequired);
+    }
+    let audit = AuditContext::from_request(&req, Some(user.id), cookie.impersonator_id);
+    Ok(CurrentUser {
+        id: user.id,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        is_owner: user.is_owner,
+        group_id: user.group_id,
+        group_name,
+        permissions,
+        must_change_password: user.must_change_password,
+        impersonator_id: cookie.impersonator_id,
+        org_name: settings.org_name,
+        audit,
+        session,
+    })
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(load(req.clone()))
+    }
+}
+
+/// The signed-in user when there is one (public pages use it to send a signed-in visitor on).
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+impl FromRequest for MaybeUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match load(req).await {
+                Ok(user) => Ok(MaybeUser(Some(user))),
+                Err(AppError::SignInRequired { .. } | AppError::PasswordChangeRequired) => Ok(MaybeUser(None)),
+                Err(e) => Err(e),
+            }
+        })
+    }
+}
+
+/// A permission a handler can require in its signature.
+pub trait Capability {
+    const PERMISSION: Permission;
+}
+
+/// The signed-in user, given to the handler only when their group grants `C`. A session in
+/// which an administrator is signed in as someone else reaches no such screen.
+pub struct Require<C: Capability> {
+    user: CurrentUser,
+    _capability: PhantomData<C>,
+}
+
+impl<C: Capability> Require<C> {
+    pub fn into_user(self) -> CurrentUser {
+        self.user
+    }
+}
+
+impl<C: Capability> Deref for Require<C> {
+    type Target = CurrentUser;
+    fn deref(&self) -> &CurrentUser {
+        &self.user
+    }
+}
+
+impl<C: Capability + 'static> FromRequest for Require<C> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let user = load(req).await?;
+            if user.impersonator_id.is_some() || !user.can(C::PERMISSION) {
+                return Err(AppError::Forbidden);
+            }
+            Ok(Require { user, _capability: PhantomData })
+        })
+    }
+}
+
+macro_rules! capabilities {
+    ($($name:ident => $permission:ident),* $(,)?) => {
+        $(
+            #[doc = concat!("Requires `", stringify!($permission), "`.")]
+            pub struct $name;
+            impl Capability for $name {
+                const PERMISSION: Permission = Permission::$permission;
+            }
+        )*
+    };
+}
+
+capabilities! {
+    ViewUsers => UsersView,
+    ManageUsers => UsersManage,
+    ExportUsers => UsersExport,
+    ImpersonateUsers => UsersImpersonate,
+    ResetPasswords => UsersResetPassword,
+    SendInvites => InvitesSend,
+    ViewAllBuildings => BuildingsViewAll,
+    ManageBuildings => BuildingsManage,
+    EditBuildings => BuildingsEdit,
+    ManageGroups => GroupsManage,
+    ViewAudit => AuditView,
+    ManageSettings => SettingsManage,
+    ManageApi => ApiManage,
+}

@@ -1,0 +1,11 @@
+//! Who is asking, and what they may do: sessions, the signed-in user, permissions, CSRF,
+//! password hashing and the secrets behind tokens.
+
+pub mod csrf;
+pub mod current_user;
+pub mod password;
+pub mod secret;
+pub mod session;
+
+pub use current_user::{CurrentUser, MaybeUser, Require};
+pub use session::SessionState;

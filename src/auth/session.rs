@@ -1,0 +1,152 @@
+//! The typed session: what the cookie holds, and nothing else touches the raw session.
+
+use std::future::{Ready, ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
+use serde::{Deserialize, Serialize};
+
+use super::secret;
+use crate::error::AppError;
+
+const USER_ID: &str = "uid";
+const STAMP: &str = "stamp";
+const CSRF: &str = "csrf";
+const STARTED: &str = "started";
+const SEEN: &str = "seen";
+const FLASH: &str = "flash";
+const IMPERSONATOR: &str = "imp";
+
+/// A one-time message shown on the next page (post / redirect / get).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FlashKind {
+    Success,
+    Error,
+}
+
+impl Flash {
+    pub fn is_error(&self) -> bool {
+        self.kind == FlashKind::Error
+    }
+}
+
+/// Who the cookie says is signed in; checked against the database on each request.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user_id: i64,
+    pub security_stamp: String,
+    pub started: i64,
+    pub seen: i64,
+    pub impersonator_id: Option<i64>,
+}
+
+pub struct SessionState(Session);
+
+impl SessionState {
+    pub fn new(session: Session) -> Self {
+        SessionState(session)
+    }
+
+    pub fn user(&self) -> Option<SessionUser> {
+        let get = |k| self.0.get::<i64>(k).ok().flatten();
+        Some(SessionUser {
+            user_id: get(USER_ID)?,
+            security_stamp: self.0.get::<String>(STAMP).ok().flatten()?,
+            started: get(STARTED)?,
+            seen: get(SEEN)?,
+            impersonator_id: get(IMPERSONATOR),
+        })
+    }
+
+    /// Starts a signed-in session under a fresh cookie (no fixation), with a fresh CSRF token.
+    pub fn sign_in(&self, user_id: i64, security_stamp: &str) -> Result<(), AppError> {
+        self.0.renew();
+        let flash = self.0.remove(FLASH);
+        self.0.clear();
+        let now = chrono::Utc::now().timestamp();
+        self.insert(USER_ID, user_id)?;
+        self.insert(STAMP, security_stamp)?;
+        self.insert(STARTED, now)?;
+        self.insert(SEEN, now)?;
+        self.insert(CSRF, secret::new_token())?;
+        if let Some(flash) = flash {
+            self.0.insert(FLASH, flash).ok();
+        }
+        Ok(())
+    }
+
+    /// Starts a session as `user_id` for the signed-in `impersonator_id`.
+    pub fn impersonate(&self, user_id: i64, security_stamp: &str, impersonator_id: i64) -> Result<(), AppError> {
+        self.sign_in(user_id, security_stamp)?;
+        self.insert(IMPERSONATOR, impersonator_id)
+    }
+
+    /// Keeps the idle clock running; writes the cookie at most once a minute.
+    pub fn touch(&self, now: i64, seen: i64) {
+        if now - seen >= 60 {
+            self.0.insert(SEEN, now).ok();
+        }
+    }
+
+    /// Updates the stamp after the person changed their own password (their session goes on).
+    pub fn set_security_stamp(&self, stamp: &str) -> Result<(), AppError> {
+        self.0.renew();
+        self.insert(STAMP, stamp)
+    }
+
+    pub fn sign_out(&self) {
+        self.0.purge();
+    }
+
+    /// The CSRF token for forms, created on first use.
+    pub fn csrf_token(&self) -> String {
+        if let Ok(Some(token)) = self.0.get::<String>(CSRF) {
+            return token;
+        }
+        let token = secret::new_token();
+        self.0.insert(CSRF, &token).ok();
+        token
+    }
+
+    /// The stored token, without creating one.
+    pub fn existing_csrf_token(&self) -> Option<String> {
+        self.0.get::<String>(CSRF).ok().flatten()
+    }
+
+    pub fn flash(&self, kind: FlashKind, message: impl Into<String>) {
+        self.0.insert(FLASH, Flash { kind, message: message.into() }).ok();
+    }
+
+    pub fn success(&self, message: impl Into<String>) {
+        self.flash(FlashKind::Success, message)
+    }
+
+    pub fn error(&self, message: impl Into<String>) {
+        self.flash(FlashKind::Error, message)
+    }
+
+    pub fn take_flash(&self) -> Option<Flash> {
+        self.0.remove_as::<Flash>(FLASH).and_then(Result::ok)
+    }
+
+    fn insert(&self, key: &str, value: impl Serialize) -> Result<(), AppError> {
+        self.0
+            .insert(key, value)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("session write failed: {e}")))
+    }
+}
+
+impl FromRequest for SessionState {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(SessionState(req.get_session())))
+    }
+}

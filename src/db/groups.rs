@@ -1,0 +1,54 @@
+//! Groups and the permissions they grant.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConnection;
+use super::schema::{group_permissions, groups};
+use crate::domain::PermissionSet;
+use crate::error::AppError;
+
+/// The built-in group every permission belongs to, whatever its rows say.
+pub const ADMIN_KEY: &str = "admin";
+/// The built-in group for self-signup.
+pub const CUSTOMER_KEY: &str = "customer";
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = groups)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub builtin_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl Group {
+    pub fn is_builtin(&self) -> bool {
+        self.builtin_key.is_some()
+    }
+}
+
+pub fn permissions(conn: &mut DbConnection, group_id: i64, builtin_key: Option<&str>) -> Result<PermissionSet, AppError> {
+    if builtin_key == Some(ADMIN_KEY) {
+        return Ok(PermissionSet::all());
+    }
+    let keys: Vec<String> = group_permissions::table
+        .filter(group_permissions::group_id.eq(group_id))
+        .select(group_permissions::permission)
+        .load(conn)?;
+    Ok(PermissionSet::from_keys(keys.iter().map(String::as_str)))
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Group>, AppError> {
+    Ok(groups::table.find(id).first(conn).optional()?)
+}
+
+pub fn find_builtin(conn: &mut DbConnection, key: &str) -> Result<Group, AppError> {
+    Ok(groups::table.filter(groups::builtin_key.eq(key)).first(conn)?)
+}
+
+pub fn list(conn: &mut DbConnection) -> Result<Vec<Group>, AppError> {
+    Ok(groups::table.order((groups::builtin_key.is_null(), groups::id)).load(conn)?)
+}

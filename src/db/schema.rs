@@ -1,0 +1,190 @@
+//! The database schema for diesel, portable across SQLite and PostgreSQL (kept by hand).
+
+diesel::table! {
+    groups (id) {
+        id -> BigInt,
+        name -> Text,
+        description -> Text,
+        builtin_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    group_permissions (group_id, permission) {
+        group_id -> BigInt,
+        permission -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        phone -> Text,
+        title -> Text,
+        job_function -> Text,
+        company -> Text,
+        group_id -> BigInt,
+        status -> Text,
+        is_owner -> Bool,
+        password_hash -> Nullable<Text>,
+        must_change_password -> Bool,
+        totp_secret -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
+        notification_preference -> Text,
+        security_stamp -> Text,
+        last_sign_in_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> Integer,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    buildings (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        name -> Text,
+        street -> Text,
+        city -> Text,
+        region -> Text,
+        postal_code -> Text,
+        country -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    building_access (user_id, building_id) {
+        user_id -> BigInt,
+        building_id -> BigInt,
+        granted_by -> Nullable<BigInt>,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    account_access (user_id, account_id) {
+        user_id -> BigInt,
+        account_id -> BigInt,
+        granted_by -> Nullable<BigInt>,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        to_address -> Text,
+        bcc_address -> Nullable<Text>,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+        failed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tokens (id) {
+        id -> BigInt,
+        purpose -> Text,
+        user_id -> Nullable<BigInt>,
+        email -> Nullable<Text>,
+        secret_hash -> Text,
+        details -> Text,
+        mail_id -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        superseded_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_id -> Nullable<BigInt>,
+        impersonator_id -> Nullable<BigInt>,
+        action -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<BigInt>,
+        target_label -> Text,
+        details -> Text,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        name -> Text,
+        secret_hash -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    sign_in_throttle (key) {
+        key -> Text,
+        failures -> Integer,
+        window_started_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(group_permissions -> groups (group_id));
+diesel::joinable!(users -> groups (group_id));
+diesel::joinable!(buildings -> accounts (account_id));
+diesel::joinable!(building_access -> buildings (building_id));
+diesel::joinable!(account_access -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    groups,
+    group_permissions,
+    users,
+    accounts,
+    buildings,
+    building_access,
+    account_access,
+    outbox,
+    tokens,
+    audit_events,
+    settings,
+    api_tokens,
+    sign_in_throttle,
+);

@@ -1,0 +1,152 @@
+//! One-time links (invite, password reset, email change, email verification, owner setup).
+//! Only the SHA-256 of the secret is stored; the secret exists once, in the link.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::tokens;
+use super::{DbConnection, now};
+use crate::auth::secret;
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Invite,
+    PasswordReset,
+    EmailChange,
+    EmailVerify,
+    OwnerSetup,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Invite => "invite",
+            Purpose::PasswordReset => "password_reset",
+            Purpose::EmailChange => "email_change",
+            Purpose::EmailVerify => "email_verify",
+            Purpose::OwnerSetup => "owner_setup",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = tokens)]
+pub struct Token {
+    pub id: i64,
+    pub purpose: String,
+    pub user_id: Option<i64>,
+    pub email: Option<String>,
+    pub secret_hash: String,
+    pub details: String,
+    pub mail_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub superseded_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// What a link can still do, in the order a person should be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Valid,
+    Used,
+    Revoked,
+    Superseded,
+    Expired,
+}
+
+impl Token {
+    pub fn state(&self, at: NaiveDateTime) -> TokenState {
+        if self.used_at.is_some() {
+            TokenState::Used
+        } else if self.revoked_at.is_some() {
+            TokenState::Revoked
+        } else if self.superseded_at.is_some() {
+            TokenState::Superseded
+        } else if self.expires_at <= at {
+            TokenState::Expired
+        } else {
+            TokenState::Valid
+        }
+    }
+}
+
+/// What `issue` needs besides the purpose.
+pub struct NewToken<'a> {
+    pub purpose: Purpose,
+    pub user_id: Option<i64>,
+    pub email: Option<&'a str>,
+    pub details: serde_json::Value,
+    pub created_by: Option<i64>,
+    pub ttl: Duration,
+}
+
+/// Stores a new token and returns it with its secret (to be put in a link, never stored).
+pub fn issue(conn: &mut DbConnection, new: NewToken<'_>) -> Result<(Token, String), AppError> {
+    let secret = secret::new_token();
+    let created = now();
+    let token = diesel::insert_into(tokens::table)
+        .values((
+            tokens::purpose.eq(new.purpose.as_str()),
+            tokens::user_id.eq(new.user_id),
+            tokens::email.eq(new.email),
+            tokens::secret_hash.eq(secret::digest(&secret)),
+            tokens::details.eq(new.details.to_string()),
+            tokens::created_by.eq(new.created_by),
+            tokens::created_at.eq(created),
+            tokens::expires_at.eq(created + new.ttl),
+        ))
+        .returning(tokens::all_columns)
+        .get_result::<Token>(conn)?;
+    Ok((token, secret))
+}
+
+/// The token a link's secret belongs to, if it is one of `purpose`.
+pub fn find_by_secret(conn: &mut DbConnection, purpose: Purpose, secret: &str) -> Result<Option<Token>, AppError> {
+    if secret.len() != 64 {
+        return Ok(None);
+    }
+    Ok(tokens::table
+        .filter(tokens::secret_hash.eq(secret::digest(secret)))
+        .filter(tokens::purpose.eq(purpose.as_str()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a token used, only if it still was valid: false means someone else used it first.
+pub fn consume(conn: &mut DbConnection, id: i64) -> Result<bool, AppError> {
+    let at = now();
+    let n = diesel::update(
+        tokens::table
+            .find(id)
+            .filter(tokens::used_at.is_null())
+            .filter(tokens::revoked_at.is_null())
+            .filter(tokens::superseded_at.is_null())
+            .filter(tokens::expires_at.gt(at)),
+    )
+    .set(tokens::used_at.eq(at))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Supersedes the unused links of one purpose for a user (or, with no user, of the purpose).
+pub fn supersede_unused(conn: &mut DbConnection, purpose: Purpose, user_id: Option<i64>) -> Result<usize, AppError> {
+    let open = tokens::table
+        .filter(tokens::purpose.eq(purpose.as_str()))
+        .filter(tokens::used_at.is_null())
+        .filter(tokens::revoked_at.is_null())
+        .filter(tokens::superseded_at.is_null());
+    let n = match user_id {
+        Some(id) => diesel::update(open.filter(tokens::user_id.eq(id))).set(tokens::superseded_at.eq(now())).execute(conn)?,
+        None => diesel::update(open.filter(tokens::user_id.is_null())).set(tokens::superseded_at.eq(now())).execute(conn)?,
+    };
+    Ok(n)
+}
+
+pub fn attach_mail(conn: &mut DbConnection, token_id: i64, mail_id: i64) -> Result<(), AppError> {
+    diesel::update(tokens::table.find(token_id)).set(tokens::mail_id.eq(mail_id)).execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,145 @@
+//! Users: reading them, creating them, and the few writes that sign-in needs.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{groups, users};
+use super::{DbConnection, now};
+use crate::domain::{PermissionSet, UserStatus};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub title: String,
+    pub job_function: String,
+    pub company: String,
+    pub group_id: i64,
+    pub status: String,
+    pub is_owner: bool,
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub totp_secret: Option<String>,
+    pub totp_last_step: Option<i64>,
+    pub notification_preference: String,
+    pub security_stamp: String,
+    pub last_sign_in_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl User {
+    pub fn status(&self) -> UserStatus {
+        UserStatus::parse(&self.status).unwrap_or(UserStatus::Disabled)
+    }
+
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name, self.last_name)
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub title: String,
+    pub job_function: String,
+    pub company: String,
+    pub group_id: i64,
+    pub status: String,
+    pub is_owner: bool,
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub notification_preference: String,
+    pub security_stamp: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+/// A fresh security stamp: changing it ends every session of the user.
+pub fn new_security_stamp() -> String {
+    crate::auth::secret::to_hex(&crate::auth::secret::random_bytes::<16>())
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<User>, AppError> {
+    Ok(users::table.find(id).first::<User>(conn).optional()?)
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, AppError> {
+    Ok(users::table
+        .filter(users::email.eq(email.to_lowercase()))
+        .first::<User>(conn)
+        .optional()?)
+}
+
+/// A user with their group's name and permissions.
+pub fn find_with_group(conn: &mut DbConnection, id: i64) -> Result<Option<(User, String, PermissionSet)>, AppError> {
+    let row = users::table
+        .inner_join(groups::table)
+        .filter(users::id.eq(id))
+        .select((users::all_columns, groups::name, groups::builtin_key))
+        .first::<(User, String, Option<String>)>(conn)
+        .optional()?;
+    let Some((user, group_name, builtin_key)) = row else {
+        return Ok(None);
+    };
+    let permissions = super::groups::permissions(conn, user.group_id, builtin_key.as_deref())?;
+    Ok(Some((user, group_name, permissions)))
+}
+
+pub fn owner_exists(conn: &mut DbConnection) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(users::table.filter(users::is_owner.eq(true)))).get_result(conn)?)
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<User, AppError> {
+    Ok(diesel::insert_into(users::table)
+        .values(new)
+        .returning(users::all_columns)
+        .get_result::<User>(conn)?)
+}
+
+pub fn record_sign_in(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::last_sign_in_at.eq(now()))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Stores a new password hash and a new security stamp (ending every other session);
+/// returns the stamp for the session that made the change.
+pub fn set_password(conn: &mut DbConnection, id: i64, hash: &str) -> Result<String, AppError> {
+    let stamp = new_security_stamp();
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::must_change_password.eq(false),
+            users::security_stamp.eq(&stamp),
+            users::updated_at.eq(now()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(stamp)
+}
+
+/// Sets a user's status; leaving `active` ends every session of the user.
+pub fn set_status(conn: &mut DbConnection, id: i64, status: UserStatus) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::status.eq(status.as_str()),
+            users::security_stamp.eq(new_security_stamp()),
+            users::updated_at.eq(now()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

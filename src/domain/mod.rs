@@ -1,0 +1,18 @@
+//! Newtypes and rules of the domain: parsed once at the edge, trusted afterwards.
+//! No actix, no diesel here.
+
+pub mod email;
+pub mod fields;
+pub mod password;
+pub mod permission;
+pub mod person_name;
+pub mod phone;
+pub mod user;
+
+pub use email::Email;
+pub use fields::FieldErrors;
+pub use password::Password;
+pub use permission::{Permission, PermissionSet};
+pub use person_name::PersonName;
+pub use phone::Phone;
+pub use user::{JobFunction, UserStatus};

@@ -1,0 +1,133 @@
+//! One error type for every handler: it logs the cause chain and renders a page that tells
+//! the person what they can do. Nothing about the cause reaches the browser.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("sign-in required")]
+    SignInRequired { next: Option<String> },
+    #[error("a new password is required")]
+    PasswordChangeRequired,
+    #[error("missing or wrong CSRF token")]
+    Csrf,
+    #[error("the request was not understood: {0}")]
+    BadRequest(String),
+    #[error("the database is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match &e {
+            Error::NotFound => AppError::NotFound,
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
+                AppError::Unavailable(e.into())
+            }
+            Error::DatabaseError(_, info) if is_unavailable_message(info.message()) => AppError::Unavailable(e.into()),
+            _ => AppError::Internal(e.into()),
+        }
+    }
+}
+
+/// SQLite reports a file that can't be read or written through plain messages.
+fn is_unavailable_message(message: &str) -> bool {
+    const SIGNS: [&str; 6] = [
+        "unable to open database",
+        "disk I/O error",
+        "readonly database",
+        "database disk image is malformed",
+        "file is not a database",
+        "terminating connection",
+    ];
+    SIGNS.iter().any(|s| message.contains(s))
+}
+
+impl From<askama::Error> for AppError {
+    fn from(e: askama::Error) -> Self {
+        AppError::Internal(e.into())
+    }
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        AppError::Internal(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errors/page.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'a str,
+    message: &'a str,
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, message) = match self {
+            AppError::SignInRequired { next } => {
+                let location = match next {
+                    Some(next) => format!("/sign-in?next={}", crate::web::urlencode(next)),
+                    None => "/sign-in".to_owned(),
+                };
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, location))
+                    .finish();
+            }
+            AppError::PasswordChangeRequired => {
+                return HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, "/profile/password"))
+                    .finish();
+            }
+            AppError::NotFound => ("Page not found", "There is nothing at this address. Check the link, or go back to Settings."),
+            AppError::Forbidden => ("Not allowed", "Your group does not allow this. Ask an administrator if you need it."),
+            AppError::Csrf => (
+                "This form has expired",
+                "For your safety the form could not be accepted. Go back, reload the page and try again.",
+            ),
+            AppError::BadRequest(_) => ("Request not understood", "The request was not understood. Go back and try again."),
+            AppError::Unavailable(cause) => {
+                tracing::error!(error = ?cause, "database unavailable");
+                (
+                    "Temporarily unavailable",
+                    "Concierge cannot reach its database right now. Nothing was changed. Try again in a minute.",
+                )
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                ("Something went wrong", "Nothing was changed. Try again; if it keeps happening, tell your administrator.")
+            }
+        };
+        let status = self.status_code();
+        let page = ErrorPage { status: status.as_u16(), title, message };
+        let body = page.render().unwrap_or_else(|_| message.to_owned());
+        let mut response = HttpResponse::build(status);
+        response.content_type(ContentType::html());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header((header::RETRY_AFTER, "30"));
+        }
+        response.body(body)
+    }
+}

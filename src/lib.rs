@@ -1,0 +1,13 @@
+//! Concierge: a self-hosted portal in which an organization's administrators manage its
+//! users and the buildings each may reach, and every user manages their own profile.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod owner;
+pub mod startup;
+pub mod telemetry;
+pub mod web;

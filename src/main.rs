@@ -1,0 +1,88 @@
+//! The `concierge` command: `serve` (default), `migrate`, `create-owner`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use concierge::config::{Config, ConfigArgs};
+use concierge::db::Db;
+use concierge::startup::Application;
+
+#[derive(Parser)]
+#[command(name = "concierge", version, about = "Users, groups and the buildings they may reach.")]
+struct Cli {
+    #[command(flatten)]
+    config: ConfigArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default).
+    Serve,
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Print a one-time link at which the owner account is made (while there is no owner).
+    CreateOwner,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    concierge::telemetry::init();
+    let config = match cli.config.validate() {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("concierge: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config),
+        Command::Migrate => migrate(&config),
+        Command::CreateOwner => create_owner(&config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("concierge: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let public_url = config.public_url.clone();
+        let app = Application::build(config).await?;
+        let db = app.state.db.clone();
+        let link = actix_web::web::block(move || {
+            let mut conn = db.get()?;
+            concierge::owner::setup_link(&mut conn, &public_url)
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("issuing the owner setup link failed: {e:?}"))?;
+        tracing::info!(port = app.port(), "Concierge is listening");
+        if let Some(link) = link {
+            println!("No owner yet. Open this one-time link to create the owner account: {link}");
+        }
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    Db::connect(&config.database_url, 1)?.migrate()?;
+    println!("The database is up to date.");
+    Ok(())
+}
+
+fn create_owner(config: &Config) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    match concierge::owner::setup_link(&mut conn, &config.public_url).map_err(|e| anyhow::anyhow!("{e:?}"))? {
+        Some(link) => println!("Open this one-time link to create the owner account: {link}"),
+        None => println!("The owner account exists already; sign in with it."),
+    }
+    Ok(())
+}

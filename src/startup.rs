@@ -1,0 +1,121 @@
+//! Builds the app: the same code serves `concierge serve` and the tests (port 0).
+
+use std::net::TcpListener;
+
+use actix_session::SessionMiddleware;
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, HttpRequest, HttpServer, web};
+use anyhow::Context;
+
+use crate::auth::csrf;
+use crate::auth::password::Hasher;
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::error::AppError;
+use crate::web::router;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub hasher: Hasher,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+}
+
+const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'";
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("Content-Security-Policy", CSP))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Frame-Options", "DENY"))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add(("Cache-Control", "no-store"))
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+fn bad_request(err: impl std::fmt::Display, _: &HttpRequest) -> actix_web::Error {
+    AppError::BadRequest(err.to_string()).into()
+}
+
+impl Application {
+    /// Connects to the database, migrates it, and binds the listener (port 0 picks a free one).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::connect(&config.database_url, config.database_pool_size)?;
+        let migrating = db.clone();
+        web::block(move || migrating.migrate()).await??;
+
+        let key = match &config.session_key {
+            Some(key) => key.clone(),
+            None => {
+                let db = db.clone();
+                web::block(move || db.get().and_then(|mut c| db::settings::session_key(&mut c)))
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("reading the session key failed: {e:?}"))?
+            }
+        };
+        let key = Key::try_from(key.as_slice()).context("SESSION_KEY is not a usable key")?;
+
+        let hasher = Hasher::new(config.bcrypt_cost);
+        let warm = hasher.clone();
+        std::thread::spawn(move || warm.warm_up());
+
+        let listener = TcpListener::bind(config.bind).with_context(|| format!("could not listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = config.workers;
+        let secure = config.secure_cookies;
+        let state = web::Data::new(AppState { config, db, hasher });
+        let app_state = state.clone();
+
+        let server = HttpServer::new(move || {
+            let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name("concierge_session".into())
+                .cookie_secure(secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .build();
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(bad_request))
+                .app_data(web::QueryConfig::default().error_handler(bad_request))
+                .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .wrap(from_fn(csrf::check))
+                .wrap(session)
+                .wrap(Compress::default())
+                .wrap(security_headers())
+                .wrap(tracing_actix_web::TracingLogger::default())
+                .configure(router::configure)
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+
+    /// The server, to run in the background (tests) or await.
+    pub fn into_server(self) -> Server {
+        self.server
+    }
+}
