@@ -173,10 +173,10 @@ impl Db {
         Ok(())
     }
 
-    /// Whether the database answers: for `/readyz`.
+    /// Whether the database answers with its schema readable: for `/readyz`.
     pub async fn ping(&self) -> Result<(), AppError> {
         self.run(|conn| {
-            conn.batch_execute("SELECT 1")?;
+            conn.batch_execute("SELECT 1 FROM groups LIMIT 1")?;
             Ok(())
         })
         .await

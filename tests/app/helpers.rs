@@ -1,0 +1,368 @@
+//! Spawns the real app on a random port against a fresh database, and a client that behaves
+//! like a browser: a cookie jar, no automatic redirects, CSRF tokens read from the forms.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use concierge::config::Config;
+use concierge::db::{Db, DbConnection, groups, users};
+use concierge::domain::UserStatus;
+use concierge::startup::Application;
+use diesel::Connection;
+use diesel::connection::SimpleConnection;
+
+pub const PASSWORD: &str = "violet-tractor-harbour-42";
+
+/// A database that exists for one test: a temporary SQLite file, or a PostgreSQL database
+/// created from `TEST_DATABASE_URL` and dropped afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: Option<String>,
+    name: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    pub fn new() -> TestDatabase {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
+            Some(admin_url) => {
+                static N: AtomicU32 = AtomicU32::new(0);
+                let name = format!(
+                    "concierge_test_{}_{}_{}",
+                    std::process::id(),
+                    N.fetch_add(1, Ordering::Relaxed),
+                    concierge::auth::secret::to_hex(&concierge::auth::secret::random_bytes::<4>())
+                );
+                let mut conn = diesel::PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL can't be reached: {e}"));
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+                TestDatabase { url: format!("{base}/{name}"), admin_url: Some(admin_url), name, _dir: None }
+            }
+            None => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("concierge.db").display());
+                TestDatabase { url, admin_url: None, name: String::new(), _dir: Some(dir) }
+            }
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.admin_url.is_some()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some(admin_url) = &self.admin_url
+            && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+pub fn test_config(database_url: &str) -> Config {
+    Config {
+        database_url: database_url.to_owned(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        public_url: "http://127.0.0.1".into(),
+        session_key: None,
+        bcrypt_cost: 4,
+        smtp_url: None,
+        mail_dir: std::env::temp_dir().join("concierge-test-mail"),
+        secure_cookies: false,
+        database_pool_size: 4,
+        workers: 1,
+        deliver_mail: false,
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub db: Db,
+    pub config: Config,
+    server: actix_web::dev::ServerHandle,
+    // Dropped last: the database outlives the server that uses it.
+    pub database: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Spawns the app after `adjust` changed its configuration.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var("TEST_LOG").is_ok() {
+        concierge::telemetry::init();
+    }
+    let database = TestDatabase::new();
+    let mut config = test_config(&database.url);
+    adjust(&mut config);
+    let app = Application::build(config.clone()).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.state.db.clone();
+    let server = app.into_server();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    TestApp { address, db, config, server: handle, database }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        drop(self.server.stop(false));
+    }
+}
+
+/// What a test needs to make a user directly in the database.
+pub struct UserSpec<'a> {
+    pub email: &'a str,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    /// A built-in group key: admin, regular, read_only, support, customer.
+    pub group: &'a str,
+    pub status: UserStatus,
+    pub is_owner: bool,
+}
+
+impl Default for UserSpec<'_> {
+    fn default() -> Self {
+        UserSpec {
+            email: "user@example.com",
+            first_name: "Uma",
+            last_name: "User",
+            group: "customer",
+            status: UserStatus::Active,
+            is_owner: false,
+        }
+    }
+}
+
+impl TestApp {
+    /// A fresh browser (its own cookie jar) pointed at this app.
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.address)
+    }
+
+    /// Runs `f` on a database connection (for arranging and checking what a test needs).
+    pub async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DbConnection) -> T + Send + 'static,
+    ) -> T {
+        let db = self.db.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.get().expect("a test connection");
+            f(&mut conn)
+        })
+        .await
+        .expect("the database task finished")
+    }
+
+    /// Creates a user with the password `PASSWORD` (bcrypt cost 4).
+    pub async fn create_user(&self, spec: UserSpec<'_>) -> users::User {
+        let email = spec.email.to_lowercase();
+        let (first, last, group, status, is_owner) =
+            (spec.first_name.to_owned(), spec.last_name.to_owned(), spec.group.to_owned(), spec.status, spec.is_owner);
+        self.with_db(move |conn| {
+            let group = groups::find_builtin(conn, &group).expect("a built-in group");
+            let at = concierge::db::now();
+            users::insert(
+                conn,
+                &users::NewUser {
+                    email,
+                    first_name: first,
+                    last_name: last,
+                    phone: "+1 702 555 0100".into(),
+                    title: "Manager".into(),
+                    job_function: "operations".into(),
+                    company: "Acme".into(),
+                    group_id: group.id,
+                    status: status.as_str().into(),
+                    is_owner,
+                    password_hash: Some(bcrypt::hash(PASSWORD, 4).unwrap()),
+                    must_change_password: false,
+                    notification_preference: "all".into(),
+                    security_stamp: users::new_security_stamp(),
+                    created_at: at,
+                    updated_at: at,
+                    version: 1,
+                },
+            )
+            .expect("insert user")
+        })
+        .await
+    }
+
+    pub async fn create_owner(&self) -> users::User {
+        self.create_user(UserSpec {
+            email: "owner@example.com",
+            first_name: "Olive",
+            last_name: "Owner",
+            group: "admin",
+            is_owner: true,
+            ..UserSpec::default()
+        })
+        .await
+    }
+
+    /// A browser signed in as a new user of `group`.
+    pub async fn signed_in(&self, email: &str, group: &str) -> (Browser, users::User) {
+        let user = self.create_user(UserSpec { email, group, ..UserSpec::default() }).await;
+        let browser = self.browser();
+        browser.sign_in(email, PASSWORD).await.assert_redirect_to("/settings");
+        (browser, user)
+    }
+
+    /// A browser signed in as the owner.
+    pub async fn signed_in_owner(&self) -> (Browser, users::User) {
+        let owner = self.create_owner().await;
+        let browser = self.browser();
+        browser.sign_in(&owner.email, PASSWORD).await.assert_redirect_to("/settings");
+        (browser, owner)
+    }
+
+    pub async fn user(&self, id: i64) -> users::User {
+        self.with_db(move |conn| users::find(conn, id).unwrap().expect("the user exists")).await
+    }
+
+    /// The actions of the audit log, oldest first.
+    pub async fn audit_actions(&self) -> Vec<String> {
+        use concierge::db::schema::audit_events::dsl::*;
+        use diesel::prelude::*;
+        self.with_db(|conn| audit_events.order(id).select(action).load::<String>(conn).unwrap()).await
+    }
+}
+
+/// A client with a cookie jar that does not follow redirects.
+pub struct Browser {
+    pub base: String,
+    pub client: reqwest::Client,
+    csrf: std::sync::Mutex<Option<String>>,
+}
+
+/// A response, read whole.
+pub struct Page {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    pub fn location(&self) -> Option<&str> {
+        self.headers.get("location").and_then(|v| v.to_str().ok())
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    #[track_caller]
+    pub fn assert_redirect_to(&self, path: &str) -> &Self {
+        assert_eq!(self.status, 303, "expected a redirect to {path}, got {}:\n{}", self.status, self.body);
+        assert_eq!(self.location(), Some(path));
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) -> &Self {
+        assert_eq!(self.status, status, "unexpected status; body:\n{}", self.body);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_contains(&self, text: &str) -> &Self {
+        assert!(self.body.contains(text), "{text:?} is not on the page:\n{}", self.body);
+        self
+    }
+
+    /// The CSRF token of the first form on the page.
+    pub fn csrf_token(&self) -> Option<String> {
+        csrf_in(&self.body)
+    }
+}
+
+fn csrf_in(body: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = body.find(marker)? + marker.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_owned())
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        let client = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { base: base.to_owned(), client, csrf: std::sync::Mutex::new(None) }
+    }
+
+    async fn read(&self, response: reqwest::Response) -> Page {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.text().await.unwrap_or_default();
+        if let Some(token) = csrf_in(&body) {
+            *self.csrf.lock().unwrap() = Some(token);
+        }
+        Page { status, headers, body }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
+        self.read(response).await
+    }
+
+    /// Follows redirects from `path` (GET) and returns the last page.
+    pub async fn follow(&self, path: &str) -> Page {
+        let mut page = self.get(path).await;
+        let mut hops = 0;
+        while let (303 | 302 | 301 | 307, Some(next)) = (page.status, page.location().map(str::to_owned)) {
+            hops += 1;
+            assert!(hops < 10, "too many redirects");
+            page = self.get(&next).await;
+        }
+        page
+    }
+
+    /// The CSRF token of this browser's session (fetching a page for it when none was seen).
+    pub async fn csrf_token(&self) -> String {
+        if let Some(token) = self.csrf.lock().unwrap().clone() {
+            return token;
+        }
+        self.follow("/sign-in").await;
+        self.csrf.lock().unwrap().clone().expect("the page carries a CSRF token")
+    }
+
+    /// Posts a form with this session's CSRF token added.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf_token().await;
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        fields.push(("csrf_token", &token));
+        self.post_raw(path, &fields).await
+    }
+
+    /// Posts exactly these fields (no CSRF token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST");
+        self.read(response).await
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> Page {
+        self.get("/sign-in").await;
+        let page = self.post("/sign-in", &[("email", email), ("password", password)]).await;
+        // Signing in starts a new session with a new token.
+        self.forget_csrf();
+        page
+    }
+
+    /// Forgets the CSRF token it saw (after the session changed).
+    pub fn forget_csrf(&self) {
+        *self.csrf.lock().unwrap() = None;
+    }
+}

@@ -1,0 +1,7 @@
+//! HTTP tests: the real app on a random port, a fresh database per test (SQLite by default,
+//! PostgreSQL when TEST_DATABASE_URL is set), driven like a browser.
+
+mod helpers;
+
+mod foundation;
+mod sign_in;
