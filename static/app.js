@@ -1,1 +1,24 @@
+// Small comforts only: every page works without this script.
+"use strict";
 
+document.addEventListener("DOMContentLoaded", () => {
+  // A checkbox with data-select-all="NAME" ticks every checkbox named NAME in its form.
+  for (const all of document.querySelectorAll("input[data-select-all]")) {
+    all.addEventListener("change", () => {
+      const scope = all.form || document;
+      for (const box of scope.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`)) {
+        box.checked = all.checked;
+      }
+    });
+  }
+  // A form with data-confirm asks before it is sent.
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+  // A table row with data-href opens on double-click.
+  for (const row of document.querySelectorAll("tr[data-href]")) {
+    row.addEventListener("dblclick", () => { window.location.href = row.dataset.href; });
+  }
+});
