@@ -39,7 +39,10 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
         .add(("X-Frame-Options", "DENY"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
+        .add((
+            "Permissions-Policy",
+            "camera=(), microphone=(), geolocation=()",
+        ))
         .add(("Cache-Control", "no-store"))
 }
 
@@ -73,7 +76,8 @@ impl Application {
         let warm = hasher.clone();
         std::thread::spawn(move || warm.warm_up());
 
-        let listener = TcpListener::bind(config.bind).with_context(|| format!("could not listen on {}", config.bind))?;
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("could not listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
         let secure = config.secure_cookies;
@@ -89,9 +93,15 @@ impl Application {
                 .build();
             App::new()
                 .app_data(app_state.clone())
-                .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(bad_request))
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(256 * 1024)
+                        .error_handler(bad_request),
+                )
                 .app_data(web::QueryConfig::default().error_handler(bad_request))
-                .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
                 .wrap(from_fn(csrf::check))
                 .wrap(session)
                 .wrap(Compress::default())
@@ -103,7 +113,11 @@ impl Application {
         .workers(workers)
         .listen(listener)?
         .run();
-        Ok(Application { port, server, state })
+        Ok(Application {
+            port,
+            server,
+            state,
+        })
     }
 
     pub fn port(&self) -> u16 {

@@ -58,11 +58,16 @@ pub async fn check(
     };
 
     match (expected, supplied) {
-        (Some(expected), Some(supplied)) if constant_time_eq(expected.as_bytes(), supplied.as_bytes()) => {
+        (Some(expected), Some(supplied))
+            if constant_time_eq(expected.as_bytes(), supplied.as_bytes()) =>
+        {
             next.call(req).await
         }
         _ => {
-            tracing::warn!(path = req.path(), "refused a request without a valid CSRF token");
+            tracing::warn!(
+                path = req.path(),
+                "refused a request without a valid CSRF token"
+            );
             Err(AppError::Csrf.into())
         }
     }

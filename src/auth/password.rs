@@ -14,7 +14,10 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(cost: u32) -> Self {
-        Hasher { cost, decoy: Arc::new(OnceLock::new()) }
+        Hasher {
+            cost,
+            decoy: Arc::new(OnceLock::new()),
+        }
     }
 
     pub fn cost(&self) -> u32 {
@@ -48,8 +51,7 @@ impl Hasher {
     }
 
     fn decoy(&self) -> &str {
-        self.decoy.get_or_init(|| {
-            bcrypt::hash(super::secret::new_token(), self.cost).unwrap_or_default()
-        })
+        self.decoy
+            .get_or_init(|| bcrypt::hash(super::secret::new_token(), self.cost).unwrap_or_default())
     }
 }

@@ -82,7 +82,12 @@ impl SessionState {
     }
 
     /// Starts a session as `user_id` for the signed-in `impersonator_id`.
-    pub fn impersonate(&self, user_id: i64, security_stamp: &str, impersonator_id: i64) -> Result<(), AppError> {
+    pub fn impersonate(
+        &self,
+        user_id: i64,
+        security_stamp: &str,
+        impersonator_id: i64,
+    ) -> Result<(), AppError> {
         self.sign_in(user_id, security_stamp)?;
         self.insert(IMPERSONATOR, impersonator_id)
     }
@@ -120,7 +125,15 @@ impl SessionState {
     }
 
     pub fn flash(&self, kind: FlashKind, message: impl Into<String>) {
-        self.0.insert(FLASH, Flash { kind, message: message.into() }).ok();
+        self.0
+            .insert(
+                FLASH,
+                Flash {
+                    kind,
+                    message: message.into(),
+                },
+            )
+            .ok();
     }
 
     pub fn success(&self, message: impl Into<String>) {

@@ -30,7 +30,11 @@ impl Group {
     }
 }
 
-pub fn permissions(conn: &mut DbConnection, group_id: i64, builtin_key: Option<&str>) -> Result<PermissionSet, AppError> {
+pub fn permissions(
+    conn: &mut DbConnection,
+    group_id: i64,
+    builtin_key: Option<&str>,
+) -> Result<PermissionSet, AppError> {
     if builtin_key == Some(ADMIN_KEY) {
         return Ok(PermissionSet::all());
     }
@@ -46,9 +50,13 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Group>, AppError>
 }
 
 pub fn find_builtin(conn: &mut DbConnection, key: &str) -> Result<Group, AppError> {
-    Ok(groups::table.filter(groups::builtin_key.eq(key)).first(conn)?)
+    Ok(groups::table
+        .filter(groups::builtin_key.eq(key))
+        .first(conn)?)
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Group>, AppError> {
-    Ok(groups::table.order((groups::builtin_key.is_null(), groups::id)).load(conn)?)
+    Ok(groups::table
+        .order((groups::builtin_key.is_null(), groups::id))
+        .load(conn)?)
 }

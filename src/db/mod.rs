@@ -70,7 +70,9 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.url).map(DbConnection::Postgresql),
+            Backend::Postgres => {
+                diesel::PgConnection::establish(&self.url).map(DbConnection::Postgresql)
+            }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
                 conn.batch_execute(
@@ -119,7 +121,10 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
             .test_on_check_out(false)
-            .build_unchecked(Manager { url: url.to_owned(), backend });
+            .build_unchecked(Manager {
+                url: url.to_owned(),
+                backend,
+            });
         Ok(Db { pool, backend })
     }
 
@@ -164,7 +169,9 @@ impl Db {
             .context("could not connect to the database")?;
         let applied = match &mut *conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-            DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Postgresql(c) => c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|v| v.len()),
         }
         .map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))?;
         if applied > 0 {

@@ -105,7 +105,11 @@ pub fn issue(conn: &mut DbConnection, new: NewToken<'_>) -> Result<(Token, Strin
 }
 
 /// The token a link's secret belongs to, if it is one of `purpose`.
-pub fn find_by_secret(conn: &mut DbConnection, purpose: Purpose, secret: &str) -> Result<Option<Token>, AppError> {
+pub fn find_by_secret(
+    conn: &mut DbConnection,
+    purpose: Purpose,
+    secret: &str,
+) -> Result<Option<Token>, AppError> {
     if secret.len() != 64 {
         return Ok(None);
     }
@@ -133,20 +137,30 @@ pub fn consume(conn: &mut DbConnection, id: i64) -> Result<bool, AppError> {
 }
 
 /// Supersedes the unused links of one purpose for a user (or, with no user, of the purpose).
-pub fn supersede_unused(conn: &mut DbConnection, purpose: Purpose, user_id: Option<i64>) -> Result<usize, AppError> {
+pub fn supersede_unused(
+    conn: &mut DbConnection,
+    purpose: Purpose,
+    user_id: Option<i64>,
+) -> Result<usize, AppError> {
     let open = tokens::table
         .filter(tokens::purpose.eq(purpose.as_str()))
         .filter(tokens::used_at.is_null())
         .filter(tokens::revoked_at.is_null())
         .filter(tokens::superseded_at.is_null());
     let n = match user_id {
-        Some(id) => diesel::update(open.filter(tokens::user_id.eq(id))).set(tokens::superseded_at.eq(now())).execute(conn)?,
-        None => diesel::update(open.filter(tokens::user_id.is_null())).set(tokens::superseded_at.eq(now())).execute(conn)?,
+        Some(id) => diesel::update(open.filter(tokens::user_id.eq(id)))
+            .set(tokens::superseded_at.eq(now()))
+            .execute(conn)?,
+        None => diesel::update(open.filter(tokens::user_id.is_null()))
+            .set(tokens::superseded_at.eq(now()))
+            .execute(conn)?,
     };
     Ok(n)
 }
 
 pub fn attach_mail(conn: &mut DbConnection, token_id: i64, mail_id: i64) -> Result<(), AppError> {
-    diesel::update(tokens::table.find(token_id)).set(tokens::mail_id.eq(mail_id)).execute(conn)?;
+    diesel::update(tokens::table.find(token_id))
+        .set(tokens::mail_id.eq(mail_id))
+        .execute(conn)?;
     Ok(())
 }

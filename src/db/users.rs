@@ -83,7 +83,10 @@ pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User
 }
 
 /// A user with their group's name and permissions.
-pub fn find_with_group(conn: &mut DbConnection, id: i64) -> Result<Option<(User, String, PermissionSet)>, AppError> {
+pub fn find_with_group(
+    conn: &mut DbConnection,
+    id: i64,
+) -> Result<Option<(User, String, PermissionSet)>, AppError> {
     let row = users::table
         .inner_join(groups::table)
         .filter(users::id.eq(id))
@@ -98,7 +101,10 @@ pub fn find_with_group(conn: &mut DbConnection, id: i64) -> Result<Option<(User,
 }
 
 pub fn owner_exists(conn: &mut DbConnection) -> Result<bool, AppError> {
-    Ok(diesel::select(diesel::dsl::exists(users::table.filter(users::is_owner.eq(true)))).get_result(conn)?)
+    Ok(diesel::select(diesel::dsl::exists(
+        users::table.filter(users::is_owner.eq(true)),
+    ))
+    .get_result(conn)?)
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<User, AppError> {

@@ -11,7 +11,12 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
-    pub const ALL: [UserStatus; 4] = [UserStatus::Invited, UserStatus::Active, UserStatus::Disabled, UserStatus::Deleted];
+    pub const ALL: [UserStatus; 4] = [
+        UserStatus::Invited,
+        UserStatus::Active,
+        UserStatus::Disabled,
+        UserStatus::Deleted,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -114,6 +119,8 @@ impl JobFunction {
 
     /// The label for a stored key ("" for none).
     pub fn label_of(key: &str) -> &'static str {
-        JobFunction::parse(key).map(JobFunction::label).unwrap_or("")
+        JobFunction::parse(key)
+            .map(JobFunction::label)
+            .unwrap_or("")
     }
 }

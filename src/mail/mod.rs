@@ -1,6 +1,8 @@
 //! Mail: the messages the portal sends. Every message goes through the outbox
 //! (`db::outbox::enqueue`) in the transaction of the action that causes it.
 
+pub mod invite;
+
 /// A rendered message, ready for the outbox.
 #[derive(Debug, Clone)]
 pub struct Message {

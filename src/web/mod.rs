@@ -22,7 +22,9 @@ pub fn urlencode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -57,7 +59,10 @@ mod tests {
 }
 
 /// A rendered page with its status.
-pub fn render(status: actix_web::http::StatusCode, page: &impl askama::Template) -> Result<HttpResponse, crate::error::AppError> {
+pub fn render(
+    status: actix_web::http::StatusCode,
+    page: &impl askama::Template,
+) -> Result<HttpResponse, crate::error::AppError> {
     Ok(HttpResponse::build(status)
         .content_type(actix_web::http::header::ContentType::html())
         .body(page.render()?))

@@ -30,9 +30,18 @@ struct SignInPage {
     forgot_password: bool,
 }
 
-async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
+async fn public_layout(
+    state: &AppState,
+    session: &SessionState,
+    title: &str,
+) -> Result<Layout, AppError> {
     let settings = state.db.run(Settings::load).await?;
-    Ok(Layout::public(title, settings.org_name, session.take_flash(), session.csrf_token()))
+    Ok(Layout::public(
+        title,
+        settings.org_name,
+        session.take_flash(),
+        session.csrf_token(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -56,7 +65,11 @@ pub async fn sign_in_page(
         email: String::new(),
         next,
         error: "",
-        notice: if query.signed_out.is_some() { "You are signed out." } else { "" },
+        notice: if query.signed_out.is_some() {
+            "You are signed out."
+        } else {
+            ""
+        },
         forgot_password: crate::web::router::FORGOT_PASSWORD_ROUTED,
     };
     render(StatusCode::OK, &page)
@@ -75,13 +88,22 @@ pub async fn sign_in(
     req: actix_web::HttpRequest,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SignInForm { email, password, next } = form.into_inner();
+    let SignInForm {
+        email,
+        password,
+        next,
+    } = form.into_inner();
     let key = email.trim().to_lowercase();
     let at = now();
     let lookup_key = key.clone();
     let (user, locked) = state
         .db
-        .run(move |conn| Ok((users::find_by_email(conn, &lookup_key)?, throttle::locked_until(conn, &lookup_key, at)?)))
+        .run(move |conn| {
+            Ok((
+                users::find_by_email(conn, &lookup_key)?,
+                throttle::locked_until(conn, &lookup_key, at)?,
+            ))
+        })
         .await?;
     let hash = user
         .as_ref()
@@ -98,7 +120,13 @@ pub async fn sign_in(
             .transaction(move |conn| {
                 throttle::clear(conn, &key)?;
                 users::record_sign_in(conn, id)?;
-                audit::record(conn, &ctx, "sign_in", Target::user(id, &email), serde_json::json!({}))
+                audit::record(
+                    conn,
+                    &ctx,
+                    "sign_in",
+                    Target::user(id, &email),
+                    serde_json::json!({}),
+                )
             })
             .await?;
         session.sign_in(user.id, &user.security_stamp)?;
@@ -110,11 +138,31 @@ pub async fn sign_in(
     state
         .db
         .transaction(move |conn| {
-            let target = || target.as_ref().map_or(Target::none(), |(id, email)| Target::user(*id, email));
-            let reason = if locked.is_some() { "locked" } else { "wrong email or password" };
-            audit::record(conn, &ctx, "sign_in.failed", target(), serde_json::json!({ "email": key, "reason": reason }))?;
+            let target = || {
+                target
+                    .as_ref()
+                    .map_or(Target::none(), |(id, email)| Target::user(*id, email))
+            };
+            let reason = if locked.is_some() {
+                "locked"
+            } else {
+                "wrong email or password"
+            };
+            audit::record(
+                conn,
+                &ctx,
+                "sign_in.failed",
+                target(),
+                serde_json::json!({ "email": key, "reason": reason }),
+            )?;
             if locked.is_none() && throttle::record_failure(conn, &key, at)? {
-                audit::record(conn, &ctx, "sign_in.locked", target(), serde_json::json!({ "email": key, "minutes": throttle::LOCK.num_minutes() }))?;
+                audit::record(
+                    conn,
+                    &ctx,
+                    "sign_in.locked",
+                    target(),
+                    serde_json::json!({ "email": key, "minutes": throttle::LOCK.num_minutes() }),
+                )?;
             }
             Ok(())
         })
@@ -130,12 +178,24 @@ pub async fn sign_in(
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
-pub async fn sign_out(state: web::Data<AppState>, session: SessionState, req: actix_web::HttpRequest) -> Result<HttpResponse, AppError> {
+pub async fn sign_out(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: actix_web::HttpRequest,
+) -> Result<HttpResponse, AppError> {
     if let Some(user) = session.user() {
         let ctx = AuditContext::from_request(&req, Some(user.user_id), user.impersonator_id);
         state
             .db
-            .run(move |conn| audit::record(conn, &ctx, "sign_out", Target::none(), serde_json::json!({})))
+            .run(move |conn| {
+                audit::record(
+                    conn,
+                    &ctx,
+                    "sign_out",
+                    Target::none(),
+                    serde_json::json!({}),
+                )
+            })
             .await?;
     }
     session.sign_out();
@@ -162,12 +222,24 @@ struct SetupPage {
 }
 
 /// The setup link's page when it can't be used, saying why.
-async fn setup_refused(state: &AppState, session: &SessionState, why: TokenState) -> Result<HttpResponse, AppError> {
+async fn setup_refused(
+    state: &AppState,
+    session: &SessionState,
+    why: TokenState,
+) -> Result<HttpResponse, AppError> {
     let message = match why {
-        TokenState::Used => "This setup link was already used: the owner account exists. Sign in with it.",
-        TokenState::Expired => "This setup link has expired. Run `concierge create-owner` on the server for a new one.",
-        TokenState::Superseded => "A newer setup link was printed when the portal restarted. Use the newest one, or run `concierge create-owner`.",
-        TokenState::Revoked | TokenState::Valid => "This setup link can't be used. Run `concierge create-owner` on the server for a new one.",
+        TokenState::Used => {
+            "This setup link was already used: the owner account exists. Sign in with it."
+        }
+        TokenState::Expired => {
+            "This setup link has expired. Run `concierge create-owner` on the server for a new one."
+        }
+        TokenState::Superseded => {
+            "A newer setup link was printed when the portal restarted. Use the newest one, or run `concierge create-owner`."
+        }
+        TokenState::Revoked | TokenState::Valid => {
+            "This setup link can't be used. Run `concierge create-owner` on the server for a new one."
+        }
     };
     let page = LinkProblemPage {
         layout: public_layout(state, session, "Setup link").await?,
@@ -178,15 +250,26 @@ async fn setup_refused(state: &AppState, session: &SessionState, why: TokenState
 }
 
 /// The token's state, treating any link as used once an owner exists.
-fn setup_state(conn: &mut crate::db::DbConnection, secret: &str) -> Result<Option<(tokens::Token, TokenState)>, AppError> {
+fn setup_state(
+    conn: &mut crate::db::DbConnection,
+    secret: &str,
+) -> Result<Option<(tokens::Token, TokenState)>, AppError> {
     let Some(token) = tokens::find_by_secret(conn, Purpose::OwnerSetup, secret)? else {
         return Ok(None);
     };
-    let state = if users::owner_exists(conn)? { TokenState::Used } else { token.state(now()) };
+    let state = if users::owner_exists(conn)? {
+        TokenState::Used
+    } else {
+        token.state(now())
+    };
     Ok(Some((token, state)))
 }
 
-pub async fn setup_page(state: web::Data<AppState>, session: SessionState, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub async fn setup_page(
+    state: web::Data<AppState>,
+    session: SessionState,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup = secret.clone();
     let Some((_, token_state)) = state.db.run(move |conn| setup_state(conn, &lookup)).await? else {
@@ -224,7 +307,8 @@ pub async fn setup(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup = secret.clone();
-    let Some((token, token_state)) = state.db.run(move |conn| setup_state(conn, &lookup)).await? else {
+    let Some((token, token_state)) = state.db.run(move |conn| setup_state(conn, &lookup)).await?
+    else {
         return Err(AppError::NotFound);
     };
     if token_state != TokenState::Valid {
@@ -236,7 +320,11 @@ pub async fn setup(
     let first = errors.check("first_name", PersonName::parse(&form.first_name));
     let last = errors.check("last_name", PersonName::parse(&form.last_name));
     let email = errors.check("email", Email::parse(&form.email));
-    let personal = [form.first_name.as_str(), form.last_name.as_str(), form.email.as_str()];
+    let personal = [
+        form.first_name.as_str(),
+        form.last_name.as_str(),
+        form.email.as_str(),
+    ];
     let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
@@ -244,7 +332,8 @@ pub async fn setup(
         }
         other => errors.check("password", other),
     };
-    let (Some(first), Some(last), Some(email), Some(password)) = (first, last, email, password) else {
+    let (Some(first), Some(last), Some(email), Some(password)) = (first, last, email, password)
+    else {
         let page = SetupPage {
             layout: public_layout(&state, &session, "Set up").await?,
             token: secret,
@@ -303,6 +392,9 @@ pub async fn setup(
         return setup_refused(&state, &session, TokenState::Used).await;
     };
     session.sign_in(owner.id, &owner.security_stamp)?;
-    session.success(format!("Welcome, {}. You are the owner of this portal.", owner.first_name));
+    session.success(format!(
+        "Welcome, {}. You are the owner of this portal.",
+        owner.first_name
+    ));
     Ok(see_other("/settings"))
 }
