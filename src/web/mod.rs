@@ -39,6 +39,16 @@ pub fn safe_next(next: Option<&str>) -> &str {
     }
 }
 
+/// A rendered page with its status.
+pub fn render(
+    status: actix_web::http::StatusCode,
+    page: &impl askama::Template,
+) -> Result<HttpResponse, crate::error::AppError> {
+    Ok(HttpResponse::build(status)
+        .content_type(actix_web::http::header::ContentType::html())
+        .body(page.render()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,14 +66,4 @@ mod tests {
     fn urlencode_escapes_reserved_characters() {
         assert_eq!(urlencode("/users?q=a b&x"), "/users%3Fq%3Da%20b%26x");
     }
-}
-
-/// A rendered page with its status.
-pub fn render(
-    status: actix_web::http::StatusCode,
-    page: &impl askama::Template,
-) -> Result<HttpResponse, crate::error::AppError> {
-    Ok(HttpResponse::build(status)
-        .content_type(actix_web::http::header::ContentType::html())
-        .body(page.render()?))
 }

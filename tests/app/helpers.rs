@@ -1,3 +1,5 @@
+#![allow(dead_code)] // Each test module uses a different part of the helpers.
+
 //! Spawns the real app on a random port against a fresh database, and a client that behaves
 //! like a browser: a cookie jar, no automatic redirects, CSRF tokens read from the forms.
 
