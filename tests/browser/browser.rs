@@ -1,0 +1,229 @@
+//! Starting chromedriver and Chromium, and what a walk does on a page: visit, fill, submit,
+//! check with axe-core, take a screenshot.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn axe_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/browser/node_modules/axe-core/axe.min.js")
+}
+
+/// Whether the walk can run here. Under CI a missing piece is a failure, never a skip.
+pub fn available() -> bool {
+    let missing: Vec<String> = [
+        PathBuf::from(CHROMIUM),
+        PathBuf::from(CHROMEDRIVER),
+        axe_path(),
+    ]
+    .into_iter()
+    .filter(|p| !p.exists())
+    .map(|p| p.display().to_string())
+    .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let message = format!(
+        "browser suite needs {} (apt-get install chromium chromium-driver; npm ci in tests/browser)",
+        missing.join(", ")
+    );
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{message}");
+    }
+    eprintln!("skipped: {message}");
+    false
+}
+
+/// A chromedriver process and one Chromium session; both end on drop.
+pub struct Walk {
+    pub client: Client,
+    driver: Child,
+    _profile: tempfile::TempDir,
+    base: String,
+    name: String,
+    shots: u32,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Walk {
+    pub async fn start(base: &str, name: &str) -> Walk {
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ]
+            }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .expect("a Chromium session");
+        Walk {
+            client,
+            driver,
+            _profile: profile,
+            base: base.to_owned(),
+            name: name.to_owned(),
+            shots: 0,
+        }
+    }
+
+    pub async fn visit(&mut self, path_or_url: &str) {
+        let url = if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        };
+        self.client.goto(&url).await.expect("the page opens");
+    }
+
+    pub async fn path(&self) -> String {
+        let url = self.client.current_url().await.unwrap();
+        match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_owned(),
+        }
+    }
+
+    pub async fn text(&self) -> String {
+        self.client
+            .find(Locator::Css("body"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// Types into the field labelled by id `f-NAME` (what the form partial renders).
+    pub async fn fill(&self, name: &str, value: &str) {
+        let field = self
+            .client
+            .find(Locator::Id(&format!("f-{name}")))
+            .await
+            .unwrap_or_else(|_| panic!("field {name}"));
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    /// Clicks the button with this text and waits for the next page.
+    pub async fn press(&self, label: &str) {
+        let xpath = format!("//button[normalize-space()='{label}']");
+        let button = self
+            .client
+            .find(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|_| panic!("button {label}"));
+        let before = self.client.current_url().await.unwrap();
+        button.click().await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ready = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await
+                .ok();
+            let now = self.client.current_url().await.unwrap();
+            if ready.as_ref().and_then(|r| r.as_str()) == Some("complete")
+                && (now != before || Instant::now() > deadline - Duration::from_secs(9))
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "no page after pressing {label}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Runs axe-core on the page and fails with every violation it finds.
+    pub async fn check_accessibility(&mut self) {
+        let axe = std::fs::read_to_string(axe_path()).expect("axe-core is installed");
+        self.client
+            .execute(&axe, vec![])
+            .await
+            .expect("axe-core loads");
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            axe.run(document, { resultTypes: ["violations"] })
+              .then(r => done(JSON.stringify(r.violations.map(v => ({
+                  id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.map(n => n.target.join(" ")) })))))
+              .catch(e => done("axe failed: " + e));
+        "#;
+        let result = self
+            .client
+            .execute_async(script, vec![])
+            .await
+            .expect("axe runs");
+        let text = result.as_str().unwrap_or_default().to_owned();
+        let path = self.path().await;
+        assert!(text.starts_with('['), "{path}: {text}");
+        let violations: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            violations.as_array().map(Vec::len),
+            Some(0),
+            "axe violations on {path}: {violations:#}"
+        );
+        self.screenshot().await;
+    }
+
+    pub async fn screenshot(&mut self) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        self.shots += 1;
+        let slug: String = self
+            .path()
+            .await
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(40)
+            .collect();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(
+            dir.join(format!("{}-{:02}{slug}.png", self.name, self.shots)),
+            png,
+        )
+        .unwrap();
+    }
+
+    pub async fn finish(self) {
+        let Walk {
+            client, mut driver, ..
+        } = self;
+        let _ = client.close().await;
+        let _ = driver.kill();
+        let _ = driver.wait();
+    }
+}

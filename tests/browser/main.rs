@@ -1,0 +1,9 @@
+//! Browser walks: a real headless Chromium, driven through chromedriver, over the real app;
+//! axe-core checks every page visited. Screenshots go to target/browser-screenshots/.
+
+#[path = "../app/helpers.rs"]
+mod helpers;
+
+mod browser;
+
+mod foundation;
