@@ -34,7 +34,25 @@ pub struct CurrentUser {
     pub session: SessionState,
 }
 
+/// Who is acting, as plain data that can go to the blocking pool with a database task.
+#[derive(Debug, Clone)]
+pub struct Acting {
+    pub id: i64,
+    pub is_owner: bool,
+    pub email: String,
+    pub permissions: PermissionSet,
+}
+
 impl CurrentUser {
+    pub fn acting(&self) -> Acting {
+        Acting {
+            id: self.id,
+            is_owner: self.is_owner,
+            email: self.email.clone(),
+            permissions: self.permissions.clone(),
+        }
+    }
+
     pub fn can(&self, p: Permission) -> bool {
         self.permissions.has(p)
     }

@@ -104,3 +104,37 @@ pub fn record(
         .execute(conn)?;
     Ok(())
 }
+
+/// An event as the audit views show it.
+#[derive(Debug, Clone, Queryable)]
+pub struct EventRow {
+    pub id: i64,
+    pub at: chrono::NaiveDateTime,
+    pub actor_email: Option<String>,
+    pub action: String,
+    pub details: String,
+}
+
+/// The latest events about one target.
+pub fn for_target(
+    conn: &mut DbConnection,
+    kind: &str,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, AppError> {
+    use super::schema::users;
+    Ok(audit_events::table
+        .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_id)))
+        .filter(audit_events::target_type.eq(kind))
+        .filter(audit_events::target_id.eq(id))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select((
+            audit_events::id,
+            audit_events::at,
+            users::email.nullable(),
+            audit_events::action,
+            audit_events::details,
+        ))
+        .load(conn)?)
+}

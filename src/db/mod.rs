@@ -2,12 +2,15 @@
 //! the one way handlers reach it (`Db::run`, always off the async threads).
 
 pub mod audit;
+pub mod buildings;
+pub mod directory;
 pub mod groups;
 pub mod outbox;
 pub mod schema;
 pub mod settings;
 pub mod throttle;
 pub mod tokens;
+pub mod user_access;
 pub mod users;
 
 use std::time::Duration;

@@ -164,3 +164,80 @@ pub fn attach_mail(conn: &mut DbConnection, token_id: i64, mail_id: i64) -> Resu
         .execute(conn)?;
     Ok(())
 }
+
+/// An invite link with the delivery of its mail, for the invitation views.
+#[derive(Debug, Clone, Queryable)]
+pub struct InviteRow {
+    pub id: i64,
+    pub email: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub superseded_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub sent_by: Option<String>,
+    pub mail_sent_at: Option<NaiveDateTime>,
+    pub mail_failed_at: Option<NaiveDateTime>,
+    pub mail_attempts: Option<i32>,
+    pub mail_error: Option<String>,
+}
+
+impl InviteRow {
+    /// Delivery as an administrator reads it.
+    pub fn delivery(&self) -> String {
+        match (
+            self.mail_sent_at,
+            self.mail_failed_at,
+            self.mail_attempts.unwrap_or(0),
+            &self.mail_error,
+        ) {
+            (Some(_), ..) => "Sent".into(),
+            (None, Some(_), _, error) => {
+                format!("Failed: {}", error.as_deref().unwrap_or("unknown error"))
+            }
+            (None, None, n, Some(error)) if n > 0 => format!("Retrying ({n} tries): {error}"),
+            _ => "Queued".into(),
+        }
+    }
+
+    pub fn state(&self) -> &'static str {
+        let t = |at: Option<NaiveDateTime>| at.is_some();
+        if t(self.used_at) {
+            "Used"
+        } else if t(self.revoked_at) {
+            "Revoked"
+        } else if t(self.superseded_at) {
+            "Superseded"
+        } else if self.expires_at <= now() {
+            "Expired"
+        } else {
+            "Open"
+        }
+    }
+}
+
+/// Every invite sent to a user, newest first.
+pub fn invites_of_user(conn: &mut DbConnection, user_id: i64) -> Result<Vec<InviteRow>, AppError> {
+    use super::schema::{outbox, users};
+    Ok(tokens::table
+        .left_join(users::table.on(users::id.nullable().eq(tokens::created_by)))
+        .left_join(outbox::table.on(outbox::id.nullable().eq(tokens::mail_id)))
+        .filter(tokens::user_id.eq(user_id))
+        .filter(tokens::purpose.eq(Purpose::Invite.as_str()))
+        .order(tokens::id.desc())
+        .select((
+            tokens::id,
+            tokens::email,
+            tokens::created_at,
+            tokens::expires_at,
+            tokens::used_at,
+            tokens::superseded_at,
+            tokens::revoked_at,
+            users::email.nullable(),
+            outbox::sent_at.nullable(),
+            outbox::failed_at.nullable(),
+            outbox::attempts.nullable(),
+            outbox::last_error.nullable(),
+        ))
+        .load(conn)?)
+}

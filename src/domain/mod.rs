@@ -7,7 +7,9 @@ pub mod password;
 pub mod permission;
 pub mod person_name;
 pub mod phone;
+pub mod reach;
 pub mod user;
+pub mod user_form;
 
 pub use email::Email;
 pub use fields::FieldErrors;

@@ -58,7 +58,7 @@ impl Tab {
 }
 
 /// Tabs whose screens exist in this build. A tab joins the bar when its screen is routed.
-const ROUTED: &[Tab] = &[Tab::Profile];
+const ROUTED: &[Tab] = &[Tab::Profile, Tab::Users];
 
 pub struct Layout {
     pub title: String,

@@ -6,6 +6,7 @@ pub mod layout;
 pub mod profile;
 pub mod public;
 pub mod router;
+pub mod users;
 
 use actix_web::HttpResponse;
 use actix_web::http::header;

@@ -3,10 +3,12 @@
 
 use actix_web::web;
 
-use super::{assets, health, profile, public};
+use super::{assets, health, profile, public, users};
 
 /// Whether the forgot-password page exists yet (the sign-in page links to it when it does).
 pub const FORGOT_PASSWORD_ROUTED: bool = false;
+/// Whether an administrator can send a password-reset link from a user's page yet.
+pub const PASSWORD_RESET_ROUTED: bool = false;
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
@@ -36,4 +38,19 @@ routes! {
     get "/profile" => profile::show,
     get "/profile/password" => profile::password_page,
     post "/profile/password" => profile::change_password,
+
+    // Users tab
+    get "/users" => users::list::list,
+    get "/users/new" => users::new::new,
+    post "/users/new" => users::new::create,
+    get "/users/{id}" => users::show::show,
+    post "/users/{id}" => users::show::update,
+    get "/users/{id}/edit" => users::show::edit,
+    post "/users/{id}/access" => users::show::update_access,
+    post "/users/{id}/disable" => users::lifecycle::disable,
+    post "/users/{id}/enable" => users::lifecycle::enable,
+    get "/users/{id}/delete" => users::lifecycle::confirm_delete,
+    post "/users/{id}/delete" => users::lifecycle::delete,
+    post "/users/{id}/restore" => users::lifecycle::restore,
+    post "/users/{id}/resend-invite" => users::lifecycle::resend_invite,
 }

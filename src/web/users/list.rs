@@ -1,0 +1,257 @@
+//! The user list: search, filters, sort and keyset paging; the whole state lives in the URL.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::Require;
+use crate::auth::current_user::ViewUsers;
+use crate::db::directory::{self, Cursor, ListQuery, Sort};
+use crate::db::groups;
+use crate::domain::{Permission, UserStatus};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::layout::{Layout, Tab};
+use crate::web::{render, urlencode};
+
+pub const PAGE_SIZES: [i64; 4] = [25, 50, 100, 200];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListParams {
+    q: String,
+    group: String,
+    status: String,
+    show_disabled: String,
+    sort: String,
+    dir: String,
+    per_page: String,
+    after: String,
+    before: String,
+}
+
+/// The view's state, normalized; renders back into query strings.
+#[derive(Debug, Clone)]
+struct View {
+    q: String,
+    group_id: Option<i64>,
+    status: Option<UserStatus>,
+    show_disabled: bool,
+    sort: Sort,
+    descending: bool,
+    per_page: i64,
+}
+
+impl View {
+    fn from(p: &ListParams) -> View {
+        let per_page = p
+            .per_page
+            .parse()
+            .ok()
+            .filter(|n| PAGE_SIZES.contains(n))
+            .unwrap_or(50);
+        View {
+            q: p.q.trim().chars().take(100).collect(),
+            group_id: p.group.parse().ok(),
+            status: UserStatus::parse(&p.status),
+            show_disabled: p.show_disabled == "on" || p.show_disabled == "1",
+            sort: Sort::parse(&p.sort),
+            descending: p.dir == "desc",
+            per_page,
+        }
+    }
+
+    fn href(&self, sort: Sort, descending: bool, cursor: Option<(&str, &Cursor)>) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if !self.q.is_empty() {
+            parts.push(format!("q={}", urlencode(&self.q)));
+        }
+        if let Some(g) = self.group_id {
+            parts.push(format!("group={g}"));
+        }
+        if let Some(s) = self.status {
+            parts.push(format!("status={}", s.as_str()));
+        }
+        if self.show_disabled {
+            parts.push("show_disabled=1".into());
+        }
+        if sort != Sort::Name {
+            parts.push(format!("sort={}", sort.key()));
+        }
+        if descending {
+            parts.push("dir=desc".into());
+        }
+        if self.per_page != 50 {
+            parts.push(format!("per_page={}", self.per_page));
+        }
+        if let Some((name, cursor)) = cursor {
+            parts.push(format!("{name}={}", urlencode(&cursor.encode())));
+        }
+        if parts.is_empty() {
+            "/users".into()
+        } else {
+            format!("/users?{}", parts.join("&"))
+        }
+    }
+}
+
+struct Row {
+    id: i64,
+    name: String,
+    email: String,
+    company: String,
+    group: String,
+    status: &'static str,
+    status_class: &'static str,
+    is_owner: bool,
+    buildings: i64,
+    last_sign_in: String,
+}
+
+struct Column {
+    label: &'static str,
+    href: String,
+    aria_sort: &'static str,
+}
+
+struct Choice {
+    value: String,
+    label: String,
+    selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    columns: Vec<Column>,
+    q: String,
+    groups: Vec<Choice>,
+    statuses: Vec<Choice>,
+    page_sizes: Vec<Choice>,
+    show_disabled: bool,
+    sort: &'static str,
+    dir: &'static str,
+    next_href: Option<String>,
+    previous_href: Option<String>,
+    filtered: bool,
+    can_manage: bool,
+}
+
+pub fn status_class(status: &str) -> &'static str {
+    match status {
+        "active" => "ok",
+        "invited" => "warn",
+        _ => "danger",
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: Require<ViewUsers>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let view = View::from(&params);
+    let query = ListQuery {
+        search: view.q.clone(),
+        group_id: view.group_id,
+        status: view.status,
+        show_disabled: view.show_disabled,
+        sort: view.sort,
+        descending: view.descending,
+        per_page: view.per_page,
+        after: Cursor::decode(&params.after, view.sort),
+        before: Cursor::decode(&params.before, view.sort),
+    };
+    let (page, all_groups) = state
+        .db
+        .run(move |conn| Ok((directory::list(conn, &query)?, groups::list(conn)?)))
+        .await?;
+
+    let columns = Sort::ALL
+        .into_iter()
+        .map(|sort| {
+            let current = sort == view.sort;
+            Column {
+                label: match sort {
+                    Sort::Name => "Name",
+                    Sort::Email => "Email",
+                    Sort::Company => "Company",
+                    Sort::Group => "Group",
+                    Sort::Status => "Status",
+                    Sort::LastSignIn => "Last sign-in",
+                },
+                href: view.href(sort, current && !view.descending, None),
+                aria_sort: match (current, view.descending) {
+                    (false, _) => "none",
+                    (true, false) => "ascending",
+                    (true, true) => "descending",
+                },
+            }
+        })
+        .collect();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|r| Row {
+            id: r.id,
+            name: format!("{} {}", r.first_name, r.last_name),
+            status: UserStatus::parse(&r.status).map_or("", UserStatus::label),
+            status_class: status_class(&r.status),
+            email: r.email,
+            company: r.company,
+            group: r.group_name,
+            is_owner: r.is_owner,
+            buildings: r.buildings,
+            last_sign_in: r
+                .last_sign_in
+                .map_or_else(|| "Never".into(), |t| t.chars().take(16).collect()),
+        })
+        .collect();
+    let list_page = ListPage {
+        layout: user.layout("Users", Tab::Users),
+        rows,
+        columns,
+        groups: all_groups
+            .into_iter()
+            .map(|g| Choice {
+                selected: Some(g.id) == view.group_id,
+                value: g.id.to_string(),
+                label: g.name,
+            })
+            .collect(),
+        statuses: UserStatus::ALL
+            .into_iter()
+            .map(|s| Choice {
+                selected: Some(s) == view.status,
+                value: s.as_str().into(),
+                label: s.label().into(),
+            })
+            .collect(),
+        page_sizes: PAGE_SIZES
+            .into_iter()
+            .map(|n| Choice {
+                selected: n == view.per_page,
+                value: n.to_string(),
+                label: n.to_string(),
+            })
+            .collect(),
+        show_disabled: view.show_disabled,
+        sort: view.sort.key(),
+        dir: if view.descending { "desc" } else { "asc" },
+        next_href: page
+            .next
+            .as_ref()
+            .map(|c| view.href(view.sort, view.descending, Some(("after", c)))),
+        previous_href: page
+            .previous
+            .as_ref()
+            .map(|c| view.href(view.sort, view.descending, Some(("before", c)))),
+        filtered: !view.q.is_empty() || view.group_id.is_some() || view.status.is_some(),
+        can_manage: user.can(Permission::UsersManage),
+        q: view.q,
+    };
+    render(StatusCode::OK, &list_page)
+}

@@ -1,0 +1,283 @@
+//! Add New User: the Info part, the Buildings part, and how the person gets in — an
+//! invitation (the default) or a password set now. The portal never emails a password.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{
+    AccountChoice, GroupChoice, access_choices, access_from_form, check_group, group_choices,
+};
+use crate::auth::Require;
+use crate::auth::current_user::ManageUsers;
+use crate::db::audit::{self, Target};
+use crate::db::user_access::{self, Access};
+use crate::db::{buildings, now, users};
+use crate::domain::user_form::UserInfoForm;
+use crate::domain::{FieldErrors, JobFunction, Password, UserStatus};
+use crate::error::AppError;
+use crate::invites::{self, InviteOptions};
+use crate::startup::AppState;
+use crate::web::layout::{Layout, Tab};
+use crate::web::{render, see_other};
+
+pub struct JobChoice {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+pub fn job_choices(selected: &str) -> Vec<JobChoice> {
+    JobFunction::ALL
+        .into_iter()
+        .map(|j| JobChoice {
+            key: j.key(),
+            label: j.label(),
+            selected: j.key() == selected,
+        })
+        .collect()
+}
+
+/// A user who already has the address typed.
+pub struct Existing {
+    pub id: i64,
+    pub deleted: bool,
+}
+
+#[derive(Template)]
+#[template(path = "users/new.html")]
+struct NewPage {
+    layout: Layout,
+    form: UserInfoForm,
+    errors: FieldErrors,
+    groups: Vec<GroupChoice>,
+    jobs: Vec<JobChoice>,
+    accounts: Vec<AccountChoice>,
+    invite: bool,
+    subject: String,
+    bcc_me: bool,
+    require_new_password: bool,
+    existing: Option<Existing>,
+}
+
+pub async fn new(
+    state: web::Data<AppState>,
+    user: Require<ManageUsers>,
+) -> Result<HttpResponse, AppError> {
+    let acting = user.acting();
+    let (groups, accounts) = state
+        .db
+        .run(move |conn| {
+            let groups = group_choices(conn, &acting, "")?;
+            let accounts = access_choices(conn, &Access::default())?;
+            Ok((groups, accounts))
+        })
+        .await?;
+    let page = NewPage {
+        layout: user.layout("Add New User", Tab::Users),
+        form: UserInfoForm::default(),
+        errors: FieldErrors::new(),
+        groups,
+        jobs: job_choices(""),
+        accounts,
+        invite: true,
+        subject: String::new(),
+        bcc_me: false,
+        require_new_password: true,
+        existing: None,
+    };
+    render(StatusCode::OK, &page)
+}
+
+fn value(form: &[(String, String)], key: &str) -> String {
+    form.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: Require<ManageUsers>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let user = user.into_user();
+    let pairs = form.into_inner();
+    let info_form = UserInfoForm {
+        first_name: value(&pairs, "first_name"),
+        last_name: value(&pairs, "last_name"),
+        email: value(&pairs, "email"),
+        phone: value(&pairs, "phone"),
+        title: value(&pairs, "title"),
+        job_function: value(&pairs, "job_function"),
+        company: value(&pairs, "company"),
+        group_id: value(&pairs, "group_id"),
+    };
+    let invite = value(&pairs, "entry") != "password";
+    let subject = value(&pairs, "subject")
+        .trim()
+        .chars()
+        .take(200)
+        .collect::<String>();
+    let bcc_me = value(&pairs, "bcc_me") == "on";
+    let require_new_password = value(&pairs, "require_new_password") == "on";
+
+    let mut errors = FieldErrors::new();
+    let info = info_form.parse(&mut errors);
+    let password = if invite {
+        None
+    } else {
+        let personal = [
+            info_form.first_name.as_str(),
+            info_form.last_name.as_str(),
+            info_form.email.as_str(),
+        ];
+        match Password::parse(
+            &value(&pairs, "password"),
+            &value(&pairs, "password_confirm"),
+            &personal,
+        ) {
+            Ok(p) => Some(p),
+            Err(m) if m.contains("not the same") => {
+                errors.add("password_confirm", m);
+                None
+            }
+            Err(m) => {
+                errors.add("password", m);
+                None
+            }
+        }
+    };
+
+    let hash = match (&password, errors.is_empty()) {
+        (Some(p), true) => Some(state.hasher.hash(p.expose().to_owned()).await?),
+        _ => None,
+    };
+    let public_url = state.config.public_url.clone();
+    let ctx = user.audit.clone();
+    let acting = user.acting();
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let all_buildings = buildings::building_ids(conn)?;
+            let access = access_from_form(&pairs, &all_buildings);
+            let mut errors = errors;
+            if let Ok(group_id) = info_form.group_id.parse::<i64>()
+                && let Err(m) = check_group(conn, &acting, group_id)?
+            {
+                errors.add("group_id", m);
+            }
+            let existing = match info.as_ref() {
+                Some(info) => users::find_by_email(conn, info.email.as_str())?,
+                None => None,
+            };
+            if let Some(existing) = &existing {
+                errors.add(
+                    "email",
+                    if existing.status() == UserStatus::Deleted {
+                        "A deleted user has this address. Restore them instead of adding a new user."
+                    } else {
+                        "A user with this address exists already."
+                    },
+                );
+            }
+            let (Some(info), true) = (info, errors.is_empty()) else {
+                let refused = Refused {
+                    groups: group_choices(conn, &acting, &info_form.group_id)?,
+                    accounts: access_choices(conn, &access)?,
+                    existing: existing.map(|u| Existing { id: u.id, deleted: u.status() == UserStatus::Deleted }),
+                    errors,
+                    form: info_form,
+                };
+                return Ok(Err(refused));
+            };
+            let at = now();
+            let created = users::insert(
+                conn,
+                &users::NewUser {
+                    email: info.email.as_str().to_owned(),
+                    first_name: info.first_name.as_str().to_owned(),
+                    last_name: info.last_name.as_str().to_owned(),
+                    phone: info.phone.as_str().to_owned(),
+                    title: info.title.clone(),
+                    job_function: info.job_function.key().to_owned(),
+                    company: info.company.clone(),
+                    group_id: info.group_id,
+                    status: if invite { UserStatus::Invited } else { UserStatus::Active }.as_str().to_owned(),
+                    is_owner: false,
+                    password_hash: hash,
+                    must_change_password: !invite && require_new_password,
+                    notification_preference: "all".into(),
+                    security_stamp: users::new_security_stamp(),
+                    created_at: at,
+                    updated_at: at,
+                    version: 1,
+                },
+            )?;
+            let change = user_access::set(conn, created.id, &access, acting.id)?;
+            audit::record(
+                conn,
+                &ctx,
+                "user.created",
+                Target::user(created.id, &created.email),
+                serde_json::json!({
+                    "email": created.email, "first_name": created.first_name, "last_name": created.last_name,
+                    "phone": created.phone, "title": created.title, "job_function": created.job_function,
+                    "company": created.company, "group_id": created.group_id, "status": created.status,
+                    "entry": if invite { "invitation" } else { "password" },
+                    "must_change_password": created.must_change_password, "access": change,
+                }),
+            )?;
+            if invite {
+                let options = InviteOptions {
+                    subject: Some(subject).filter(|s| !s.is_empty()),
+                    bcc: bcc_me.then(|| acting.email.clone()),
+                };
+                invites::send(conn, &ctx, &public_url, created.id, &options)?;
+            }
+            Ok(Ok(created))
+        })
+        .await?;
+    match outcome {
+        Ok(created) => {
+            user.session.success(if invite {
+                format!(
+                    "{} was added and an invitation is on its way to {}.",
+                    created.full_name(),
+                    created.email
+                )
+            } else {
+                format!(
+                    "{} was added and can sign in with the password you set.",
+                    created.full_name()
+                )
+            });
+            Ok(see_other(&format!("/users/{}", created.id)))
+        }
+        Err(refused) => {
+            let page = NewPage {
+                layout: user.layout("Add New User", Tab::Users),
+                jobs: job_choices(&refused.form.job_function),
+                form: refused.form,
+                errors: refused.errors,
+                groups: refused.groups,
+                accounts: refused.accounts,
+                invite,
+                subject: String::new(),
+                bcc_me,
+                require_new_password,
+                existing: refused.existing,
+            };
+            render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+        }
+    }
+}
+
+/// A refused form, with what it needs to be shown again.
+struct Refused {
+    form: UserInfoForm,
+    errors: FieldErrors,
+    groups: Vec<GroupChoice>,
+    accounts: Vec<AccountChoice>,
+    existing: Option<Existing>,
+}

@@ -1,0 +1,424 @@
+//! A user's page: their info (the pencil edits it, with optimistic locking), Property Access,
+//! the invitations sent, and their audit trail.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+
+use super::new::{JobChoice, job_choices};
+use super::{
+    AccountChoice, GroupChoice, access_choices, access_from_form, check, check_group,
+    group_choices, load_target, when,
+};
+use crate::auth::Require;
+use crate::auth::current_user::{ManageUsers, ViewUsers};
+use crate::db::audit::{self, Target};
+use crate::db::schema::users;
+use crate::db::{buildings, now, tokens, user_access};
+use crate::domain::reach::Action;
+use crate::domain::user_form::UserInfoForm;
+use crate::domain::{FieldErrors, JobFunction, Permission, UserStatus};
+use crate::error::AppError;
+use crate::invites::{self, InviteOptions};
+use crate::startup::AppState;
+use crate::web::layout::{Layout, Tab};
+use crate::web::{render, see_other};
+
+pub struct InviteView {
+    pub sent_at: String,
+    pub sent_by: String,
+    pub to: String,
+    pub expires_at: String,
+    pub state: &'static str,
+    pub delivery: String,
+}
+
+pub struct EventView {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub details: String,
+}
+
+#[derive(Template)]
+#[template(path = "users/show.html")]
+struct ShowPage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    email: String,
+    phone: String,
+    title: String,
+    job_function: &'static str,
+    company: String,
+    group: String,
+    status: &'static str,
+    status_class: &'static str,
+    is_owner: bool,
+    last_sign_in: String,
+    created_at: String,
+    accounts: Vec<AccountChoice>,
+    reaches_all: bool,
+    invites: Vec<InviteView>,
+    events: Vec<EventView>,
+    can_edit: bool,
+    can_access: bool,
+    can_disable: bool,
+    can_enable: bool,
+    can_delete: bool,
+    can_restore: bool,
+    can_resend: bool,
+    can_reset: bool,
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    user: Require<ViewUsers>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = user.acting();
+    let (target, accounts, invites, events) = state
+        .db
+        .run(move |conn| {
+            let target = load_target(conn, id)?;
+            let access = user_access::of_user(conn, id)?;
+            let accounts = access_choices(conn, &access)?;
+            let invites = tokens::invites_of_user(conn, id)?;
+            let events = audit::for_target(conn, "user", id, 50)?;
+            Ok((target, accounts, invites, events))
+        })
+        .await?;
+    let manage = user.can(Permission::UsersManage);
+    let allowed = |action| manage && check(&acting, &target, action).is_ok();
+    let status = target.user.status();
+    let u = &target.user;
+    let page = ShowPage {
+        layout: user.layout(u.full_name(), Tab::Users),
+        id: u.id,
+        name: u.full_name(),
+        email: u.email.clone(),
+        phone: u.phone.clone(),
+        title: u.title.clone(),
+        job_function: JobFunction::label_of(&u.job_function),
+        company: u.company.clone(),
+        group: target.group_name.clone(),
+        status: status.label(),
+        status_class: super::list::status_class(status.as_str()),
+        is_owner: u.is_owner,
+        last_sign_in: when(u.last_sign_in_at),
+        created_at: when(Some(u.created_at)),
+        reaches_all: target.permissions.has(Permission::BuildingsViewAll),
+        accounts,
+        invites: invites
+            .iter()
+            .map(|i| InviteView {
+                sent_at: when(Some(i.created_at)),
+                sent_by: i.sent_by.clone().unwrap_or_else(|| "—".into()),
+                to: i.email.clone().unwrap_or_default(),
+                expires_at: when(Some(i.expires_at)),
+                state: i.state(),
+                delivery: i.delivery(),
+            })
+            .collect(),
+        events: events
+            .into_iter()
+            .map(|e| EventView {
+                at: when(Some(e.at)),
+                actor: e.actor_email.unwrap_or_else(|| "System".into()),
+                action: e.action,
+                details: if e.details == "{}" {
+                    String::new()
+                } else {
+                    e.details
+                },
+            })
+            .collect(),
+        can_edit: status != UserStatus::Deleted && allowed(Action::EditInfo),
+        can_access: status != UserStatus::Deleted && allowed(Action::ChangeAccess),
+        can_disable: matches!(status, UserStatus::Active | UserStatus::Invited)
+            && allowed(Action::Disable),
+        can_enable: status == UserStatus::Disabled && allowed(Action::Enable),
+        can_delete: status != UserStatus::Deleted && allowed(Action::Delete),
+        can_restore: status == UserStatus::Deleted && allowed(Action::Restore),
+        can_resend: status == UserStatus::Invited
+            && user.can(Permission::InvitesSend)
+            && check(&acting, &target, Action::ResendInvite).is_ok(),
+        can_reset: status == UserStatus::Active
+            && user.can(Permission::UsersResetPassword)
+            && crate::web::router::PASSWORD_RESET_ROUTED,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Template)]
+#[template(path = "users/edit.html")]
+struct EditPage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    version: i32,
+    form: UserInfoForm,
+    errors: FieldErrors,
+    groups: Vec<GroupChoice>,
+    jobs: Vec<JobChoice>,
+    conflicts: Vec<(&'static str, String, String)>,
+}
+
+fn form_of(u: &crate::db::users::User) -> UserInfoForm {
+    UserInfoForm {
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        email: u.email.clone(),
+        phone: u.phone.clone(),
+        title: u.title.clone(),
+        job_function: u.job_function.clone(),
+        company: u.company.clone(),
+        group_id: u.group_id.to_string(),
+    }
+}
+
+pub async fn edit(
+    state: web::Data<AppState>,
+    user: Require<ManageUsers>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = user.acting();
+    let (acting, target, groups) = state
+        .db
+        .run(move |conn| {
+            let target = load_target(conn, id)?;
+            let groups = group_choices(conn, &acting, &target.user.group_id.to_string())?;
+            Ok((acting, target, groups))
+        })
+        .await?;
+    check(&acting, &target, Action::EditInfo).map_err(|_| AppError::Forbidden)?;
+    if target.user.status() == UserStatus::Deleted {
+        return Err(AppError::NotFound);
+    }
+    let form = form_of(&target.user);
+    let page = EditPage {
+        layout: user.layout(format!("Edit {}", target.user.full_name()), Tab::Users),
+        id,
+        name: target.user.full_name(),
+        version: target.user.version,
+        jobs: job_choices(&form.job_function),
+        groups: with_current_group(groups, &target),
+        form,
+        errors: FieldErrors::new(),
+        conflicts: Vec::new(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The user's own group stays a choice even when the editor couldn't assign it.
+fn with_current_group(mut groups: Vec<GroupChoice>, target: &super::Target) -> Vec<GroupChoice> {
+    if !groups.iter().any(|g| g.id == target.user.group_id) {
+        groups.insert(
+            0,
+            GroupChoice {
+                id: target.user.group_id,
+                name: target.group_name.clone(),
+                selected: true,
+            },
+        );
+    }
+    groups
+}
+
+#[derive(serde::Deserialize)]
+pub struct UpdateForm {
+    #[serde(flatten)]
+    info: UserInfoForm,
+    version: i32,
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: Require<ManageUsers>,
+    path: web::Path<i64>,
+    form: web::Form<UpdateForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let user = user.into_user();
+    let UpdateForm {
+        info: typed,
+        version,
+    } = form.into_inner();
+    let public_url = state.config.public_url.clone();
+    let ctx = user.audit.clone();
+    let acting = user.acting();
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let target = load_target(conn, id)?;
+            if target.user.status() == UserStatus::Deleted {
+                return Err(AppError::NotFound);
+            }
+            check(&acting, &target, Action::EditInfo).map_err(|_| AppError::Forbidden)?;
+            let mut errors = FieldErrors::new();
+            let info = typed.parse(&mut errors);
+            let before = form_of(&target.user);
+            if let Some(info) = &info {
+                if info.group_id != target.user.group_id {
+                    if let Err(m) = check(&acting, &target, Action::ChangeGroup) {
+                        errors.add("group_id", m);
+                    } else if let Err(m) = check_group(conn, &acting, info.group_id)? {
+                        errors.add("group_id", m);
+                    }
+                }
+                if info.email.as_str() != target.user.email
+                    && crate::db::users::find_by_email(conn, info.email.as_str())?.is_some()
+                {
+                    errors.add("email", "Another user has this address.");
+                }
+            }
+            let conflicts = if target.user.version != version { differences(&before, &typed) } else { Vec::new() };
+            if target.user.version != version {
+                errors.add("version", "Someone else saved changes to this user after you opened the form.");
+            }
+            let (Some(info), true) = (info, errors.is_empty()) else {
+                let groups = with_current_group(group_choices(conn, &acting, &typed.group_id)?, &target);
+                return Ok(Err((errors, groups, conflicts, typed, target.user.version, target.user.full_name())));
+            };
+            let email_changed = info.email.as_str() != target.user.email;
+            diesel::update(users::table.find(id).filter(users::version.eq(version)))
+                .set((
+                    users::first_name.eq(info.first_name.as_str()),
+                    users::last_name.eq(info.last_name.as_str()),
+                    users::email.eq(info.email.as_str()),
+                    users::phone.eq(info.phone.as_str()),
+                    users::title.eq(&info.title),
+                    users::job_function.eq(info.job_function.key()),
+                    users::company.eq(&info.company),
+                    users::group_id.eq(info.group_id),
+                    users::updated_at.eq(now()),
+                    users::version.eq(users::version + 1),
+                ))
+                .execute(conn)?;
+            if info.group_id != target.user.group_id || email_changed {
+                // A new group or address ends the user's sessions.
+                diesel::update(users::table.find(id))
+                    .set(users::security_stamp.eq(crate::db::users::new_security_stamp()))
+                    .execute(conn)?;
+            }
+            let after = form_of(&crate::db::users::find(conn, id)?.ok_or(AppError::NotFound)?);
+            audit::record(
+                conn,
+                &ctx,
+                "user.updated",
+                Target::user(id, info.email.as_str()),
+                serde_json::json!({ "before": changed(&before, &after).0, "after": changed(&before, &after).1 }),
+            )?;
+            if email_changed && target.user.status() == UserStatus::Invited {
+                invites::send(conn, &ctx, &public_url, id, &InviteOptions::default())?;
+            }
+            Ok(Ok(email_changed && target.user.status() == UserStatus::Invited))
+        })
+        .await?;
+    match outcome {
+        Ok(reinvited) => {
+            user.session.success(if reinvited {
+                "Changes saved. The invitation was sent again to the new address."
+            } else {
+                "Changes saved."
+            });
+            Ok(see_other(&format!("/users/{id}")))
+        }
+        Err((errors, groups, conflicts, typed, current_version, name)) => {
+            let page = EditPage {
+                layout: user.layout(format!("Edit {name}"), Tab::Users),
+                id,
+                name,
+                // A refused save over a newer edit offers the newer version: saving again
+                // deliberately keeps what is typed now.
+                version: current_version,
+                jobs: job_choices(&typed.job_function),
+                form: typed,
+                errors,
+                groups,
+                conflicts,
+            };
+            let status = if page.errors.get("version").is_empty() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::CONFLICT
+            };
+            render(status, &page)
+        }
+    }
+}
+
+/// The fields where the saved user differs from what was typed: (field, saved, typed).
+fn differences(saved: &UserInfoForm, typed: &UserInfoForm) -> Vec<(&'static str, String, String)> {
+    let pairs = [
+        ("First name", &saved.first_name, &typed.first_name),
+        ("Last name", &saved.last_name, &typed.last_name),
+        ("Email", &saved.email, &typed.email),
+        ("Phone", &saved.phone, &typed.phone),
+        ("Title", &saved.title, &typed.title),
+        ("Job function", &saved.job_function, &typed.job_function),
+        ("Company", &saved.company, &typed.company),
+        ("Group", &saved.group_id, &typed.group_id),
+    ];
+    pairs
+        .into_iter()
+        .filter(|(_, a, b)| a.trim() != b.trim())
+        .map(|(f, a, b)| (f, a.clone(), b.clone()))
+        .collect()
+}
+
+/// Before and after of the fields that changed, for the audit log.
+fn changed(before: &UserInfoForm, after: &UserInfoForm) -> (serde_json::Value, serde_json::Value) {
+    let mut b = serde_json::Map::new();
+    let mut a = serde_json::Map::new();
+    for (field, x, y) in differences(before, after) {
+        b.insert(field.to_owned(), x.into());
+        a.insert(field.to_owned(), y.into());
+    }
+    (b.into(), a.into())
+}
+
+/// Property Access: the whole desired set, saved at once.
+pub async fn update_access(
+    state: web::Data<AppState>,
+    user: Require<ManageUsers>,
+    path: web::Path<i64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let user = user.into_user();
+    let pairs = form.into_inner();
+    let ctx = user.audit.clone();
+    let acting = user.acting();
+    let change = state
+        .db
+        .transaction(move |conn| {
+            let target = load_target(conn, id)?;
+            if target.user.status() == UserStatus::Deleted {
+                return Err(AppError::NotFound);
+            }
+            check(&acting, &target, Action::ChangeAccess).map_err(|_| AppError::Forbidden)?;
+            let wanted = access_from_form(&pairs, &buildings::building_ids(conn)?);
+            let change = user_access::set(conn, id, &wanted, acting.id)?;
+            if !change.is_empty() {
+                audit::record(
+                    conn,
+                    &ctx,
+                    "user.access_changed",
+                    Target::user(id, &target.user.email),
+                    serde_json::json!(change),
+                )?;
+            }
+            Ok(change)
+        })
+        .await?;
+    user.session.success(if change.is_empty() {
+        "Property Access was already so; nothing changed."
+    } else {
+        "Property Access saved."
+    });
+    Ok(see_other(&format!("/users/{id}")))
+}
