@@ -42,6 +42,9 @@ pub struct ConfigArgs {
     /// Database connections in the pool.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
     pub database_pool_size: u32,
+    /// Seconds before the first retry of a mail that could not be sent (then 3×, 9×, … up to an hour).
+    #[arg(long, env = "MAIL_RETRY_SECONDS", default_value_t = 10, global = true)]
+    pub mail_retry_seconds: u64,
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -62,6 +65,7 @@ pub struct Config {
     pub workers: usize,
     /// Background delivery of the outbox; tests that read the outbox directly turn it off.
     pub deliver_mail: bool,
+    pub mail_retry_base: std::time::Duration,
 }
 
 impl ConfigArgs {
@@ -129,6 +133,7 @@ impl ConfigArgs {
             database_pool_size: self.database_pool_size,
             workers,
             deliver_mail: true,
+            mail_retry_base: std::time::Duration::from_secs(self.mail_retry_seconds.max(1)),
         })
     }
 }

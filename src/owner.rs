@@ -10,8 +10,7 @@ pub const SETUP_LINK_TTL: Duration = Duration::hours(24);
 
 /// When there is no owner yet: supersedes earlier setup links and returns a new one.
 pub fn setup_link(conn: &mut DbConnection, public_url: &str) -> Result<Option<String>, AppError> {
-    use diesel::Connection;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if users::owner_exists(conn)? {
             return Ok(None);
         }

@@ -1,6 +1,9 @@
 //! Builds the app: the same code serves `concierge serve` and the tests (port 0).
 
 use std::net::TcpListener;
+use std::sync::Arc;
+
+use tokio::sync::Notify;
 
 use actix_session::SessionMiddleware;
 use actix_session::storage::CookieSessionStore;
@@ -22,6 +25,8 @@ pub struct AppState {
     pub config: Config,
     pub db: Db,
     pub hasher: Hasher,
+    /// Wakes the mail worker after a transaction queued mail.
+    pub mail_queued: Arc<Notify>,
 }
 
 pub struct Application {
@@ -81,7 +86,23 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = config.workers;
         let secure = config.secure_cookies;
-        let state = web::Data::new(AppState { config, db, hasher });
+        let mail_queued = Arc::new(Notify::new());
+        if config.deliver_mail {
+            let transport = crate::mail::transport::Transport::from_config(&config)?;
+            let worker = crate::mail::worker::run(
+                db.clone(),
+                transport,
+                mail_queued.clone(),
+                config.mail_retry_base,
+            );
+            actix_web::rt::spawn(worker);
+        }
+        let state = web::Data::new(AppState {
+            config,
+            db,
+            hasher,
+            mail_queued,
+        });
         let app_state = state.clone();
 
         let server = HttpServer::new(move || {

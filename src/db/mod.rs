@@ -161,7 +161,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        self.run(move |conn| transaction(conn, f)).await
     }
 
     /// Brings the schema up to date.
@@ -190,6 +190,35 @@ impl Db {
             Ok(())
         })
         .await
+    }
+}
+
+/// A transaction. On SQLite it takes the write lock at the start (`BEGIN IMMEDIATE`): a
+/// transaction that reads and then writes would otherwise fail at once with "database is
+/// locked" when another connection writes meanwhile, instead of waiting its turn.
+pub fn transaction<T, F>(conn: &mut DbConnection, f: F) -> Result<T, AppError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+{
+    match conn {
+        DbConnection::Sqlite(_) => {
+            if conn.batch_execute("BEGIN IMMEDIATE").is_err() {
+                // A transaction left open by a task that panicked: end it, then begin ours.
+                let _ = conn.batch_execute("ROLLBACK");
+                conn.batch_execute("BEGIN IMMEDIATE")?;
+            }
+            match f(conn) {
+                Ok(value) => {
+                    conn.batch_execute("COMMIT")?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
+        DbConnection::Postgresql(_) => conn.transaction(f),
     }
 }
 

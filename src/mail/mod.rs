@@ -2,6 +2,8 @@
 //! (`db::outbox::enqueue`) in the transaction of the action that causes it.
 
 pub mod invite;
+pub mod transport;
+pub mod worker;
 
 /// A rendered message, ready for the outbox.
 #[derive(Debug, Clone)]

@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod health;
+pub mod invitation;
 pub mod layout;
 pub mod profile;
 pub mod public;

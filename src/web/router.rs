@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use super::{assets, health, profile, public, users};
+use super::{assets, health, invitation, profile, public, users};
 
 /// Whether the forgot-password page exists yet (the sign-in page links to it when it does).
 pub const FORGOT_PASSWORD_ROUTED: bool = false;
@@ -34,6 +34,8 @@ routes! {
     post "/sign-out" => public::sign_out,
     get "/setup/{token}" => public::setup_page,
     post "/setup/{token}" => public::setup,
+    get "/invite/{token}" => invitation::page,
+    post "/invite/{token}" => invitation::accept,
 
     get "/profile" => profile::show,
     get "/profile/password" => profile::password_page,

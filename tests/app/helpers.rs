@@ -97,6 +97,7 @@ pub fn test_config(database_url: &str) -> Config {
         database_pool_size: 4,
         workers: 1,
         deliver_mail: false,
+        mail_retry_base: std::time::Duration::from_millis(200),
     }
 }
 

@@ -4,5 +4,7 @@
 mod helpers;
 
 mod foundation;
+mod invitations;
 mod sign_in;
+mod smtp;
 mod users;

@@ -250,7 +250,10 @@ pub async fn resend_invite(
         })
         .await?;
     match outcome {
-        Ok(m) => user.session.success(m),
+        Ok(m) => {
+            state.mail_queued.notify_one();
+            user.session.success(m)
+        }
         Err(m) => user.session.error(m),
     }
     Ok(see_other(&format!("/users/{id}")))

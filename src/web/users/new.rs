@@ -240,6 +240,7 @@ pub async fn create(
         .await?;
     match outcome {
         Ok(created) => {
+            state.mail_queued.notify_one();
             user.session.success(if invite {
                 format!(
                     "{} was added and an invitation is on its way to {}.",

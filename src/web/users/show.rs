@@ -320,6 +320,7 @@ pub async fn update(
         .await?;
     match outcome {
         Ok(reinvited) => {
+            state.mail_queued.notify_one();
             user.session.success(if reinvited {
                 "Changes saved. The invitation was sent again to the new address."
             } else {

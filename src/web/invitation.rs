@@ -1,0 +1,238 @@
+//! Accept invitation: the emailed link opens a page with the invitee's name filled in; they add
+//! a phone number if missing and choose a password, and are signed in.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::SessionState;
+use crate::db::audit::{self, AuditContext, Target};
+use crate::db::schema::users;
+use crate::db::settings::Settings;
+use crate::db::tokens::{self, Purpose, Token, TokenState};
+use crate::db::{DbConnection, now};
+use crate::domain::{FieldErrors, Password, PersonName, Phone, UserStatus};
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::layout::Layout;
+use crate::web::public::LinkProblemPage;
+use crate::web::{render, see_other};
+
+#[derive(Template)]
+#[template(path = "public/accept_invite.html")]
+struct AcceptPage {
+    layout: Layout,
+    token: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    phone: String,
+    errors: FieldErrors,
+}
+
+/// The invite behind a link, with its user, and what the link can still do.
+fn lookup(
+    conn: &mut DbConnection,
+    secret: &str,
+) -> Result<Option<(Token, crate::db::users::User, TokenState)>, AppError> {
+    let Some(token) = tokens::find_by_secret(conn, Purpose::Invite, secret)? else {
+        return Ok(None);
+    };
+    let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
+        return Ok(None);
+    };
+    let mut state = token.state(now());
+    if state == TokenState::Valid && user.status() != UserStatus::Invited {
+        state = TokenState::Revoked;
+    }
+    Ok(Some((token, user, state)))
+}
+
+async fn refused(
+    state: &AppState,
+    session: &SessionState,
+    why: TokenState,
+) -> Result<HttpResponse, AppError> {
+    let (heading, message) = match why {
+        TokenState::Used => (
+            "This invitation was already used",
+            "Your account is set up. Sign in with your email and password.",
+        ),
+        TokenState::Superseded => (
+            "A newer invitation was sent",
+            "This link was replaced by a newer invitation. Use the link in the most recent invitation email.",
+        ),
+        TokenState::Expired => (
+            "This invitation has expired",
+            "Ask your administrator to resend the invite.",
+        ),
+        TokenState::Revoked | TokenState::Valid => (
+            "This invitation can no longer be used",
+            "It was withdrawn, or the account was changed. Ask your administrator if you still need access.",
+        ),
+    };
+    let org_name = state.db.run(Settings::load).await?.org_name;
+    let page = LinkProblemPage {
+        layout: Layout::public(
+            heading,
+            org_name,
+            session.take_flash(),
+            session.csrf_token(),
+        ),
+        heading,
+        message,
+    };
+    render(StatusCode::GONE, &page)
+}
+
+pub async fn page(
+    state: web::Data<AppState>,
+    session: SessionState,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let lookup_secret = secret.clone();
+    let (found, settings) = state
+        .db
+        .run(move |conn| Ok((lookup(conn, &lookup_secret)?, Settings::load(conn)?)))
+        .await?;
+    let Some((_, user, token_state)) = found else {
+        return Err(AppError::NotFound);
+    };
+    if token_state != TokenState::Valid {
+        return refused(&state, &session, token_state).await;
+    }
+    let page = AcceptPage {
+        layout: Layout::public(
+            "Accept invitation",
+            settings.org_name,
+            session.take_flash(),
+            session.csrf_token(),
+        ),
+        token: secret,
+        email: user.email,
+        first_name: user.first_name,
+        last_name: user.last_name,
+        phone: user.phone,
+        errors: FieldErrors::new(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    first_name: String,
+    last_name: String,
+    phone: String,
+    password: String,
+    password_confirm: String,
+}
+
+pub async fn accept(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<AcceptForm>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let lookup_secret = secret.clone();
+    let Some((token, user, token_state)) = state
+        .db
+        .run(move |conn| lookup(conn, &lookup_secret))
+        .await?
+    else {
+        return Err(AppError::NotFound);
+    };
+    if token_state != TokenState::Valid {
+        return refused(&state, &session, token_state).await;
+    }
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let first = errors.check("first_name", PersonName::parse(&form.first_name));
+    let last = errors.check("last_name", PersonName::parse(&form.last_name));
+    let phone = errors.check("phone", Phone::parse(&form.phone));
+    let personal = [
+        form.first_name.as_str(),
+        form.last_name.as_str(),
+        user.email.as_str(),
+    ];
+    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+        Err(m) if m.contains("not the same") => {
+            errors.add("password_confirm", m);
+            None
+        }
+        other => errors.check("password", other),
+    };
+    let (Some(first), Some(last), Some(phone), Some(password)) = (first, last, phone, password)
+    else {
+        let org_name = state.db.run(Settings::load).await?.org_name;
+        let page = AcceptPage {
+            layout: Layout::public(
+                "Accept invitation",
+                org_name,
+                session.take_flash(),
+                session.csrf_token(),
+            ),
+            token: secret,
+            email: user.email,
+            first_name: form.first_name,
+            last_name: form.last_name,
+            phone: form.phone,
+            errors,
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let hash = state.hasher.hash(password.expose().to_owned()).await?;
+    let ctx = AuditContext::from_request(&req, Some(user.id), None);
+    let user_id = user.id;
+    let welcome = format!("Welcome, {first}. Your account is ready.");
+    let accepted = state
+        .db
+        .transaction(move |conn| {
+            if !tokens::consume(conn, token.id)? {
+                return Ok(None);
+            }
+            let stamp = crate::db::users::new_security_stamp();
+            let n = diesel::update(
+                users::table
+                    .find(user_id)
+                    .filter(users::status.eq(UserStatus::Invited.as_str())),
+            )
+            .set((
+                users::first_name.eq(first.as_str()),
+                users::last_name.eq(last.as_str()),
+                users::phone.eq(phone.as_str()),
+                users::password_hash.eq(hash),
+                users::status.eq(UserStatus::Active.as_str()),
+                users::must_change_password.eq(false),
+                users::security_stamp.eq(&stamp),
+                users::last_sign_in_at.eq(now()),
+                users::updated_at.eq(now()),
+                users::version.eq(users::version + 1),
+            ))
+            .execute(conn)?;
+            if n != 1 {
+                return Err(AppError::BadRequest(
+                    "the invited user changed meanwhile".into(),
+                ));
+            }
+            audit::record(
+                conn,
+                &ctx,
+                "invite.accepted",
+                Target::user(user_id, &user.email),
+                serde_json::json!({ "token_id": token.id }),
+            )?;
+            Ok(Some(stamp))
+        })
+        .await?;
+    let Some(stamp) = accepted else {
+        return refused(&state, &session, TokenState::Used).await;
+    };
+    session.sign_in(user_id, &stamp)?;
+    session.success(welcome);
+    Ok(see_other("/settings"))
+}
