@@ -9,12 +9,7 @@ use clap::Args;
 #[derive(Debug, Clone, Args)]
 pub struct ConfigArgs {
     /// `sqlite://FILE` (created if missing) or `postgres://USER:PASSWORD@HOST/DB`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://concierge.db",
-        global = true
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://concierge.db", global = true)]
     pub database_url: String,
     /// Address and port to listen on.
     #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
@@ -71,19 +66,15 @@ pub struct Config {
 impl ConfigArgs {
     /// Checks every setting; the error is one line naming the setting and what is wrong.
     pub fn validate(self) -> Result<Config, String> {
-        let bind: SocketAddr = self.bind.parse().map_err(|_| {
-            format!(
-                "BIND: {:?} is not an address and port like 127.0.0.1:8080",
-                self.bind
-            )
-        })?;
+        let bind: SocketAddr = self
+            .bind
+            .parse()
+            .map_err(|_| format!("BIND: {:?} is not an address and port like 127.0.0.1:8080", self.bind))?;
         let public_url = match self.public_url {
             Some(url) => {
                 let url = url.trim_end_matches('/').to_owned();
                 if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
-                    return Err(format!(
-                        "PUBLIC_URL: {url:?} must start with http:// or https://"
-                    ));
+                    return Err(format!("PUBLIC_URL: {url:?} must start with http:// or https://"));
                 }
                 url
             }
@@ -108,19 +99,13 @@ impl ConfigArgs {
         let url = &self.database_url;
         let known = ["sqlite://", "sqlite:", "postgres://", "postgresql://"];
         if !known.iter().any(|p| url.starts_with(p)) {
-            return Err(format!(
-                "DATABASE_URL: {url:?} must start with sqlite:// or postgres://"
-            ));
+            return Err(format!("DATABASE_URL: {url:?} must start with sqlite:// or postgres://"));
         }
         if self.database_pool_size == 0 {
             return Err("DATABASE_POOL_SIZE: must be at least 1".into());
         }
-        let secure_cookies = self
-            .secure_cookies
-            .unwrap_or(public_url.starts_with("https://"));
-        let workers = self
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let secure_cookies = self.secure_cookies.unwrap_or(public_url.starts_with("https://"));
+        let workers = self.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
         Ok(Config {
             database_url: self.database_url,
             bind,

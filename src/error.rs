@@ -31,13 +31,10 @@ impl From<diesel::result::Error> for AppError {
         use diesel::result::{DatabaseErrorKind, Error};
         match &e {
             Error::NotFound => AppError::NotFound,
-            Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            ) => AppError::Unavailable(e.into()),
-            Error::DatabaseError(_, info) if is_unavailable_message(info.message()) => {
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _) => {
                 AppError::Unavailable(e.into())
             }
+            Error::DatabaseError(_, info) if is_unavailable_message(info.message()) => AppError::Unavailable(e.into()),
             _ => AppError::Internal(e.into()),
         }
     }
@@ -81,9 +78,7 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => {
-                StatusCode::SEE_OTHER
-            }
+            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,31 +92,24 @@ impl ResponseError for AppError {
                     Some(next) => format!("/sign-in?next={}", crate::web::urlencode(next)),
                     None => "/sign-in".to_owned(),
                 };
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, location))
-                    .finish();
+                return HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish();
             }
             AppError::PasswordChangeRequired => {
-                return HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/profile/password"))
-                    .finish();
+                return HttpResponse::SeeOther().insert_header((header::LOCATION, "/profile/password")).finish();
             }
-            AppError::NotFound => (
-                "Page not found",
-                "There is nothing at this address. Check the link, or go back to Settings.",
-            ),
-            AppError::Forbidden => (
-                "Not allowed",
-                "Your group does not allow this. Ask an administrator if you need it.",
-            ),
+            AppError::NotFound => {
+                ("Page not found", "There is nothing at this address. Check the link, or go back to Settings.")
+            }
+            AppError::Forbidden => {
+                ("Not allowed", "Your group does not allow this. Ask an administrator if you need it.")
+            }
             AppError::Csrf => (
                 "This form has expired",
                 "For your safety the form could not be accepted. Go back, reload the page and try again.",
             ),
-            AppError::BadRequest(_) => (
-                "Request not understood",
-                "The request was not understood. Go back and try again.",
-            ),
+            AppError::BadRequest(_) => {
+                ("Request not understood", "The request was not understood. Go back and try again.")
+            }
             AppError::Unavailable(cause) => {
                 tracing::error!(error = ?cause, "database unavailable");
                 (
@@ -138,11 +126,7 @@ impl ResponseError for AppError {
             }
         };
         let status = self.status_code();
-        let page = ErrorPage {
-            status: status.as_u16(),
-            title,
-            message,
-        };
+        let page = ErrorPage { status: status.as_u16(), title, message };
         let body = page.render().unwrap_or_else(|_| message.to_owned());
         let mut response = HttpResponse::build(status);
         response.content_type(ContentType::html());

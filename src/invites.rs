@@ -37,9 +37,7 @@ pub fn send(
 ) -> Result<InviteSent, AppError> {
     let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
     if user.status() != UserStatus::Invited {
-        return Err(AppError::BadRequest(
-            "only an invited user can be sent an invite".into(),
-        ));
+        return Err(AppError::BadRequest("only an invited user can be sent an invite".into()));
     }
     let settings = Settings::load(conn)?;
     let inviter = match ctx.actor_id {
@@ -75,11 +73,7 @@ pub fn send(
     audit::record(
         conn,
         ctx,
-        if superseded > 0 {
-            "invite.resent"
-        } else {
-            "invite.sent"
-        },
+        if superseded > 0 { "invite.resent" } else { "invite.sent" },
         Target::user(user.id, &user.email),
         serde_json::json!({
             "token_id": token.id,
@@ -90,8 +84,5 @@ pub fn send(
             "bcc": options.bcc,
         }),
     )?;
-    Ok(InviteSent {
-        token_id: token.id,
-        mail_id,
-    })
+    Ok(InviteSent { token_id: token.id, mail_id })
 }

@@ -8,11 +8,7 @@ use concierge::db::Db;
 use concierge::startup::Application;
 
 #[derive(Parser)]
-#[command(
-    name = "concierge",
-    version,
-    about = "Users, groups and the buildings they may reach."
-)]
+#[command(name = "concierge", version, about = "Users, groups and the buildings they may reach.")]
 struct Cli {
     #[command(flatten)]
     config: ConfigArgs,
@@ -84,9 +80,7 @@ fn create_owner(config: &Config) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, 1)?;
     db.migrate()?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    match concierge::owner::setup_link(&mut conn, &config.public_url)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?
-    {
+    match concierge::owner::setup_link(&mut conn, &config.public_url).map_err(|e| anyhow::anyhow!("{e:?}"))? {
         Some(link) => println!("Open this one-time link to create the owner account: {link}"),
         None => println!("The owner account exists already; sign in with it."),
     }

@@ -44,10 +44,7 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "same-origin"))
         .add(("X-Frame-Options", "DENY"))
-        .add((
-            "Permissions-Policy",
-            "camera=(), microphone=(), geolocation=()",
-        ))
+        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
         .add(("Cache-Control", "no-store"))
 }
 
@@ -81,28 +78,18 @@ impl Application {
         let warm = hasher.clone();
         std::thread::spawn(move || warm.warm_up());
 
-        let listener = TcpListener::bind(config.bind)
-            .with_context(|| format!("could not listen on {}", config.bind))?;
+        let listener =
+            TcpListener::bind(config.bind).with_context(|| format!("could not listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let workers = config.workers;
         let secure = config.secure_cookies;
         let mail_queued = Arc::new(Notify::new());
         if config.deliver_mail {
             let transport = crate::mail::transport::Transport::from_config(&config)?;
-            let worker = crate::mail::worker::run(
-                db.clone(),
-                transport,
-                mail_queued.clone(),
-                config.mail_retry_base,
-            );
+            let worker = crate::mail::worker::run(db.clone(), transport, mail_queued.clone(), config.mail_retry_base);
             actix_web::rt::spawn(worker);
         }
-        let state = web::Data::new(AppState {
-            config,
-            db,
-            hasher,
-            mail_queued,
-        });
+        let state = web::Data::new(AppState { config, db, hasher, mail_queued });
         let app_state = state.clone();
 
         let server = HttpServer::new(move || {
@@ -114,15 +101,9 @@ impl Application {
                 .build();
             App::new()
                 .app_data(app_state.clone())
-                .app_data(
-                    web::FormConfig::default()
-                        .limit(256 * 1024)
-                        .error_handler(bad_request),
-                )
+                .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(bad_request))
                 .app_data(web::QueryConfig::default().error_handler(bad_request))
-                .app_data(
-                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
-                )
+                .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
                 .wrap(from_fn(csrf::check))
                 .wrap(session)
                 .wrap(Compress::default())
@@ -134,11 +115,7 @@ impl Application {
         .workers(workers)
         .listen(listener)?
         .run();
-        Ok(Application {
-            port,
-            server,
-            state,
-        })
+        Ok(Application { port, server, state })
     }
 
     pub fn port(&self) -> u16 {

@@ -32,12 +32,8 @@ pub async fn check(
         return next.call(req).await;
     }
     let expected = req.get_session().get::<String>("csrf").ok().flatten();
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type =
+        req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
 
     let supplied = if content_type.starts_with("application/x-www-form-urlencoded") {
         let mut payload = req.take_payload();
@@ -58,16 +54,11 @@ pub async fn check(
     };
 
     match (expected, supplied) {
-        (Some(expected), Some(supplied))
-            if constant_time_eq(expected.as_bytes(), supplied.as_bytes()) =>
-        {
+        (Some(expected), Some(supplied)) if constant_time_eq(expected.as_bytes(), supplied.as_bytes()) => {
             next.call(req).await
         }
         _ => {
-            tracing::warn!(
-                path = req.path(),
-                "refused a request without a valid CSRF token"
-            );
+            tracing::warn!(path = req.path(), "refused a request without a valid CSRF token");
             Err(AppError::Csrf.into())
         }
     }

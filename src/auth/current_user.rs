@@ -114,10 +114,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         || now - cookie.started > settings.session_absolute_hours * 3600;
     let valid = row.as_ref().is_some_and(|(u, _, _)| {
         u.status() == UserStatus::Active
-            && super::secret::constant_time_eq(
-                u.security_stamp.as_bytes(),
-                cookie.security_stamp.as_bytes(),
-            )
+            && super::secret::constant_time_eq(u.security_stamp.as_bytes(), cookie.security_stamp.as_bytes())
     });
     let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired) else {
         session.sign_out();
@@ -166,9 +163,7 @@ impl FromRequest for MaybeUser {
         Box::pin(async move {
             match load(req).await {
                 Ok(user) => Ok(MaybeUser(Some(user))),
-                Err(AppError::SignInRequired { .. } | AppError::PasswordChangeRequired) => {
-                    Ok(MaybeUser(None))
-                }
+                Err(AppError::SignInRequired { .. } | AppError::PasswordChangeRequired) => Ok(MaybeUser(None)),
                 Err(e) => Err(e),
             }
         })
@@ -211,10 +206,7 @@ impl<C: Capability + 'static> FromRequest for Require<C> {
             if user.impersonator_id.is_some() || !user.can(C::PERMISSION) {
                 return Err(AppError::Forbidden);
             }
-            Ok(Require {
-                user,
-                _capability: PhantomData,
-            })
+            Ok(Require { user, _capability: PhantomData })
         })
     }
 }

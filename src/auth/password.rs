@@ -14,10 +14,7 @@ pub struct Hasher {
 
 impl Hasher {
     pub fn new(cost: u32) -> Self {
-        Hasher {
-            cost,
-            decoy: Arc::new(OnceLock::new()),
-        }
+        Hasher { cost, decoy: Arc::new(OnceLock::new()) }
     }
 
     pub fn cost(&self) -> u32 {
@@ -51,7 +48,6 @@ impl Hasher {
     }
 
     fn decoy(&self) -> &str {
-        self.decoy
-            .get_or_init(|| bcrypt::hash(super::secret::new_token(), self.cost).unwrap_or_default())
+        self.decoy.get_or_init(|| bcrypt::hash(super::secret::new_token(), self.cost).unwrap_or_default())
     }
 }

@@ -82,12 +82,7 @@ impl SessionState {
     }
 
     /// Starts a session as `user_id` for the signed-in `impersonator_id`.
-    pub fn impersonate(
-        &self,
-        user_id: i64,
-        security_stamp: &str,
-        impersonator_id: i64,
-    ) -> Result<(), AppError> {
+    pub fn impersonate(&self, user_id: i64, security_stamp: &str, impersonator_id: i64) -> Result<(), AppError> {
         self.sign_in(user_id, security_stamp)?;
         self.insert(IMPERSONATOR, impersonator_id)
     }
@@ -125,15 +120,7 @@ impl SessionState {
     }
 
     pub fn flash(&self, kind: FlashKind, message: impl Into<String>) {
-        self.0
-            .insert(
-                FLASH,
-                Flash {
-                    kind,
-                    message: message.into(),
-                },
-            )
-            .ok();
+        self.0.insert(FLASH, Flash { kind, message: message.into() }).ok();
     }
 
     pub fn success(&self, message: impl Into<String>) {
@@ -149,9 +136,7 @@ impl SessionState {
     }
 
     fn insert(&self, key: &str, value: impl Serialize) -> Result<(), AppError> {
-        self.0
-            .insert(key, value)
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("session write failed: {e}")))
+        self.0.insert(key, value).map_err(|e| AppError::Internal(anyhow::anyhow!("session write failed: {e}")))
     }
 }
 

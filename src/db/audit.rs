@@ -17,11 +17,7 @@ pub struct AuditContext {
 }
 
 impl AuditContext {
-    pub fn from_request(
-        req: &HttpRequest,
-        actor_id: Option<i64>,
-        impersonator_id: Option<i64>,
-    ) -> Self {
+    pub fn from_request(req: &HttpRequest, actor_id: Option<i64>, impersonator_id: Option<i64>) -> Self {
         AuditContext {
             actor_id,
             impersonator_id,
@@ -36,10 +32,7 @@ impl AuditContext {
 
     /// The same place, acting as someone else (a person who just signed in or signed up).
     pub fn as_actor(&self, actor_id: i64) -> Self {
-        AuditContext {
-            actor_id: Some(actor_id),
-            ..self.clone()
-        }
+        AuditContext { actor_id: Some(actor_id), ..self.clone() }
     }
 
     /// For commands run on the server itself.
@@ -57,27 +50,15 @@ pub struct Target {
 
 impl Target {
     pub fn user(id: i64, email: &str) -> Self {
-        Target {
-            kind: "user",
-            id: Some(id),
-            label: email.to_owned(),
-        }
+        Target { kind: "user", id: Some(id), label: email.to_owned() }
     }
 
     pub fn new(kind: &'static str, id: i64, label: impl Into<String>) -> Self {
-        Target {
-            kind,
-            id: Some(id),
-            label: label.into(),
-        }
+        Target { kind, id: Some(id), label: label.into() }
     }
 
     pub fn none() -> Self {
-        Target {
-            kind: "",
-            id: None,
-            label: String::new(),
-        }
+        Target { kind: "", id: None, label: String::new() }
     }
 }
 
@@ -116,12 +97,7 @@ pub struct EventRow {
 }
 
 /// The latest events about one target.
-pub fn for_target(
-    conn: &mut DbConnection,
-    kind: &str,
-    id: i64,
-    limit: i64,
-) -> Result<Vec<EventRow>, AppError> {
+pub fn for_target(conn: &mut DbConnection, kind: &str, id: i64, limit: i64) -> Result<Vec<EventRow>, AppError> {
     use super::schema::users;
     Ok(audit_events::table
         .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_id)))

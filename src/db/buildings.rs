@@ -33,17 +33,12 @@ pub struct Building {
 
 /// Every account with its buildings, both by name.
 pub fn all_by_account(conn: &mut DbConnection) -> Result<Vec<(Account, Vec<Building>)>, AppError> {
-    let accounts: Vec<Account> = accounts::table
-        .order((accounts::name, accounts::id))
-        .load(conn)?;
-    let mut buildings: Vec<Building> = buildings::table
-        .order((buildings::name, buildings::id))
-        .load(conn)?;
+    let accounts: Vec<Account> = accounts::table.order((accounts::name, accounts::id)).load(conn)?;
+    let mut buildings: Vec<Building> = buildings::table.order((buildings::name, buildings::id)).load(conn)?;
     Ok(accounts
         .into_iter()
         .map(|a| {
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                buildings.drain(..).partition(|b| b.account_id == a.id);
+            let (mine, rest): (Vec<_>, Vec<_>) = buildings.drain(..).partition(|b| b.account_id == a.id);
             buildings = rest;
             (a, mine)
         })

@@ -20,14 +20,7 @@ pub enum Sort {
 }
 
 impl Sort {
-    pub const ALL: [Sort; 6] = [
-        Sort::Name,
-        Sort::Email,
-        Sort::Company,
-        Sort::Group,
-        Sort::Status,
-        Sort::LastSignIn,
-    ];
+    pub const ALL: [Sort; 6] = [Sort::Name, Sort::Email, Sort::Company, Sort::Group, Sort::Status, Sort::LastSignIn];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -41,10 +34,7 @@ impl Sort {
     }
 
     pub fn parse(key: &str) -> Sort {
-        Sort::ALL
-            .into_iter()
-            .find(|s| s.key() == key)
-            .unwrap_or(Sort::Name)
+        Sort::ALL.into_iter().find(|s| s.key() == key).unwrap_or(Sort::Name)
     }
 
     /// The expressions rows are ordered by (then by id), and how a cursor value is compared.
@@ -55,10 +45,7 @@ impl Sort {
             Sort::Company => vec![("u.company", "")],
             Sort::Group => vec![("g.name", "")],
             Sort::Status => vec![("u.status", "")],
-            Sort::LastSignIn if pg => vec![(
-                "COALESCE(u.last_sign_in_at, '-infinity'::timestamp)",
-                "timestamp",
-            )],
+            Sort::LastSignIn if pg => vec![("COALESCE(u.last_sign_in_at, '-infinity'::timestamp)", "timestamp")],
             Sort::LastSignIn => vec![("COALESCE(u.last_sign_in_at, '')", "")],
         }
     }
@@ -210,11 +197,7 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
 
     // Going back a page reads backwards from the cursor, then turns the rows around.
     let backwards = query.before.is_some() && query.after.is_none();
-    let cursor = if backwards {
-        query.before.as_ref()
-    } else {
-        query.after.as_ref()
-    };
+    let cursor = if backwards { query.before.as_ref() } else { query.after.as_ref() };
     let ascending = query.descending == backwards;
     if let Some(cursor) = cursor {
         let mut left: Vec<String> = columns.iter().map(|c| c.0.to_owned()).collect();
@@ -222,22 +205,14 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
         let mut right = Vec::new();
         for ((_, cast), value) in columns.iter().zip(&cursor.values) {
             let p = ph(&mut binds, Bind::Text(value.clone()));
-            right.push(if cast.is_empty() {
-                p
-            } else {
-                format!("CAST({p} AS {cast})")
-            });
+            right.push(if cast.is_empty() { p } else { format!("CAST({p} AS {cast})") });
         }
         right.push(ph(&mut binds, Bind::Int(cursor.id)));
         let op = if ascending { ">" } else { "<" };
         sql += &format!(" AND ({}) {op} ({})", left.join(", "), right.join(", "));
     }
     let dir = if ascending { "ASC" } else { "DESC" };
-    let order: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{} {dir}", c.0))
-        .chain([format!("u.id {dir}")])
-        .collect();
+    let order: Vec<String> = columns.iter().map(|c| format!("{} {dir}", c.0)).chain([format!("u.id {dir}")]).collect();
     let limit = ph(&mut binds, Bind::Int(query.per_page + 1));
     sql += &format!(" ORDER BY {} LIMIT {limit}", order.join(", "));
 
@@ -264,18 +239,10 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
         rows.reverse();
     }
     let cursor_of = |r: &ListRow| Cursor {
-        values: if columns.len() == 2 {
-            vec![r.k1.clone(), r.k2.clone()]
-        } else {
-            vec![r.k1.clone()]
-        },
+        values: if columns.len() == 2 { vec![r.k1.clone(), r.k2.clone()] } else { vec![r.k1.clone()] },
         id: r.id,
     };
-    let (has_next, has_previous) = if backwards {
-        (true, more)
-    } else {
-        (more, cursor.is_some())
-    };
+    let (has_next, has_previous) = if backwards { (true, more) } else { (more, cursor.is_some()) };
     Ok(ListPage {
         next: rows.last().filter(|_| has_next).map(cursor_of),
         previous: rows.first().filter(|_| has_previous).map(cursor_of),
@@ -289,10 +256,7 @@ mod tests {
 
     #[test]
     fn cursors_round_trip() {
-        let c = Cursor {
-            values: vec!["Lee".into(), "Ann".into()],
-            id: 42,
-        };
+        let c = Cursor { values: vec!["Lee".into(), "Ann".into()], id: 42 };
         assert_eq!(Cursor::decode(&c.encode(), Sort::Name), Some(c));
         assert_eq!(Cursor::decode("x", Sort::Name), None);
         assert_eq!(Cursor::decode("5\u{1f}a", Sort::Name), None);

@@ -50,36 +50,25 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Group>, AppError>
 }
 
 pub fn find_builtin(conn: &mut DbConnection, key: &str) -> Result<Group, AppError> {
-    Ok(groups::table
-        .filter(groups::builtin_key.eq(key))
-        .first(conn)?)
+    Ok(groups::table.filter(groups::builtin_key.eq(key)).first(conn)?)
 }
 
 pub fn list(conn: &mut DbConnection) -> Result<Vec<Group>, AppError> {
-    Ok(groups::table
-        .order((groups::builtin_key.is_null(), groups::id))
-        .load(conn)?)
+    Ok(groups::table.order((groups::builtin_key.is_null(), groups::id)).load(conn)?)
 }
 
 /// Every group with the permissions it grants, built-in first.
-pub fn list_with_permissions(
-    conn: &mut DbConnection,
-) -> Result<Vec<(Group, PermissionSet)>, AppError> {
+pub fn list_with_permissions(conn: &mut DbConnection) -> Result<Vec<(Group, PermissionSet)>, AppError> {
     let groups = list(conn)?;
-    let rows: Vec<(i64, String)> = group_permissions::table
-        .select((group_permissions::group_id, group_permissions::permission))
-        .load(conn)?;
+    let rows: Vec<(i64, String)> =
+        group_permissions::table.select((group_permissions::group_id, group_permissions::permission)).load(conn)?;
     Ok(groups
         .into_iter()
         .map(|g| {
             let permissions = if g.builtin_key.as_deref() == Some(ADMIN_KEY) {
                 PermissionSet::all()
             } else {
-                PermissionSet::from_keys(
-                    rows.iter()
-                        .filter(|(id, _)| *id == g.id)
-                        .map(|(_, p)| p.as_str()),
-                )
+                PermissionSet::from_keys(rows.iter().filter(|(id, _)| *id == g.id).map(|(_, p)| p.as_str()))
             };
             (g, permissions)
         })

@@ -55,9 +55,7 @@ impl Backend {
 
 /// The SQLite file a `sqlite://path` (or bare path) URL names.
 fn sqlite_path(url: &str) -> &str {
-    url.strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url)
+    url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url)
 }
 
 /// Opens connections of the backend the URL names. Unlike diesel's stock manager for a
@@ -73,9 +71,7 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self.backend {
-            Backend::Postgres => {
-                diesel::PgConnection::establish(&self.url).map(DbConnection::Postgresql)
-            }
+            Backend::Postgres => diesel::PgConnection::establish(&self.url).map(DbConnection::Postgresql),
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
                 conn.batch_execute(
@@ -89,8 +85,7 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), diesel::ConnectionError> {
-        conn.batch_execute("SELECT 1")
-            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)
+        conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
     fn has_broken(&self, _conn: &mut DbConnection) -> bool {
@@ -124,10 +119,7 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
             .test_on_check_out(false)
-            .build_unchecked(Manager {
-                url: url.to_owned(),
-                backend,
-            });
+            .build_unchecked(Manager { url: url.to_owned(), backend });
         Ok(Db { pool, backend })
     }
 
@@ -166,15 +158,10 @@ impl Db {
 
     /// Brings the schema up to date.
     pub fn migrate(&self) -> anyhow::Result<()> {
-        let mut conn = self
-            .pool
-            .get()
-            .context("could not connect to the database")?;
+        let mut conn = self.pool.get().context("could not connect to the database")?;
         let applied = match &mut *conn {
             DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
-            DbConnection::Postgresql(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map(|v| v.len()),
+            DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len()),
         }
         .map_err(|e| anyhow::anyhow!("migrating the database failed: {e}"))?;
         if applied > 0 {

@@ -56,35 +56,19 @@ impl Settings {
         let rows: Vec<(String, String)> = settings::table.load(conn)?;
         let mut s = Settings::default();
         for (key, value) in rows {
-            let int = |fallback: i64| {
-                value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .unwrap_or(fallback)
-            };
+            let int = |fallback: i64| value.parse::<i64>().ok().filter(|n| *n > 0).unwrap_or(fallback);
             match key.as_str() {
                 keys::ORG_NAME => s.org_name = value,
                 keys::SELF_SIGNUP => s.self_signup = value == "true",
                 keys::SIGNUP_DOMAINS => {
-                    s.signup_domains = value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|d| !d.is_empty())
-                        .map(str::to_owned)
-                        .collect()
+                    s.signup_domains =
+                        value.split(',').map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned).collect()
                 }
                 keys::INVITE_TTL_HOURS => s.invite_ttl_hours = int(s.invite_ttl_hours),
-                keys::PASSWORD_RESET_TTL_MINUTES => {
-                    s.password_reset_ttl_minutes = int(s.password_reset_ttl_minutes)
-                }
-                keys::EMAIL_CHANGE_TTL_HOURS => {
-                    s.email_change_ttl_hours = int(s.email_change_ttl_hours)
-                }
+                keys::PASSWORD_RESET_TTL_MINUTES => s.password_reset_ttl_minutes = int(s.password_reset_ttl_minutes),
+                keys::EMAIL_CHANGE_TTL_HOURS => s.email_change_ttl_hours = int(s.email_change_ttl_hours),
                 keys::SESSION_IDLE_MINUTES => s.session_idle_minutes = int(s.session_idle_minutes),
-                keys::SESSION_ABSOLUTE_HOURS => {
-                    s.session_absolute_hours = int(s.session_absolute_hours)
-                }
+                keys::SESSION_ABSOLUTE_HOURS => s.session_absolute_hours = int(s.session_absolute_hours),
                 keys::MAIL_FROM => s.mail_from = value,
                 _ => {}
             }
@@ -94,18 +78,12 @@ impl Settings {
 }
 
 pub fn get(conn: &mut DbConnection, key: &str) -> Result<Option<String>, AppError> {
-    Ok(settings::table
-        .find(key)
-        .select(settings::value)
-        .first(conn)
-        .optional()?)
+    Ok(settings::table.find(key).select(settings::value).first(conn).optional()?)
 }
 
 /// Writes one setting (update, or insert when it was never set).
 pub fn set(conn: &mut DbConnection, key: &str, value: &str) -> Result<(), AppError> {
-    let updated = diesel::update(settings::table.find(key))
-        .set(settings::value.eq(value))
-        .execute(conn)?;
+    let updated = diesel::update(settings::table.find(key)).set(settings::value.eq(value)).execute(conn)?;
     if updated == 0 {
         diesel::insert_into(settings::table)
             .values((settings::key.eq(key), settings::value.eq(value)))
@@ -118,19 +96,13 @@ pub fn set(conn: &mut DbConnection, key: &str, value: &str) -> Result<(), AppErr
 /// now, so that a restart (or a second process) signs no one out.
 pub fn session_key(conn: &mut DbConnection) -> Result<Vec<u8>, AppError> {
     use crate::auth::secret;
-    if let Some(key) = get(conn, keys::SESSION_KEY)?
-        .and_then(|hex| secret::from_hex(&hex))
-        .filter(|k| k.len() == 64)
-    {
+    if let Some(key) = get(conn, keys::SESSION_KEY)?.and_then(|hex| secret::from_hex(&hex)).filter(|k| k.len() == 64) {
         return Ok(key);
     }
     let key = secret::random_bytes::<64>().to_vec();
     // Another process may have written one meanwhile: insert only if absent, then read back.
     let _ = diesel::insert_into(settings::table)
-        .values((
-            settings::key.eq(keys::SESSION_KEY),
-            settings::value.eq(secret::to_hex(&key)),
-        ))
+        .values((settings::key.eq(keys::SESSION_KEY), settings::value.eq(secret::to_hex(&key))))
         .execute(conn);
     get(conn, keys::SESSION_KEY)?
         .and_then(|hex| secret::from_hex(&hex))

@@ -13,31 +13,17 @@ pub const MAX_FAILURES: i32 = 10;
 pub const WINDOW: Duration = Duration::minutes(15);
 pub const LOCK: Duration = Duration::minutes(15);
 
-pub fn locked_until(
-    conn: &mut DbConnection,
-    key: &str,
-    at: NaiveDateTime,
-) -> Result<Option<NaiveDateTime>, AppError> {
-    let until: Option<Option<NaiveDateTime>> = sign_in_throttle::table
-        .find(key)
-        .select(sign_in_throttle::locked_until)
-        .first(conn)
-        .optional()?;
+pub fn locked_until(conn: &mut DbConnection, key: &str, at: NaiveDateTime) -> Result<Option<NaiveDateTime>, AppError> {
+    let until: Option<Option<NaiveDateTime>> =
+        sign_in_throttle::table.find(key).select(sign_in_throttle::locked_until).first(conn).optional()?;
     Ok(until.flatten().filter(|u| *u > at))
 }
 
 /// Counts a failure; returns true when this failure locked the address.
-pub fn record_failure(
-    conn: &mut DbConnection,
-    key: &str,
-    at: NaiveDateTime,
-) -> Result<bool, AppError> {
+pub fn record_failure(conn: &mut DbConnection, key: &str, at: NaiveDateTime) -> Result<bool, AppError> {
     let row: Option<(i32, NaiveDateTime)> = sign_in_throttle::table
         .find(key)
-        .select((
-            sign_in_throttle::failures,
-            sign_in_throttle::window_started_at,
-        ))
+        .select((sign_in_throttle::failures, sign_in_throttle::window_started_at))
         .first(conn)
         .optional()?;
     let failures = match row {

@@ -105,11 +105,7 @@ pub fn issue(conn: &mut DbConnection, new: NewToken<'_>) -> Result<(Token, Strin
 }
 
 /// The token a link's secret belongs to, if it is one of `purpose`.
-pub fn find_by_secret(
-    conn: &mut DbConnection,
-    purpose: Purpose,
-    secret: &str,
-) -> Result<Option<Token>, AppError> {
+pub fn find_by_secret(conn: &mut DbConnection, purpose: Purpose, secret: &str) -> Result<Option<Token>, AppError> {
     if secret.len() != 64 {
         return Ok(None);
     }
@@ -137,31 +133,25 @@ pub fn consume(conn: &mut DbConnection, id: i64) -> Result<bool, AppError> {
 }
 
 /// Supersedes the unused links of one purpose for a user (or, with no user, of the purpose).
-pub fn supersede_unused(
-    conn: &mut DbConnection,
-    purpose: Purpose,
-    user_id: Option<i64>,
-) -> Result<usize, AppError> {
+pub fn supersede_unused(conn: &mut DbConnection, purpose: Purpose, user_id: Option<i64>) -> Result<usize, AppError> {
     let open = tokens::table
         .filter(tokens::purpose.eq(purpose.as_str()))
         .filter(tokens::used_at.is_null())
         .filter(tokens::revoked_at.is_null())
         .filter(tokens::superseded_at.is_null());
     let n = match user_id {
-        Some(id) => diesel::update(open.filter(tokens::user_id.eq(id)))
-            .set(tokens::superseded_at.eq(now()))
-            .execute(conn)?,
-        None => diesel::update(open.filter(tokens::user_id.is_null()))
-            .set(tokens::superseded_at.eq(now()))
-            .execute(conn)?,
+        Some(id) => {
+            diesel::update(open.filter(tokens::user_id.eq(id))).set(tokens::superseded_at.eq(now())).execute(conn)?
+        }
+        None => {
+            diesel::update(open.filter(tokens::user_id.is_null())).set(tokens::superseded_at.eq(now())).execute(conn)?
+        }
     };
     Ok(n)
 }
 
 pub fn attach_mail(conn: &mut DbConnection, token_id: i64, mail_id: i64) -> Result<(), AppError> {
-    diesel::update(tokens::table.find(token_id))
-        .set(tokens::mail_id.eq(mail_id))
-        .execute(conn)?;
+    diesel::update(tokens::table.find(token_id)).set(tokens::mail_id.eq(mail_id)).execute(conn)?;
     Ok(())
 }
 
@@ -185,12 +175,7 @@ pub struct InviteRow {
 impl InviteRow {
     /// Delivery as an administrator reads it.
     pub fn delivery(&self) -> String {
-        match (
-            self.mail_sent_at,
-            self.mail_failed_at,
-            self.mail_attempts.unwrap_or(0),
-            &self.mail_error,
-        ) {
+        match (self.mail_sent_at, self.mail_failed_at, self.mail_attempts.unwrap_or(0), &self.mail_error) {
             (Some(_), ..) => "Sent".into(),
             (None, Some(_), _, error) => {
                 format!("Failed: {}", error.as_deref().unwrap_or("unknown error"))
@@ -238,6 +223,50 @@ pub fn invites_of_user(conn: &mut DbConnection, user_id: i64) -> Result<Vec<Invi
             outbox::failed_at.nullable(),
             outbox::attempts.nullable(),
             outbox::last_error.nullable(),
+        ))
+        .load(conn)?)
+}
+
+/// A row of the Pending invites view.
+#[derive(Debug, Clone, Queryable)]
+pub struct PendingRow {
+    pub invite: InviteRow,
+    pub user_id: i64,
+    pub user_status: String,
+    pub group_name: String,
+}
+
+/// Every invite sent, newest first, `limit` at a time before `before` (a token id).
+pub fn all_invites(conn: &mut DbConnection, before: Option<i64>, limit: i64) -> Result<Vec<PendingRow>, AppError> {
+    use super::schema::{groups, outbox, users};
+    let (invitee, sender) = diesel::alias!(users as invitee, users as sender);
+    Ok(tokens::table
+        .inner_join(invitee.on(invitee.field(users::id).nullable().eq(tokens::user_id)))
+        .inner_join(groups::table.on(groups::id.eq(invitee.field(users::group_id))))
+        .left_join(sender.on(sender.field(users::id).nullable().eq(tokens::created_by)))
+        .left_join(outbox::table.on(outbox::id.nullable().eq(tokens::mail_id)))
+        .filter(tokens::purpose.eq(Purpose::Invite.as_str()))
+        .filter(tokens::id.lt(before.unwrap_or(i64::MAX)))
+        .order(tokens::id.desc())
+        .limit(limit)
+        .select((
+            (
+                tokens::id,
+                tokens::email,
+                tokens::created_at,
+                tokens::expires_at,
+                tokens::used_at,
+                tokens::superseded_at,
+                tokens::revoked_at,
+                sender.field(users::email).nullable(),
+                outbox::sent_at.nullable(),
+                outbox::failed_at.nullable(),
+                outbox::attempts.nullable(),
+                outbox::last_error.nullable(),
+            ),
+            invitee.field(users::id),
+            invitee.field(users::status),
+            groups::name,
         ))
         .load(conn)?)
 }

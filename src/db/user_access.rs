@@ -23,10 +23,7 @@ pub fn of_user(conn: &mut DbConnection, user_id: i64) -> Result<Access, AppError
         .filter(account_access::user_id.eq(user_id))
         .select(account_access::account_id)
         .load(conn)?;
-    Ok(Access {
-        buildings: buildings.into_iter().collect(),
-        accounts: accounts.into_iter().collect(),
-    })
+    Ok(Access { buildings: buildings.into_iter().collect(), accounts: accounts.into_iter().collect() })
 }
 
 /// What changed when access was set.
@@ -48,16 +45,9 @@ impl AccessChange {
 }
 
 /// Makes the user's access exactly `wanted` (ids that no longer exist are ignored).
-pub fn set(
-    conn: &mut DbConnection,
-    user_id: i64,
-    wanted: &Access,
-    granted_by: i64,
-) -> Result<AccessChange, AppError> {
-    let existing_buildings: BTreeSet<i64> =
-        super::buildings::building_ids(conn)?.into_iter().collect();
-    let existing_accounts: BTreeSet<i64> =
-        super::buildings::account_ids(conn)?.into_iter().collect();
+pub fn set(conn: &mut DbConnection, user_id: i64, wanted: &Access, granted_by: i64) -> Result<AccessChange, AppError> {
+    let existing_buildings: BTreeSet<i64> = super::buildings::building_ids(conn)?.into_iter().collect();
+    let existing_accounts: BTreeSet<i64> = super::buildings::account_ids(conn)?.into_iter().collect();
     let current = of_user(conn, user_id)?;
     let at = now();
     let mut change = AccessChange::default();

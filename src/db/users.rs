@@ -76,17 +76,11 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<User>, AppError> 
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<User>, AppError> {
-    Ok(users::table
-        .filter(users::email.eq(email.to_lowercase()))
-        .first::<User>(conn)
-        .optional()?)
+    Ok(users::table.filter(users::email.eq(email.to_lowercase())).first::<User>(conn).optional()?)
 }
 
 /// A user with their group's name and permissions.
-pub fn find_with_group(
-    conn: &mut DbConnection,
-    id: i64,
-) -> Result<Option<(User, String, PermissionSet)>, AppError> {
+pub fn find_with_group(conn: &mut DbConnection, id: i64) -> Result<Option<(User, String, PermissionSet)>, AppError> {
     let row = users::table
         .inner_join(groups::table)
         .filter(users::id.eq(id))
@@ -101,23 +95,15 @@ pub fn find_with_group(
 }
 
 pub fn owner_exists(conn: &mut DbConnection) -> Result<bool, AppError> {
-    Ok(diesel::select(diesel::dsl::exists(
-        users::table.filter(users::is_owner.eq(true)),
-    ))
-    .get_result(conn)?)
+    Ok(diesel::select(diesel::dsl::exists(users::table.filter(users::is_owner.eq(true)))).get_result(conn)?)
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<User, AppError> {
-    Ok(diesel::insert_into(users::table)
-        .values(new)
-        .returning(users::all_columns)
-        .get_result::<User>(conn)?)
+    Ok(diesel::insert_into(users::table).values(new).returning(users::all_columns).get_result::<User>(conn)?)
 }
 
 pub fn record_sign_in(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
-    diesel::update(users::table.find(id))
-        .set(users::last_sign_in_at.eq(now()))
-        .execute(conn)?;
+    diesel::update(users::table.find(id)).set(users::last_sign_in_at.eq(now())).execute(conn)?;
     Ok(())
 }
 

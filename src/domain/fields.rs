@@ -15,11 +15,7 @@ impl FieldErrors {
     }
 
     /// Keeps the value, or records the message beside `field`.
-    pub fn check<T, E: Into<String>>(
-        &mut self,
-        field: &'static str,
-        result: Result<T, E>,
-    ) -> Option<T> {
+    pub fn check<T, E: Into<String>>(&mut self, field: &'static str, result: Result<T, E>) -> Option<T> {
         match result {
             Ok(value) => Some(value),
             Err(message) => {

@@ -25,9 +25,7 @@ impl Password {
         }
         let score = u8::from(zxcvbn::zxcvbn(raw, &inputs).score());
         if score < 3 {
-            return Err(
-                "This password is too easy to guess. Add more unrelated words, avoid your name and email.",
-            );
+            return Err("This password is too easy to guess. Add more unrelated words, avoid your name and email.");
         }
         if raw != confirm {
             return Err("The two passwords are not the same.");
@@ -67,14 +65,7 @@ mod tests {
 
     #[test]
     fn the_confirmation_must_match() {
-        assert!(
-            Password::parse(
-                "violet-tractor-harbour-42",
-                "violet-tractor-harbour-43",
-                &[]
-            )
-            .is_err()
-        );
+        assert!(Password::parse("violet-tractor-harbour-42", "violet-tractor-harbour-43", &[]).is_err());
     }
 
     #[test]

@@ -58,22 +58,14 @@ impl Permission {
     /// One line for the Groups tab.
     pub fn explanation(self) -> &'static str {
         match self {
-            Permission::UsersView => {
-                "See the Users tab: every user, their group, status and buildings."
-            }
-            Permission::UsersManage => {
-                "Add, edit, disable, delete and restore users, and change their buildings."
-            }
+            Permission::UsersView => "See the Users tab: every user, their group, status and buildings.",
+            Permission::UsersManage => "Add, edit, disable, delete and restore users, and change their buildings.",
             Permission::UsersExport => "Download the user list as CSV.",
-            Permission::UsersImpersonate => {
-                "Sign in as another (non-admin) user to see what they see."
-            }
+            Permission::UsersImpersonate => "Sign in as another (non-admin) user to see what they see.",
             Permission::UsersResetPassword => "Send a user a password-reset link.",
             Permission::InvitesSend => "Send, resend and revoke invitations.",
             Permission::BuildingsViewAll => "Reach every building, including new ones.",
-            Permission::BuildingsManage => {
-                "Create, edit and delete accounts and buildings, and see who reaches them."
-            }
+            Permission::BuildingsManage => "Create, edit and delete accounts and buildings, and see who reaches them.",
             Permission::BuildingsEdit => "Edit the details of the buildings they can reach.",
             Permission::GroupsManage => "Create and change groups and their permissions.",
             Permission::AuditView => "Read the audit log.",

@@ -17,9 +17,7 @@ impl Phone {
         if !body.chars().all(allowed) || !(7..=15).contains(&digits) {
             return Err("Enter a phone number like +1 702 555 0100 (7 to 15 digits).");
         }
-        Ok(Phone(
-            phone.split_whitespace().collect::<Vec<_>>().join(" "),
-        ))
+        Ok(Phone(phone.split_whitespace().collect::<Vec<_>>().join(" ")))
     }
 
     pub fn as_str(&self) -> &str {

@@ -81,16 +81,8 @@ mod tests {
     #[test]
     fn nobody_disables_deletes_demotes_or_impersonates_the_owner() {
         let all = PermissionSet::all();
-        let admin = Actor {
-            id: 2,
-            is_owner: false,
-            permissions: &all,
-        };
-        let owner = Subject {
-            id: 1,
-            is_owner: true,
-            permissions: &all,
-        };
+        let admin = Actor { id: 2, is_owner: false, permissions: &all };
+        let owner = Subject { id: 1, is_owner: true, permissions: &all };
         for action in [Disable, Delete, ChangeGroup, Impersonate, EditInfo] {
             assert!(check(&admin, &owner, action).is_err(), "{action:?}");
         }
@@ -99,21 +91,9 @@ mod tests {
     #[test]
     fn only_the_owner_demotes_disables_or_deletes_an_admin() {
         let all = PermissionSet::all();
-        let owner = Actor {
-            id: 1,
-            is_owner: true,
-            permissions: &all,
-        };
-        let admin = Actor {
-            id: 2,
-            is_owner: false,
-            permissions: &all,
-        };
-        let other_admin = Subject {
-            id: 3,
-            is_owner: false,
-            permissions: &all,
-        };
+        let owner = Actor { id: 1, is_owner: true, permissions: &all };
+        let admin = Actor { id: 2, is_owner: false, permissions: &all };
+        let other_admin = Subject { id: 3, is_owner: false, permissions: &all };
         for action in [ChangeGroup, Disable, Delete] {
             assert!(check(&owner, &other_admin, action).is_ok());
             assert!(check(&admin, &other_admin, action).is_err());
@@ -125,16 +105,8 @@ mod tests {
     #[test]
     fn nobody_disables_or_deletes_themselves() {
         let all = PermissionSet::all();
-        let me = Actor {
-            id: 1,
-            is_owner: true,
-            permissions: &all,
-        };
-        let myself = Subject {
-            id: 1,
-            is_owner: true,
-            permissions: &all,
-        };
+        let me = Actor { id: 1, is_owner: true, permissions: &all };
+        let myself = Subject { id: 1, is_owner: true, permissions: &all };
         assert!(check(&me, &myself, Disable).is_err());
         assert!(check(&me, &myself, Delete).is_err());
         assert!(check(&me, &myself, EditInfo).is_ok());
@@ -144,39 +116,19 @@ mod tests {
     fn a_user_above_the_actors_reach_is_refused() {
         let manager = set(&["users.view", "users.manage"]);
         let support = set(&["users.view", "invites.send"]);
-        let actor = Actor {
-            id: 1,
-            is_owner: false,
-            permissions: &manager,
-        };
-        let subject = Subject {
-            id: 2,
-            is_owner: false,
-            permissions: &support,
-        };
+        let actor = Actor { id: 1, is_owner: false, permissions: &manager };
+        let subject = Subject { id: 2, is_owner: false, permissions: &support };
         assert!(check(&actor, &subject, Disable).is_err());
         let customer = set(&[]);
-        let plain = Subject {
-            id: 3,
-            is_owner: false,
-            permissions: &customer,
-        };
+        let plain = Subject { id: 3, is_owner: false, permissions: &customer };
         assert!(check(&actor, &plain, Disable).is_ok());
     }
 
     #[test]
     fn groups_are_assigned_within_reach_and_admins_only_by_the_owner() {
         let all = PermissionSet::all();
-        let admin = Actor {
-            id: 2,
-            is_owner: false,
-            permissions: &all,
-        };
-        let owner = Actor {
-            id: 1,
-            is_owner: true,
-            permissions: &all,
-        };
+        let admin = Actor { id: 2, is_owner: false, permissions: &all };
+        let owner = Actor { id: 1, is_owner: true, permissions: &all };
         assert!(may_assign(&admin, &all).is_err());
         assert!(may_assign(&owner, &all).is_ok());
         assert!(may_assign(&admin, &set(&["users.view"])).is_ok());

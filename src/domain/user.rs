@@ -11,12 +11,8 @@ pub enum UserStatus {
 }
 
 impl UserStatus {
-    pub const ALL: [UserStatus; 4] = [
-        UserStatus::Invited,
-        UserStatus::Active,
-        UserStatus::Disabled,
-        UserStatus::Deleted,
-    ];
+    pub const ALL: [UserStatus; 4] =
+        [UserStatus::Invited, UserStatus::Active, UserStatus::Disabled, UserStatus::Deleted];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -111,16 +107,11 @@ impl JobFunction {
     }
 
     pub fn parse(key: &str) -> Result<JobFunction, &'static str> {
-        JobFunction::ALL
-            .into_iter()
-            .find(|j| j.key() == key)
-            .ok_or("Pick the closest job function.")
+        JobFunction::ALL.into_iter().find(|j| j.key() == key).ok_or("Pick the closest job function.")
     }
 
     /// The label for a stored key ("" for none).
     pub fn label_of(key: &str) -> &'static str {
-        JobFunction::parse(key)
-            .map(JobFunction::label)
-            .unwrap_or("")
+        JobFunction::parse(key).map(JobFunction::label).unwrap_or("")
     }
 }

@@ -39,10 +39,7 @@ impl UserInfoForm {
         let title = errors.check("title", short_text(&self.title, 100, true));
         let job_function = errors.check("job_function", JobFunction::parse(&self.job_function));
         let company = errors.check("company", short_text(&self.company, 100, false));
-        let group_id = errors.check(
-            "group_id",
-            self.group_id.parse::<i64>().map_err(|_| "Choose a group."),
-        );
+        let group_id = errors.check("group_id", self.group_id.parse::<i64>().map_err(|_| "Choose a group."));
         Some(UserInfo {
             first_name: first_name?,
             last_name: last_name?,
@@ -85,15 +82,7 @@ mod tests {
     fn every_missing_field_gets_its_own_message() {
         let mut errors = FieldErrors::new();
         assert!(UserInfoForm::default().parse(&mut errors).is_none());
-        for field in [
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "title",
-            "job_function",
-            "group_id",
-        ] {
+        for field in ["first_name", "last_name", "email", "phone", "title", "job_function", "group_id"] {
             assert!(!errors.get(field).is_empty(), "{field}");
         }
         assert!(errors.get("company").is_empty());

@@ -50,21 +50,8 @@ pub fn message(settings: &Settings, invite: &Invite<'_>) -> Result<Message, AppE
         to: invite.to.to_owned(),
         bcc: invite.bcc.map(str::to_owned),
         subject,
-        text: Text {
-            org_name,
-            first_name: invite.first_name,
-            inviter,
-            link: invite.link,
-            expires: expires.clone(),
-        }
-        .render()?,
-        html: Html {
-            org_name,
-            first_name: invite.first_name,
-            inviter,
-            link: invite.link,
-            expires,
-        }
-        .render()?,
+        text: Text { org_name, first_name: invite.first_name, inviter, link: invite.link, expires: expires.clone() }
+            .render()?,
+        html: Html { org_name, first_name: invite.first_name, inviter, link: invite.link, expires }.render()?,
     })
 }

@@ -2,6 +2,7 @@
 //! (`db::outbox::enqueue`) in the transaction of the action that causes it.
 
 pub mod invite;
+pub mod messages;
 pub mod transport;
 pub mod worker;
 

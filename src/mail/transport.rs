@@ -16,10 +16,7 @@ impl Transport {
         match &config.smtp_url {
             Some(url) => {
                 let url = if url.starts_with("smtp://") && !url.contains("tls=") {
-                    format!(
-                        "{url}{}tls=opportunistic",
-                        if url.contains('?') { '&' } else { '?' }
-                    )
+                    format!("{url}{}tls=opportunistic", if url.contains('?') { '&' } else { '?' })
                 } else {
                     url.replace("?tls=none", "").replace("&tls=none", "")
                 };
@@ -39,16 +36,8 @@ impl Transport {
 
     pub async fn send(&self, message: lettre::Message) -> Result<(), String> {
         match self {
-            Transport::Smtp(smtp) => smtp
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Transport::Folder(folder) => folder
-                .send(message)
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            Transport::Smtp(smtp) => smtp.send(message).await.map(drop).map_err(|e| e.to_string()),
+            Transport::Folder(folder) => folder.send(message).await.map(drop).map_err(|e| e.to_string()),
         }
     }
 }

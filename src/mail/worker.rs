@@ -58,11 +58,7 @@ pub fn claim(conn: &mut DbConnection) -> Result<Vec<Mail>, AppError> {
                 .filter(outbox::sent_at.is_null())
                 .filter(outbox::failed_at.is_null())
                 .filter(outbox::next_attempt_at.le(at))
-                .filter(
-                    outbox::claimed_until
-                        .is_null()
-                        .or(outbox::claimed_until.lt(at)),
-                )
+                .filter(outbox::claimed_until.is_null().or(outbox::claimed_until.lt(at)))
                 .order(outbox::id)
                 .limit(BATCH)
                 .select(outbox::id)
@@ -73,10 +69,7 @@ pub fn claim(conn: &mut DbConnection) -> Result<Vec<Mail>, AppError> {
             diesel::update(outbox::table.filter(outbox::id.eq_any($ids)))
                 .set(outbox::claimed_until.eq(at + CLAIM))
                 .execute($conn)?;
-            outbox::table
-                .filter(outbox::id.eq_any($ids))
-                .order(outbox::id)
-                .load::<Mail>($conn)
+            outbox::table.filter(outbox::id.eq_any($ids)).order(outbox::id).load::<Mail>($conn)
         }};
     }
     let mails = match conn {
@@ -105,12 +98,7 @@ pub fn mark_sent(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
 }
 
 /// Records a failed try: retried later, or failed for good after the last try.
-pub fn mark_failed_try(
-    conn: &mut DbConnection,
-    mail: &Mail,
-    error: &str,
-    base: Duration,
-) -> Result<(), AppError> {
+pub fn mark_failed_try(conn: &mut DbConnection, mail: &Mail, error: &str, base: Duration) -> Result<(), AppError> {
     let attempts = mail.attempts + 1;
     let at = now();
     let error: String = error.chars().take(500).collect();
@@ -133,22 +121,13 @@ pub fn compose(mail: &Mail, settings: &Settings) -> Result<lettre::Message, Stri
         .parse()
         .or_else(|_| "Concierge <concierge@localhost>".parse())
         .map_err(|e| format!("sender: {e}"))?;
-    let to: Mailbox = mail
-        .to_address
-        .parse()
-        .map_err(|e| format!("recipient {}: {e}", mail.to_address))?;
-    let mut builder = lettre::Message::builder()
-        .from(from)
-        .to(to)
-        .subject(&mail.subject);
+    let to: Mailbox = mail.to_address.parse().map_err(|e| format!("recipient {}: {e}", mail.to_address))?;
+    let mut builder = lettre::Message::builder().from(from).to(to).subject(&mail.subject);
     if let Some(bcc) = &mail.bcc_address {
         builder = builder.bcc(bcc.parse().map_err(|e| format!("bcc {bcc}: {e}"))?);
     }
     builder
-        .multipart(MultiPart::alternative_plain_html(
-            mail.body_text.clone(),
-            mail.body_html.clone(),
-        ))
+        .multipart(MultiPart::alternative_plain_html(mail.body_text.clone(), mail.body_html.clone()))
         .map_err(|e| e.to_string())
 }
 
@@ -169,14 +148,8 @@ pub async fn run(db: Db, transport: Transport, queued: Arc<Notify>, retry_base: 
 }
 
 /// Delivers one batch; returns how many mails it tried.
-pub async fn deliver_due(
-    db: &Db,
-    transport: &Transport,
-    retry_base: Duration,
-) -> Result<usize, AppError> {
-    let (mails, settings) = db
-        .run(|conn| Ok((claim(conn)?, Settings::load(conn)?)))
-        .await?;
+pub async fn deliver_due(db: &Db, transport: &Transport, retry_base: Duration) -> Result<usize, AppError> {
+    let (mails, settings) = db.run(|conn| Ok((claim(conn)?, Settings::load(conn)?))).await?;
     let tried = mails.len();
     for mail in mails {
         let result = match compose(&mail, &settings) {
@@ -186,11 +159,7 @@ pub async fn deliver_due(
         match result {
             Ok(()) => {
                 if matches!(transport, Transport::Folder(_)) {
-                    for link in mail
-                        .body_text
-                        .split_whitespace()
-                        .filter(|w| w.starts_with("http"))
-                    {
+                    for link in mail.body_text.split_whitespace().filter(|w| w.starts_with("http")) {
                         tracing::info!(to = %mail.to_address, kind = %mail.kind, %link, "mail written to the mail folder");
                     }
                 }
@@ -198,8 +167,7 @@ pub async fn deliver_due(
             }
             Err(error) => {
                 tracing::warn!(to = %mail.to_address, kind = %mail.kind, %error, "mail not delivered; will retry");
-                db.run(move |conn| mark_failed_try(conn, &mail, &error, retry_base))
-                    .await?;
+                db.run(move |conn| mark_failed_try(conn, &mail, &error, retry_base)).await?;
             }
         }
     }

@@ -50,24 +50,16 @@ fn lookup(
     Ok(Some((token, user, state)))
 }
 
-async fn refused(
-    state: &AppState,
-    session: &SessionState,
-    why: TokenState,
-) -> Result<HttpResponse, AppError> {
+async fn refused(state: &AppState, session: &SessionState, why: TokenState) -> Result<HttpResponse, AppError> {
     let (heading, message) = match why {
-        TokenState::Used => (
-            "This invitation was already used",
-            "Your account is set up. Sign in with your email and password.",
-        ),
+        TokenState::Used => {
+            ("This invitation was already used", "Your account is set up. Sign in with your email and password.")
+        }
         TokenState::Superseded => (
             "A newer invitation was sent",
             "This link was replaced by a newer invitation. Use the link in the most recent invitation email.",
         ),
-        TokenState::Expired => (
-            "This invitation has expired",
-            "Ask your administrator to resend the invite.",
-        ),
+        TokenState::Expired => ("This invitation has expired", "Ask your administrator to resend the invite."),
         TokenState::Revoked | TokenState::Valid => (
             "This invitation can no longer be used",
             "It was withdrawn, or the account was changed. Ask your administrator if you still need access.",
@@ -75,12 +67,7 @@ async fn refused(
     };
     let org_name = state.db.run(Settings::load).await?.org_name;
     let page = LinkProblemPage {
-        layout: Layout::public(
-            heading,
-            org_name,
-            session.take_flash(),
-            session.csrf_token(),
-        ),
+        layout: Layout::public(heading, org_name, session.take_flash(), session.csrf_token()),
         heading,
         message,
     };
@@ -94,10 +81,8 @@ pub async fn page(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup_secret = secret.clone();
-    let (found, settings) = state
-        .db
-        .run(move |conn| Ok((lookup(conn, &lookup_secret)?, Settings::load(conn)?)))
-        .await?;
+    let (found, settings) =
+        state.db.run(move |conn| Ok((lookup(conn, &lookup_secret)?, Settings::load(conn)?))).await?;
     let Some((_, user, token_state)) = found else {
         return Err(AppError::NotFound);
     };
@@ -105,12 +90,7 @@ pub async fn page(
         return refused(&state, &session, token_state).await;
     }
     let page = AcceptPage {
-        layout: Layout::public(
-            "Accept invitation",
-            settings.org_name,
-            session.take_flash(),
-            session.csrf_token(),
-        ),
+        layout: Layout::public("Accept invitation", settings.org_name, session.take_flash(), session.csrf_token()),
         token: secret,
         email: user.email,
         first_name: user.first_name,
@@ -139,11 +119,7 @@ pub async fn accept(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup_secret = secret.clone();
-    let Some((token, user, token_state)) = state
-        .db
-        .run(move |conn| lookup(conn, &lookup_secret))
-        .await?
-    else {
+    let Some((token, user, token_state)) = state.db.run(move |conn| lookup(conn, &lookup_secret)).await? else {
         return Err(AppError::NotFound);
     };
     if token_state != TokenState::Valid {
@@ -154,11 +130,7 @@ pub async fn accept(
     let first = errors.check("first_name", PersonName::parse(&form.first_name));
     let last = errors.check("last_name", PersonName::parse(&form.last_name));
     let phone = errors.check("phone", Phone::parse(&form.phone));
-    let personal = [
-        form.first_name.as_str(),
-        form.last_name.as_str(),
-        user.email.as_str(),
-    ];
+    let personal = [form.first_name.as_str(), form.last_name.as_str(), user.email.as_str()];
     let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
@@ -166,16 +138,10 @@ pub async fn accept(
         }
         other => errors.check("password", other),
     };
-    let (Some(first), Some(last), Some(phone), Some(password)) = (first, last, phone, password)
-    else {
+    let (Some(first), Some(last), Some(phone), Some(password)) = (first, last, phone, password) else {
         let org_name = state.db.run(Settings::load).await?.org_name;
         let page = AcceptPage {
-            layout: Layout::public(
-                "Accept invitation",
-                org_name,
-                session.take_flash(),
-                session.csrf_token(),
-            ),
+            layout: Layout::public("Accept invitation", org_name, session.take_flash(), session.csrf_token()),
             token: secret,
             email: user.email,
             first_name: form.first_name,
@@ -196,28 +162,22 @@ pub async fn accept(
                 return Ok(None);
             }
             let stamp = crate::db::users::new_security_stamp();
-            let n = diesel::update(
-                users::table
-                    .find(user_id)
-                    .filter(users::status.eq(UserStatus::Invited.as_str())),
-            )
-            .set((
-                users::first_name.eq(first.as_str()),
-                users::last_name.eq(last.as_str()),
-                users::phone.eq(phone.as_str()),
-                users::password_hash.eq(hash),
-                users::status.eq(UserStatus::Active.as_str()),
-                users::must_change_password.eq(false),
-                users::security_stamp.eq(&stamp),
-                users::last_sign_in_at.eq(now()),
-                users::updated_at.eq(now()),
-                users::version.eq(users::version + 1),
-            ))
-            .execute(conn)?;
+            let n = diesel::update(users::table.find(user_id).filter(users::status.eq(UserStatus::Invited.as_str())))
+                .set((
+                    users::first_name.eq(first.as_str()),
+                    users::last_name.eq(last.as_str()),
+                    users::phone.eq(phone.as_str()),
+                    users::password_hash.eq(hash),
+                    users::status.eq(UserStatus::Active.as_str()),
+                    users::must_change_password.eq(false),
+                    users::security_stamp.eq(&stamp),
+                    users::last_sign_in_at.eq(now()),
+                    users::updated_at.eq(now()),
+                    users::version.eq(users::version + 1),
+                ))
+                .execute(conn)?;
             if n != 1 {
-                return Err(AppError::BadRequest(
-                    "the invited user changed meanwhile".into(),
-                ));
+                return Err(AppError::BadRequest("the invited user changed meanwhile".into()));
             }
             audit::record(
                 conn,

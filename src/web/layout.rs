@@ -30,30 +30,10 @@ impl Tab {
         (Tab::Profile, "My Profile", "/profile", None),
         (Tab::Users, "Users", "/users", Some(Permission::UsersView)),
         (Tab::Buildings, "Accounts & Buildings", "/buildings", None),
-        (
-            Tab::Groups,
-            "Groups",
-            "/groups",
-            Some(Permission::GroupsManage),
-        ),
-        (
-            Tab::Audit,
-            "Audit log",
-            "/audit",
-            Some(Permission::AuditView),
-        ),
-        (
-            Tab::Organization,
-            "Organization",
-            "/organization",
-            Some(Permission::SettingsManage),
-        ),
-        (
-            Tab::ApiTokens,
-            "API tokens",
-            "/api-tokens",
-            Some(Permission::ApiManage),
-        ),
+        (Tab::Groups, "Groups", "/groups", Some(Permission::GroupsManage)),
+        (Tab::Audit, "Audit log", "/audit", Some(Permission::AuditView)),
+        (Tab::Organization, "Organization", "/organization", Some(Permission::SettingsManage)),
+        (Tab::ApiTokens, "API tokens", "/api-tokens", Some(Permission::ApiManage)),
     ];
 }
 
@@ -86,11 +66,7 @@ impl Layout {
                 None => true,
                 Some(p) => user.can(*p) && !impersonating,
             })
-            .map(|(t, label, href, _)| TabLink {
-                label,
-                href,
-                current: *t == tab,
-            })
+            .map(|(t, label, href, _)| TabLink { label, href, current: *t == tab })
             .collect();
         let initials: String = [&user.first_name, &user.last_name]
             .iter()
@@ -100,30 +76,14 @@ impl Layout {
         Layout {
             title,
             org_name: user.org_name.clone(),
-            user: Some(LayoutUser {
-                name: user.full_name(),
-                initials,
-                impersonating,
-            }),
+            user: Some(LayoutUser { name: user.full_name(), initials, impersonating }),
             tabs,
             flash: user.take_flash(),
             csrf_token: user.csrf_token(),
         }
     }
 
-    pub fn public(
-        title: impl Into<String>,
-        org_name: String,
-        flash: Option<Flash>,
-        csrf_token: String,
-    ) -> Layout {
-        Layout {
-            title: title.into(),
-            org_name,
-            user: None,
-            tabs: Vec::new(),
-            flash,
-            csrf_token,
-        }
+    pub fn public(title: impl Into<String>, org_name: String, flash: Option<Flash>, csrf_token: String) -> Layout {
+        Layout { title: title.into(), org_name, user: None, tabs: Vec::new(), flash, csrf_token }
     }
 }

@@ -1,8 +1,10 @@
 //! The screens: one module per screen, all routes listed in `router`.
 
+pub mod account;
 pub mod assets;
 pub mod health;
 pub mod invitation;
+pub mod invites;
 pub mod layout;
 pub mod profile;
 pub mod public;
@@ -14,9 +16,7 @@ use actix_web::http::header;
 
 /// A 303 redirect: what every successful POST answers (post / redirect / get).
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
 /// Percent-encodes a value for a query string.
@@ -24,9 +24,7 @@ pub fn urlencode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -46,9 +44,7 @@ pub fn render(
     status: actix_web::http::StatusCode,
     page: &impl askama::Template,
 ) -> Result<HttpResponse, crate::error::AppError> {
-    Ok(HttpResponse::build(status)
-        .content_type(actix_web::http::header::ContentType::html())
-        .body(page.render()?))
+    Ok(HttpResponse::build(status).content_type(actix_web::http::header::ContentType::html()).body(page.render()?))
 }
 
 #[cfg(test)]

@@ -33,11 +33,7 @@ struct ProfilePage {
 
 pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = user.id;
-    let me = state
-        .db
-        .run(move |conn| users::find(conn, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
     let page = ProfilePage {
         layout: user.layout("My Profile", Tab::Profile),
         name: me.full_name(),
@@ -82,24 +78,12 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let id = user.id;
-    let me = state
-        .db
-        .run(move |conn| users::find(conn, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::new();
-    if !state
-        .hasher
-        .verify(form.current_password, me.password_hash.clone())
-        .await?
-    {
+    if !state.hasher.verify(form.current_password, me.password_hash.clone()).await? {
         errors.add("current_password", "This is not your current password.");
     }
-    let personal = [
-        me.first_name.as_str(),
-        me.last_name.as_str(),
-        me.email.as_str(),
-    ];
+    let personal = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
     let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
@@ -118,23 +102,21 @@ pub async fn change_password(
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = user.audit.clone();
     let email = me.email.clone();
+    let first_name = me.first_name.clone();
     let stamp = state
         .db
         .transaction(move |conn| {
             let stamp = users::set_password(conn, id, &hash)?;
-            audit::record(
-                conn,
-                &ctx,
-                "user.password_changed",
-                Target::user(id, &email),
-                serde_json::json!({}),
-            )?;
+            let settings = crate::db::settings::Settings::load(conn)?;
+            let notice = crate::mail::messages::password_changed(&settings, &email, &first_name)?;
+            crate::db::outbox::enqueue(conn, &notice)?;
+            audit::record(conn, &ctx, "user.password_changed", Target::user(id, &email), serde_json::json!({}))?;
             Ok(stamp)
         })
         .await?;
+    state.mail_queued.notify_one();
     // This session goes on under a new cookie; every other session of the user ends.
     user.session.set_security_stamp(&stamp)?;
-    user.session
-        .success("Your password was changed. You were signed out everywhere else.");
+    user.session.success("Your password was changed. You were signed out everywhere else.");
     Ok(see_other("/profile"))
 }

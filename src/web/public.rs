@@ -28,20 +28,18 @@ struct SignInPage {
     error: &'static str,
     notice: &'static str,
     forgot_password: bool,
+    signup: bool,
 }
 
-async fn public_layout(
-    state: &AppState,
-    session: &SessionState,
-    title: &str,
-) -> Result<Layout, AppError> {
+async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
+    Ok(public_page(state, session, title).await?.0)
+}
+
+/// The public frame and whether self-signup is open.
+async fn public_page(state: &AppState, session: &SessionState, title: &str) -> Result<(Layout, bool), AppError> {
     let settings = state.db.run(Settings::load).await?;
-    Ok(Layout::public(
-        title,
-        settings.org_name,
-        session.take_flash(),
-        session.csrf_token(),
-    ))
+    let layout = Layout::public(title, settings.org_name, session.take_flash(), session.csrf_token());
+    Ok((layout, settings.self_signup))
 }
 
 #[derive(Deserialize)]
@@ -60,16 +58,14 @@ pub async fn sign_in_page(
     if user.0.is_some() {
         return Ok(see_other(&next));
     }
+    let (layout, signup) = public_page(&state, &session, "Sign in").await?;
     let page = SignInPage {
-        layout: public_layout(&state, &session, "Sign in").await?,
+        layout,
+        signup,
         email: String::new(),
         next,
         error: "",
-        notice: if query.signed_out.is_some() {
-            "You are signed out."
-        } else {
-            ""
-        },
+        notice: if query.signed_out.is_some() { "You are signed out." } else { "" },
         forgot_password: crate::web::router::FORGOT_PASSWORD_ROUTED,
     };
     render(StatusCode::OK, &page)
@@ -88,27 +84,15 @@ pub async fn sign_in(
     req: actix_web::HttpRequest,
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
-    let SignInForm {
-        email,
-        password,
-        next,
-    } = form.into_inner();
+    let SignInForm { email, password, next } = form.into_inner();
     let key = email.trim().to_lowercase();
     let at = now();
     let lookup_key = key.clone();
     let (user, locked) = state
         .db
-        .run(move |conn| {
-            Ok((
-                users::find_by_email(conn, &lookup_key)?,
-                throttle::locked_until(conn, &lookup_key, at)?,
-            ))
-        })
+        .run(move |conn| Ok((users::find_by_email(conn, &lookup_key)?, throttle::locked_until(conn, &lookup_key, at)?)))
         .await?;
-    let hash = user
-        .as_ref()
-        .filter(|u| u.status() == UserStatus::Active)
-        .and_then(|u| u.password_hash.clone());
+    let hash = user.as_ref().filter(|u| u.status() == UserStatus::Active).and_then(|u| u.password_hash.clone());
     let password_ok = state.hasher.verify(password, hash).await?;
     let ctx = AuditContext::from_request(&req, None, None);
 
@@ -120,13 +104,7 @@ pub async fn sign_in(
             .transaction(move |conn| {
                 throttle::clear(conn, &key)?;
                 users::record_sign_in(conn, id)?;
-                audit::record(
-                    conn,
-                    &ctx,
-                    "sign_in",
-                    Target::user(id, &email),
-                    serde_json::json!({}),
-                )
+                audit::record(conn, &ctx, "sign_in", Target::user(id, &email), serde_json::json!({}))
             })
             .await?;
         session.sign_in(user.id, &user.security_stamp)?;
@@ -138,16 +116,8 @@ pub async fn sign_in(
     state
         .db
         .transaction(move |conn| {
-            let target = || {
-                target
-                    .as_ref()
-                    .map_or(Target::none(), |(id, email)| Target::user(*id, email))
-            };
-            let reason = if locked.is_some() {
-                "locked"
-            } else {
-                "wrong email or password"
-            };
+            let target = || target.as_ref().map_or(Target::none(), |(id, email)| Target::user(*id, email));
+            let reason = if locked.is_some() { "locked" } else { "wrong email or password" };
             audit::record(
                 conn,
                 &ctx,
@@ -167,8 +137,10 @@ pub async fn sign_in(
             Ok(())
         })
         .await?;
+    let (layout, signup) = public_page(&state, &session, "Sign in").await?;
     let page = SignInPage {
-        layout: public_layout(&state, &session, "Sign in").await?,
+        layout,
+        signup,
         email: shown_email,
         next: safe_next(next.as_deref()).to_owned(),
         error: SIGN_IN_FAILED,
@@ -185,18 +157,7 @@ pub async fn sign_out(
 ) -> Result<HttpResponse, AppError> {
     if let Some(user) = session.user() {
         let ctx = AuditContext::from_request(&req, Some(user.user_id), user.impersonator_id);
-        state
-            .db
-            .run(move |conn| {
-                audit::record(
-                    conn,
-                    &ctx,
-                    "sign_out",
-                    Target::none(),
-                    serde_json::json!({}),
-                )
-            })
-            .await?;
+        state.db.run(move |conn| audit::record(conn, &ctx, "sign_out", Target::none(), serde_json::json!({}))).await?;
     }
     session.sign_out();
     Ok(see_other("/sign-in?signed_out=1"))
@@ -222,18 +183,10 @@ struct SetupPage {
 }
 
 /// The setup link's page when it can't be used, saying why.
-async fn setup_refused(
-    state: &AppState,
-    session: &SessionState,
-    why: TokenState,
-) -> Result<HttpResponse, AppError> {
+async fn setup_refused(state: &AppState, session: &SessionState, why: TokenState) -> Result<HttpResponse, AppError> {
     let message = match why {
-        TokenState::Used => {
-            "This setup link was already used: the owner account exists. Sign in with it."
-        }
-        TokenState::Expired => {
-            "This setup link has expired. Run `concierge create-owner` on the server for a new one."
-        }
+        TokenState::Used => "This setup link was already used: the owner account exists. Sign in with it.",
+        TokenState::Expired => "This setup link has expired. Run `concierge create-owner` on the server for a new one.",
         TokenState::Superseded => {
             "A newer setup link was printed when the portal restarted. Use the newest one, or run `concierge create-owner`."
         }
@@ -257,11 +210,7 @@ fn setup_state(
     let Some(token) = tokens::find_by_secret(conn, Purpose::OwnerSetup, secret)? else {
         return Ok(None);
     };
-    let state = if users::owner_exists(conn)? {
-        TokenState::Used
-    } else {
-        token.state(now())
-    };
+    let state = if users::owner_exists(conn)? { TokenState::Used } else { token.state(now()) };
     Ok(Some((token, state)))
 }
 
@@ -307,8 +256,7 @@ pub async fn setup(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup = secret.clone();
-    let Some((token, token_state)) = state.db.run(move |conn| setup_state(conn, &lookup)).await?
-    else {
+    let Some((token, token_state)) = state.db.run(move |conn| setup_state(conn, &lookup)).await? else {
         return Err(AppError::NotFound);
     };
     if token_state != TokenState::Valid {
@@ -320,11 +268,7 @@ pub async fn setup(
     let first = errors.check("first_name", PersonName::parse(&form.first_name));
     let last = errors.check("last_name", PersonName::parse(&form.last_name));
     let email = errors.check("email", Email::parse(&form.email));
-    let personal = [
-        form.first_name.as_str(),
-        form.last_name.as_str(),
-        form.email.as_str(),
-    ];
+    let personal = [form.first_name.as_str(), form.last_name.as_str(), form.email.as_str()];
     let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
@@ -332,8 +276,7 @@ pub async fn setup(
         }
         other => errors.check("password", other),
     };
-    let (Some(first), Some(last), Some(email), Some(password)) = (first, last, email, password)
-    else {
+    let (Some(first), Some(last), Some(email), Some(password)) = (first, last, email, password) else {
         let page = SetupPage {
             layout: public_layout(&state, &session, "Set up").await?,
             token: secret,
@@ -392,9 +335,6 @@ pub async fn setup(
         return setup_refused(&state, &session, TokenState::Used).await;
     };
     session.sign_in(owner.id, &owner.security_stamp)?;
-    session.success(format!(
-        "Welcome, {}. You are the owner of this portal.",
-        owner.first_name
-    ));
+    session.success(format!("Welcome, {}. You are the owner of this portal.", owner.first_name));
     Ok(see_other("/settings"))
 }

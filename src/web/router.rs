@@ -3,12 +3,12 @@
 
 use actix_web::web;
 
-use super::{assets, health, invitation, profile, public, users};
+use super::{account, assets, health, invitation, invites, profile, public, users};
 
 /// Whether the forgot-password page exists yet (the sign-in page links to it when it does).
-pub const FORGOT_PASSWORD_ROUTED: bool = false;
+pub const FORGOT_PASSWORD_ROUTED: bool = true;
 /// Whether an administrator can send a password-reset link from a user's page yet.
-pub const PASSWORD_RESET_ROUTED: bool = false;
+pub const PASSWORD_RESET_ROUTED: bool = true;
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
@@ -36,10 +36,20 @@ routes! {
     post "/setup/{token}" => public::setup,
     get "/invite/{token}" => invitation::page,
     post "/invite/{token}" => invitation::accept,
+    get "/forgot-password" => account::forgot_page,
+    post "/forgot-password" => account::forgot,
+    get "/reset-password/{token}" => account::reset_page,
+    post "/reset-password/{token}" => account::reset,
+    get "/signup" => account::signup_page,
+    post "/signup" => account::signup,
+    get "/verify-email/{token}" => account::verify_email,
+    get "/confirm-email/{token}" => account::confirm_email_change,
 
     get "/profile" => profile::show,
     get "/profile/password" => profile::password_page,
     post "/profile/password" => profile::change_password,
+    get "/profile/email" => account::email_page,
+    post "/profile/email" => account::request_email_change,
 
     // Users tab
     get "/users" => users::list::list,
@@ -55,4 +65,8 @@ routes! {
     post "/users/{id}/delete" => users::lifecycle::delete,
     post "/users/{id}/restore" => users::lifecycle::restore,
     post "/users/{id}/resend-invite" => users::lifecycle::resend_invite,
+    post "/users/{id}/send-password-reset" => account::send_reset,
+    get "/invites" => invites::list,
+    post "/invites/{id}/resend" => invites::resend,
+    post "/invites/{id}/revoke" => invites::revoke,
 }

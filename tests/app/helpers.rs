@@ -25,10 +25,7 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub fn new() -> TestDatabase {
-        match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
+        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin_url) => {
                 static N: AtomicU32 = AtomicU32::new(0);
                 let name = format!(
@@ -37,31 +34,16 @@ impl TestDatabase {
                     N.fetch_add(1, Ordering::Relaxed),
                     concierge::auth::secret::to_hex(&concierge::auth::secret::random_bytes::<4>())
                 );
-                let mut conn = diesel::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-                    panic!("TEST_DATABASE_URL is set but PostgreSQL can't be reached: {e}")
-                });
-                conn.batch_execute(&format!("CREATE DATABASE {name}"))
-                    .expect("create test database");
-                let base = admin_url
-                    .rsplit_once('/')
-                    .map(|(b, _)| b)
-                    .unwrap_or(&admin_url);
-                TestDatabase {
-                    url: format!("{base}/{name}"),
-                    admin_url: Some(admin_url),
-                    name,
-                    _dir: None,
-                }
+                let mut conn = diesel::PgConnection::establish(&admin_url)
+                    .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL can't be reached: {e}"));
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin_url);
+                TestDatabase { url: format!("{base}/{name}"), admin_url: Some(admin_url), name, _dir: None }
             }
             None => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("concierge.db").display());
-                TestDatabase {
-                    url,
-                    admin_url: None,
-                    name: String::new(),
-                    _dir: Some(dir),
-                }
+                TestDatabase { url, admin_url: None, name: String::new(), _dir: Some(dir) }
             }
         }
     }
@@ -76,10 +58,7 @@ impl Drop for TestDatabase {
         if let Some(admin_url) = &self.admin_url
             && let Ok(mut conn) = diesel::PgConnection::establish(admin_url)
         {
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
         }
     }
 }
@@ -122,21 +101,13 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::new();
     let mut config = test_config(&database.url);
     adjust(&mut config);
-    let app = Application::build(config.clone())
-        .await
-        .expect("the app builds");
+    let app = Application::build(config.clone()).await.expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state.db.clone();
     let server = app.into_server();
     let handle = server.handle();
     actix_web::rt::spawn(server);
-    TestApp {
-        address,
-        db,
-        config,
-        server: handle,
-        database,
-    }
+    TestApp { address, db, config, server: handle, database }
 }
 
 impl Drop for TestApp {
@@ -176,10 +147,7 @@ impl TestApp {
     }
 
     /// Runs `f` on a database connection (for arranging and checking what a test needs).
-    pub async fn with_db<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut DbConnection) -> T + Send + 'static,
-    ) -> T {
+    pub async fn with_db<T: Send + 'static>(&self, f: impl FnOnce(&mut DbConnection) -> T + Send + 'static) -> T {
         let db = self.db.clone();
         actix_web::web::block(move || {
             let mut conn = db.get().expect("a test connection");
@@ -192,13 +160,8 @@ impl TestApp {
     /// Creates a user with the password `PASSWORD` (bcrypt cost 4).
     pub async fn create_user(&self, spec: UserSpec<'_>) -> users::User {
         let email = spec.email.to_lowercase();
-        let (first, last, group, status, is_owner) = (
-            spec.first_name.to_owned(),
-            spec.last_name.to_owned(),
-            spec.group.to_owned(),
-            spec.status,
-            spec.is_owner,
-        );
+        let (first, last, group, status, is_owner) =
+            (spec.first_name.to_owned(), spec.last_name.to_owned(), spec.group.to_owned(), spec.status, spec.is_owner);
         self.with_db(move |conn| {
             let group = groups::find_builtin(conn, &group).expect("a built-in group");
             let at = concierge::db::now();
@@ -243,18 +206,9 @@ impl TestApp {
 
     /// A browser signed in as a new user of `group`.
     pub async fn signed_in(&self, email: &str, group: &str) -> (Browser, users::User) {
-        let user = self
-            .create_user(UserSpec {
-                email,
-                group,
-                ..UserSpec::default()
-            })
-            .await;
+        let user = self.create_user(UserSpec { email, group, ..UserSpec::default() }).await;
         let browser = self.browser();
-        browser
-            .sign_in(email, PASSWORD)
-            .await
-            .assert_redirect_to("/settings");
+        browser.sign_in(email, PASSWORD).await.assert_redirect_to("/settings");
         (browser, user)
     }
 
@@ -262,30 +216,19 @@ impl TestApp {
     pub async fn signed_in_owner(&self) -> (Browser, users::User) {
         let owner = self.create_owner().await;
         let browser = self.browser();
-        browser
-            .sign_in(&owner.email, PASSWORD)
-            .await
-            .assert_redirect_to("/settings");
+        browser.sign_in(&owner.email, PASSWORD).await.assert_redirect_to("/settings");
         (browser, owner)
     }
 
     pub async fn user(&self, id: i64) -> users::User {
-        self.with_db(move |conn| users::find(conn, id).unwrap().expect("the user exists"))
-            .await
+        self.with_db(move |conn| users::find(conn, id).unwrap().expect("the user exists")).await
     }
 
     /// The actions of the audit log, oldest first.
     pub async fn audit_actions(&self) -> Vec<String> {
         use concierge::db::schema::audit_events::dsl::*;
         use diesel::prelude::*;
-        self.with_db(|conn| {
-            audit_events
-                .order(id)
-                .select(action)
-                .load::<String>(conn)
-                .unwrap()
-        })
-        .await
+        self.with_db(|conn| audit_events.order(id).select(action).load::<String>(conn).unwrap()).await
     }
 }
 
@@ -314,32 +257,20 @@ impl Page {
 
     #[track_caller]
     pub fn assert_redirect_to(&self, path: &str) -> &Self {
-        assert_eq!(
-            self.status, 303,
-            "expected a redirect to {path}, got {}:\n{}",
-            self.status, self.body
-        );
+        assert_eq!(self.status, 303, "expected a redirect to {path}, got {}:\n{}", self.status, self.body);
         assert_eq!(self.location(), Some(path));
         self
     }
 
     #[track_caller]
     pub fn assert_status(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status, status,
-            "unexpected status; body:\n{}",
-            self.body
-        );
+        assert_eq!(self.status, status, "unexpected status; body:\n{}", self.body);
         self
     }
 
     #[track_caller]
     pub fn assert_contains(&self, text: &str) -> &Self {
-        assert!(
-            self.body.contains(text),
-            "{text:?} is not on the page:\n{}",
-            self.body
-        );
+        assert!(self.body.contains(text), "{text:?} is not on the page:\n{}", self.body);
         self
     }
 
@@ -358,16 +289,9 @@ fn csrf_in(body: &str) -> Option<String> {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        Browser {
-            base: base.to_owned(),
-            client,
-            csrf: std::sync::Mutex::new(None),
-        }
+        let client =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Browser { base: base.to_owned(), client, csrf: std::sync::Mutex::new(None) }
     }
 
     async fn read(&self, response: reqwest::Response) -> Page {
@@ -377,20 +301,11 @@ impl Browser {
         if let Some(token) = csrf_in(&body) {
             *self.csrf.lock().unwrap() = Some(token);
         }
-        Page {
-            status,
-            headers,
-            body,
-        }
+        Page { status, headers, body }
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
         self.read(response).await
     }
 
@@ -398,9 +313,7 @@ impl Browser {
     pub async fn follow(&self, path: &str) -> Page {
         let mut page = self.get(path).await;
         let mut hops = 0;
-        while let (303 | 302 | 301 | 307, Some(next)) =
-            (page.status, page.location().map(str::to_owned))
-        {
+        while let (303 | 302 | 301 | 307, Some(next)) = (page.status, page.location().map(str::to_owned)) {
             hops += 1;
             assert!(hops < 10, "too many redirects");
             page = self.get(&next).await;
@@ -414,11 +327,7 @@ impl Browser {
             return token;
         }
         self.follow("/sign-in").await;
-        self.csrf
-            .lock()
-            .unwrap()
-            .clone()
-            .expect("the page carries a CSRF token")
+        self.csrf.lock().unwrap().clone().expect("the page carries a CSRF token")
     }
 
     /// Posts a form with this session's CSRF token added.
@@ -431,21 +340,13 @@ impl Browser {
 
     /// Posts exactly these fields (no CSRF token added).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .form(fields)
-            .send()
-            .await
-            .expect("POST");
+        let response = self.client.post(format!("{}{path}", self.base)).form(fields).send().await.expect("POST");
         self.read(response).await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.get("/sign-in").await;
-        let page = self
-            .post("/sign-in", &[("email", email), ("password", password)])
-            .await;
+        let page = self.post("/sign-in", &[("email", email), ("password", password)]).await;
         // Signing in starts a new session with a new token.
         self.forget_csrf();
         page

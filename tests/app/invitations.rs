@@ -10,13 +10,7 @@ use crate::helpers::*;
 use crate::smtp::{self, SmtpServer};
 
 async fn customer_group(app: &TestApp) -> String {
-    app.with_db(|conn| {
-        concierge::db::groups::find_builtin(conn, "customer")
-            .unwrap()
-            .id
-    })
-    .await
-    .to_string()
+    app.with_db(|conn| concierge::db::groups::find_builtin(conn, "customer").unwrap().id).await.to_string()
 }
 
 async fn invite(browser: &Browser, group: &str, email: &str) -> Page {
@@ -51,26 +45,17 @@ async fn an_invitation_arrives_and_the_invitee_sets_up_their_account() {
     .await;
     let (admin, _) = app.signed_in_owner().await;
     let group = customer_group(&app).await;
-    invite(&admin, &group, "ivy@example.com")
-        .await
-        .assert_status(303);
+    invite(&admin, &group, "ivy@example.com").await.assert_status(303);
 
     let mails = server.wait_for(1, Duration::from_secs(15)).await;
     assert_eq!(mails.len(), 1);
     assert!(mails[0].contains("To: ivy@example.com"), "{}", mails[0]);
-    assert!(
-        mails[0].contains("You're invited to Concierge")
-            || mails[0].contains("invited to Concierge")
-    );
+    assert!(mails[0].contains("You're invited to Concierge") || mails[0].contains("invited to Concierge"));
     assert!(mails[0].contains("text/html"), "an HTML part too");
     let path = smtp::link_path(&mails[0], "/invite/");
 
     let ivy = app.browser();
-    ivy.get(&path)
-        .await
-        .assert_status(200)
-        .assert_contains("ivy@example.com")
-        .assert_contains("value=\"Ivy\"");
+    ivy.get(&path).await.assert_status(200).assert_contains("ivy@example.com").assert_contains("value=\"Ivy\"");
     ivy.post(
         &path,
         &[
@@ -96,29 +81,12 @@ async fn an_invitation_arrives_and_the_invitee_sets_up_their_account() {
     )
     .await
     .assert_redirect_to("/settings");
-    ivy.follow("/settings")
-        .await
-        .assert_contains("Welcome, Ivy")
-        .assert_contains("ivy@example.com");
+    ivy.follow("/settings").await.assert_contains("Welcome, Ivy").assert_contains("ivy@example.com");
 
-    let user = app
-        .with_db(|c| {
-            concierge::db::users::find_by_email(c, "ivy@example.com")
-                .unwrap()
-                .unwrap()
-        })
-        .await;
+    let user = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap().unwrap()).await;
     assert_eq!(user.status(), UserStatus::Active);
-    admin
-        .get(&format!("/users/{}", user.id))
-        .await
-        .assert_contains("Used")
-        .assert_contains("Sent");
-    app.browser()
-        .get(&path)
-        .await
-        .assert_status(410)
-        .assert_contains("already used");
+    admin.get(&format!("/users/{}", user.id)).await.assert_contains("Used").assert_contains("Sent");
+    app.browser().get(&path).await.assert_status(410).assert_contains("already used");
 }
 
 #[actix_web::test]
@@ -126,9 +94,7 @@ async fn an_old_link_says_a_newer_invitation_was_sent_and_expired_links_say_so()
     let app = spawn_app().await;
     let (admin, _) = app.signed_in_owner().await;
     let group = customer_group(&app).await;
-    invite(&admin, &group, "ivy@example.com")
-        .await
-        .assert_status(303);
+    invite(&admin, &group, "ivy@example.com").await.assert_status(303);
     let first_secret = app
         .with_db(|conn| {
             // The mail in the outbox holds the only copy of the secret.
@@ -137,32 +103,15 @@ async fn an_old_link_says_a_newer_invitation_was_sent_and_expired_links_say_so()
         })
         .await;
     let first = smtp::link_path(&first_secret, "/invite/");
-    let user = app
-        .with_db(|c| {
-            concierge::db::users::find_by_email(c, "ivy@example.com")
-                .unwrap()
-                .unwrap()
-        })
-        .await;
+    let user = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap().unwrap()).await;
     admin
         .post(&format!("/users/{}/resend-invite", user.id), &[])
         .await
         .assert_redirect_to(&format!("/users/{}", user.id));
-    app.browser()
-        .get(&first)
-        .await
-        .assert_status(410)
-        .assert_contains("A newer invitation was sent");
+    app.browser().get(&first).await.assert_status(410).assert_contains("A newer invitation was sent");
 
-    let newest: String = app
-        .with_db(|conn| {
-            outbox::table
-                .order(outbox::id.desc())
-                .select(outbox::body_text)
-                .first(conn)
-                .unwrap()
-        })
-        .await;
+    let newest: String =
+        app.with_db(|conn| outbox::table.order(outbox::id.desc()).select(outbox::body_text).first(conn).unwrap()).await;
     let newest = smtp::link_path(&newest, "/invite/");
     app.with_db(|conn| {
         use concierge::db::schema::tokens;
@@ -172,16 +121,8 @@ async fn an_old_link_says_a_newer_invitation_was_sent_and_expired_links_say_so()
             .unwrap();
     })
     .await;
-    app.browser()
-        .get(&newest)
-        .await
-        .assert_status(410)
-        .assert_contains("expired")
-        .assert_contains("resend");
-    app.browser()
-        .get(&format!("/invite/{}", "0".repeat(64)))
-        .await
-        .assert_status(404);
+    app.browser().get(&newest).await.assert_status(410).assert_contains("expired").assert_contains("resend");
+    app.browser().get(&format!("/invite/{}", "0".repeat(64))).await.assert_status(404);
 }
 
 #[actix_web::test]
@@ -200,9 +141,7 @@ async fn with_smtp_down_a_hundred_invites_wait_and_then_go_out_exactly_once() {
     let (admin, _) = app.signed_in_owner().await;
     let group = customer_group(&app).await;
     for i in 0..100 {
-        invite(&admin, &group, &format!("ivy{i}@example.com"))
-            .await
-            .assert_status(303);
+        invite(&admin, &group, &format!("ivy{i}@example.com")).await.assert_status(303);
     }
     // Every invite is accepted by the portal and shown as retrying.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
@@ -220,23 +159,11 @@ async fn with_smtp_down_a_hundred_invites_wait_and_then_go_out_exactly_once() {
         if retrying == 100 {
             break;
         }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "only {retrying} of 100 were tried"
-        );
+        assert!(std::time::Instant::now() < deadline, "only {retrying} of 100 were tried");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let someone = app
-        .with_db(|c| {
-            concierge::db::users::find_by_email(c, "ivy7@example.com")
-                .unwrap()
-                .unwrap()
-        })
-        .await;
-    admin
-        .get(&format!("/users/{}", someone.id))
-        .await
-        .assert_contains("Retrying");
+    let someone = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy7@example.com").unwrap().unwrap()).await;
+    admin.get(&format!("/users/{}", someone.id)).await.assert_contains("Retrying");
 
     server.resume().await;
     let mails = server.wait_for(100, Duration::from_secs(30)).await;
@@ -244,27 +171,13 @@ async fn with_smtp_down_a_hundred_invites_wait_and_then_go_out_exactly_once() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mails = server.messages();
     assert_eq!(mails.len(), 100, "each mail exactly once");
-    let mut recipients: Vec<String> = mails
-        .iter()
-        .map(|m| {
-            m.lines()
-                .find(|l| l.starts_with("To: "))
-                .unwrap_or_default()
-                .to_owned()
-        })
-        .collect();
+    let mut recipients: Vec<String> =
+        mails.iter().map(|m| m.lines().find(|l| l.starts_with("To: ")).unwrap_or_default().to_owned()).collect();
     recipients.sort();
     recipients.dedup();
     assert_eq!(recipients.len(), 100);
-    let unsent: i64 = app
-        .with_db(|c| {
-            outbox::table
-                .filter(outbox::sent_at.is_null())
-                .count()
-                .get_result(c)
-                .unwrap()
-        })
-        .await;
+    let unsent: i64 =
+        app.with_db(|c| outbox::table.filter(outbox::sent_at.is_null()).count().get_result(c).unwrap()).await;
     assert_eq!(unsent, 0);
 }
 
@@ -279,20 +192,14 @@ async fn two_processes_on_one_database_send_each_mail_once() {
     let (admin, _) = first.signed_in_owner().await;
     let group = customer_group(&first).await;
     for i in 0..40 {
-        invite(&admin, &group, &format!("pair{i}@example.com"))
-            .await
-            .assert_status(303);
+        invite(&admin, &group, &format!("pair{i}@example.com")).await.assert_status(303);
     }
     // Two delivering processes over the same database.
     let mut config = first.config.clone();
     config.deliver_mail = true;
     config.smtp_url = Some(url);
-    let a = concierge::startup::Application::build(config.clone())
-        .await
-        .unwrap();
-    let b = concierge::startup::Application::build(config)
-        .await
-        .unwrap();
+    let a = concierge::startup::Application::build(config.clone()).await.unwrap();
+    let b = concierge::startup::Application::build(config).await.unwrap();
     let (ha, hb) = (a.into_server(), b.into_server());
     let (sa, sb) = (ha.handle(), hb.handle());
     actix_web::rt::spawn(ha);

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod account;
 mod foundation;
 mod invitations;
 mod sign_in;

@@ -13,23 +13,11 @@ async fn the_right_password_signs_in_under_a_new_session_cookie() {
     let browser = app.browser();
     let before = browser.get("/sign-in").await;
     let anonymous_cookie = before.header("set-cookie").unwrap().to_owned();
-    let page = browser
-        .post(
-            "/sign-in",
-            &[("email", "OWNER@example.com "), ("password", PASSWORD)],
-        )
-        .await;
+    let page = browser.post("/sign-in", &[("email", "OWNER@example.com "), ("password", PASSWORD)]).await;
     page.assert_redirect_to("/settings");
-    let signed_in_cookie = page
-        .header("set-cookie")
-        .expect("a renewed cookie")
-        .to_owned();
+    let signed_in_cookie = page.header("set-cookie").expect("a renewed cookie").to_owned();
     assert_ne!(anonymous_cookie, signed_in_cookie);
-    browser
-        .follow("/settings")
-        .await
-        .assert_status(200)
-        .assert_contains(&owner.first_name);
+    browser.follow("/settings").await.assert_status(200).assert_contains(&owner.first_name);
     let actions = app.audit_actions().await;
     assert!(actions.contains(&"sign_in".to_owned()), "{actions:?}");
 }
@@ -38,12 +26,7 @@ async fn the_right_password_signs_in_under_a_new_session_cookie() {
 async fn wrong_unknown_and_disabled_get_the_same_answer() {
     let app = spawn_app().await;
     app.create_owner().await;
-    app.create_user(UserSpec {
-        email: "gone@example.com",
-        status: UserStatus::Disabled,
-        ..UserSpec::default()
-    })
-    .await;
+    app.create_user(UserSpec { email: "gone@example.com", status: UserStatus::Disabled, ..UserSpec::default() }).await;
     let mut bodies = Vec::new();
     for (email, password) in [
         ("owner@example.com", "wrong-password-entirely"),
@@ -53,25 +36,10 @@ async fn wrong_unknown_and_disabled_get_the_same_answer() {
         let browser = app.browser();
         let page = browser.sign_in(email, password).await;
         page.assert_status(422).assert_contains(FAILED);
-        assert!(
-            page.body.contains(&format!("value=\"{email}\"")),
-            "the email is kept"
-        );
-        assert!(
-            !page.body.contains(password),
-            "the password is never sent back"
-        );
-        browser
-            .get("/profile")
-            .await
-            .assert_redirect_to("/sign-in?next=/profile");
-        bodies.push(
-            page.body
-                .replace(email, "")
-                .lines()
-                .filter(|l| !l.contains("csrf_token"))
-                .collect::<String>(),
-        );
+        assert!(page.body.contains(&format!("value=\"{email}\"")), "the email is kept");
+        assert!(!page.body.contains(password), "the password is never sent back");
+        browser.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+        bodies.push(page.body.replace(email, "").lines().filter(|l| !l.contains("csrf_token")).collect::<String>());
     }
     assert_eq!(bodies[0], bodies[1]);
     assert_eq!(bodies[1], bodies[2]);
@@ -82,16 +50,8 @@ async fn wrong_unknown_and_disabled_get_the_same_answer() {
 #[actix_web::test]
 async fn an_invited_user_without_a_password_cannot_sign_in() {
     let app = spawn_app().await;
-    app.create_user(UserSpec {
-        email: "new@example.com",
-        status: UserStatus::Invited,
-        ..UserSpec::default()
-    })
-    .await;
-    app.browser()
-        .sign_in("new@example.com", PASSWORD)
-        .await
-        .assert_status(422);
+    app.create_user(UserSpec { email: "new@example.com", status: UserStatus::Invited, ..UserSpec::default() }).await;
+    app.browser().sign_in("new@example.com", PASSWORD).await.assert_status(422);
 }
 
 #[actix_web::test]
@@ -100,35 +60,16 @@ async fn repeated_failures_lock_the_address_even_for_the_right_password() {
     app.create_owner().await;
     let browser = app.browser();
     for _ in 0..concierge::db::throttle::MAX_FAILURES {
-        browser
-            .sign_in("owner@example.com", "not-the-password-at-all")
-            .await
-            .assert_status(422);
+        browser.sign_in("owner@example.com", "not-the-password-at-all").await.assert_status(422);
     }
-    browser
-        .sign_in("owner@example.com", PASSWORD)
-        .await
-        .assert_status(422)
-        .assert_contains(FAILED);
+    browser.sign_in("owner@example.com", PASSWORD).await.assert_status(422).assert_contains(FAILED);
     let actions = app.audit_actions().await;
-    assert!(
-        actions.contains(&"sign_in.locked".to_owned()),
-        "{actions:?}"
-    );
+    assert!(actions.contains(&"sign_in.locked".to_owned()), "{actions:?}");
     // An unknown address locks the same way: the lockout tells nothing about who exists.
     for _ in 0..concierge::db::throttle::MAX_FAILURES {
-        browser
-            .sign_in("nobody@example.com", "not-the-password-at-all")
-            .await;
+        browser.sign_in("nobody@example.com", "not-the-password-at-all").await;
     }
-    assert_eq!(
-        app.audit_actions()
-            .await
-            .iter()
-            .filter(|a| *a == "sign_in.locked")
-            .count(),
-        2
-    );
+    assert_eq!(app.audit_actions().await.iter().filter(|a| *a == "sign_in.locked").count(), 2);
 }
 
 #[actix_web::test]
@@ -136,28 +77,16 @@ async fn sign_out_ends_the_session() {
     let app = spawn_app().await;
     let (browser, _) = app.signed_in_owner().await;
     browser.get("/profile").await.assert_status(200);
-    browser
-        .post("/sign-out", &[])
-        .await
-        .assert_redirect_to("/sign-in?signed_out=1");
-    browser
-        .get("/profile")
-        .await
-        .assert_redirect_to("/sign-in?next=/profile");
-    browser
-        .get("/sign-in?signed_out=1")
-        .await
-        .assert_contains("You are signed out");
+    browser.post("/sign-out", &[]).await.assert_redirect_to("/sign-in?signed_out=1");
+    browser.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+    browser.get("/sign-in?signed_out=1").await.assert_contains("You are signed out");
 }
 
 #[actix_web::test]
 async fn a_signed_in_visitor_to_sign_in_goes_to_settings() {
     let app = spawn_app().await;
     let (browser, _) = app.signed_in_owner().await;
-    browser
-        .get("/sign-in")
-        .await
-        .assert_redirect_to("/settings");
+    browser.get("/sign-in").await.assert_redirect_to("/settings");
 }
 
 #[actix_web::test]
@@ -165,42 +94,20 @@ async fn changing_the_password_ends_every_other_session_but_this_one() {
     let app = spawn_app().await;
     let (here, user) = app.signed_in("ann@example.com", "regular").await;
     let elsewhere = app.browser();
-    elsewhere
-        .sign_in(&user.email, PASSWORD)
-        .await
-        .assert_redirect_to("/settings");
+    elsewhere.sign_in(&user.email, PASSWORD).await.assert_redirect_to("/settings");
     elsewhere.get("/profile").await.assert_status(200);
 
     here.get("/profile/password").await;
     let new = "marble-cactus-lantern-97";
-    here.post(
-        "/profile/password",
-        &[
-            ("current_password", PASSWORD),
-            ("password", new),
-            ("password_confirm", new),
-        ],
-    )
-    .await
-    .assert_redirect_to("/profile");
-    here.get("/profile")
+    here.post("/profile/password", &[("current_password", PASSWORD), ("password", new), ("password_confirm", new)])
         .await
-        .assert_status(200)
-        .assert_contains("Your password was changed");
-    elsewhere
-        .get("/profile")
-        .await
-        .assert_redirect_to("/sign-in?next=/profile");
+        .assert_redirect_to("/profile");
+    here.get("/profile").await.assert_status(200).assert_contains("Your password was changed");
+    elsewhere.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
 
     let fresh = app.browser();
-    fresh
-        .sign_in(&user.email, PASSWORD)
-        .await
-        .assert_status(422);
-    fresh
-        .sign_in(&user.email, new)
-        .await
-        .assert_redirect_to("/settings");
+    fresh.sign_in(&user.email, PASSWORD).await.assert_status(422);
+    fresh.sign_in(&user.email, new).await.assert_redirect_to("/settings");
 }
 
 #[actix_web::test]
@@ -211,11 +118,7 @@ async fn a_weak_or_wrong_password_change_is_explained_and_changes_nothing() {
     browser
         .post(
             "/profile/password",
-            &[
-                ("current_password", "nope"),
-                ("password", "password1234"),
-                ("password_confirm", "password1234"),
-            ],
+            &[("current_password", "nope"), ("password", "password1234"), ("password_confirm", "password1234")],
         )
         .await
         .assert_status(422)
@@ -232,19 +135,9 @@ async fn a_user_who_must_choose_a_new_password_can_go_nowhere_else() {
     app.with_db(move |conn| {
         use concierge::db::schema::users::dsl::*;
         use diesel::prelude::*;
-        diesel::update(users.find(user.id))
-            .set(must_change_password.eq(true))
-            .execute(conn)
-            .unwrap();
+        diesel::update(users.find(user.id)).set(must_change_password.eq(true)).execute(conn).unwrap();
     })
     .await;
-    browser
-        .get("/profile")
-        .await
-        .assert_redirect_to("/profile/password");
-    browser
-        .get("/profile/password")
-        .await
-        .assert_status(200)
-        .assert_contains("Choose a new password");
+    browser.get("/profile").await.assert_redirect_to("/profile/password");
+    browser.get("/profile/password").await.assert_status(200).assert_contains("Choose a new password");
 }

@@ -32,16 +32,8 @@ pub fn available() -> bool {
 impl SmtpServer {
     /// A port for a server that is not started yet.
     pub fn stopped() -> SmtpServer {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        SmtpServer {
-            port,
-            dir: tempfile::tempdir().unwrap(),
-            child: None,
-        }
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        SmtpServer { port, dir: tempfile::tempdir().unwrap(), child: None }
     }
 
     pub async fn start() -> SmtpServer {
@@ -94,11 +86,7 @@ impl SmtpServer {
             if let Ok(entries) = std::fs::read_dir(dir) {
                 for e in entries.flatten() {
                     let raw = std::fs::read_to_string(e.path()).unwrap_or_default();
-                    out.push(
-                        raw.replace("=\r\n", "")
-                            .replace("=\n", "")
-                            .replace("=3D", "="),
-                    );
+                    out.push(raw.replace("=\r\n", "").replace("=\n", "").replace("=3D", "="));
                 }
             }
         }
@@ -128,8 +116,6 @@ impl Drop for SmtpServer {
 pub fn link_path(message: &str, marker: &str) -> String {
     let start = message.find(marker).expect("a link in the mail");
     let rest = &message[start..];
-    let end = rest
-        .find(|c: char| c.is_whitespace() || c == '"' || c == '<')
-        .unwrap_or(rest.len());
+    let end = rest.find(|c: char| c.is_whitespace() || c == '"' || c == '<').unwrap_or(rest.len());
     rest[..end].to_owned()
 }

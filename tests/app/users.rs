@@ -7,24 +7,15 @@ use diesel::prelude::*;
 use crate::helpers::*;
 
 async fn group_id(app: &TestApp, key: &'static str) -> i64 {
-    app.with_db(move |conn| concierge::db::groups::find_builtin(conn, key).unwrap().id)
-        .await
+    app.with_db(move |conn| concierge::db::groups::find_builtin(conn, key).unwrap().id).await
 }
 
 /// An account with buildings; returns (account id, building ids).
-async fn account_with_buildings(
-    app: &TestApp,
-    name: &'static str,
-    count: usize,
-) -> (i64, Vec<i64>) {
+async fn account_with_buildings(app: &TestApp, name: &'static str, count: usize) -> (i64, Vec<i64>) {
     app.with_db(move |conn| {
         let at = concierge::db::now();
         let account: i64 = diesel::insert_into(accounts::table)
-            .values((
-                accounts::name.eq(name),
-                accounts::created_at.eq(at),
-                accounts::updated_at.eq(at),
-            ))
+            .values((accounts::name.eq(name), accounts::created_at.eq(at), accounts::updated_at.eq(at)))
             .returning(accounts::id)
             .get_result(conn)
             .unwrap();
@@ -69,12 +60,7 @@ fn pairs(v: &[(String, String)]) -> Vec<(&str, &str)> {
 }
 
 async fn user_by_email(app: &TestApp, email: &'static str) -> concierge::db::users::User {
-    app.with_db(move |conn| {
-        concierge::db::users::find_by_email(conn, email)
-            .unwrap()
-            .expect("the user exists")
-    })
-    .await
+    app.with_db(move |conn| concierge::db::users::find_by_email(conn, email).unwrap().expect("the user exists")).await
 }
 
 #[actix_web::test]
@@ -83,11 +69,7 @@ async fn an_admin_adds_a_user_with_an_invitation_and_buildings() {
     let (browser, _) = app.signed_in_owner().await;
     let (_, towers) = account_with_buildings(&app, "Harbor", 2).await;
     let regular = group_id(&app, "regular").await.to_string();
-    browser
-        .get("/users/new")
-        .await
-        .assert_status(200)
-        .assert_contains("Harbor Tower 0");
+    browser.get("/users/new").await.assert_status(200).assert_contains("Harbor Tower 0");
     let mut form = new_user_form(&regular, "Nina@Example.com");
     form.push(("building".into(), towers[1].to_string()));
     form.push(("entry".into(), "invite".into()));
@@ -104,11 +86,7 @@ async fn an_admin_adds_a_user_with_an_invitation_and_buildings() {
                 .select((outbox::to_address, outbox::bcc_address))
                 .first::<(String, Option<String>)>(conn)
                 .unwrap();
-            let n = tokens::table
-                .filter(tokens::user_id.eq(nina.id))
-                .count()
-                .get_result(conn)
-                .unwrap();
+            let n = tokens::table.filter(tokens::user_id.eq(nina.id)).count().get_result(conn).unwrap();
             (to, bcc, n)
         })
         .await;
@@ -117,9 +95,7 @@ async fn an_admin_adds_a_user_with_an_invitation_and_buildings() {
     assert_eq!(invites, 1);
 
     let show = browser.follow(&format!("/users/{}", nina.id)).await;
-    show.assert_contains("Nina Novak")
-        .assert_contains("Invited")
-        .assert_contains("Queued");
+    show.assert_contains("Nina Novak").assert_contains("Invited").assert_contains("Queued");
     assert!(app.audit_actions().await.contains(&"user.created".into()));
     assert!(app.audit_actions().await.contains(&"invite.sent".into()));
 }
@@ -140,19 +116,11 @@ async fn an_admin_adds_a_user_with_a_password_and_no_mail() {
     let nina = user_by_email(&app, "nina@example.com").await;
     assert_eq!(nina.status(), UserStatus::Active);
     assert!(nina.must_change_password);
-    let mails: i64 = app
-        .with_db(|conn| outbox::table.count().get_result(conn).unwrap())
-        .await;
+    let mails: i64 = app.with_db(|conn| outbox::table.count().get_result(conn).unwrap()).await;
     assert_eq!(mails, 0, "the portal never emails a password");
     let nina_browser = app.browser();
-    nina_browser
-        .sign_in("nina@example.com", PASSWORD)
-        .await
-        .assert_redirect_to("/settings");
-    nina_browser
-        .get("/profile")
-        .await
-        .assert_redirect_to("/profile/password");
+    nina_browser.sign_in("nina@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    nina_browser.get("/profile").await.assert_redirect_to("/profile/password");
 }
 
 #[actix_web::test]
@@ -162,12 +130,7 @@ async fn a_wrong_form_is_explained_field_by_field_and_writes_nothing() {
     let page = browser
         .post(
             "/users/new",
-            &[
-                ("first_name", "Nina"),
-                ("email", "not an email"),
-                ("phone", "call me"),
-                ("entry", "invite"),
-            ],
+            &[("first_name", "Nina"), ("email", "not an email"), ("phone", "call me"), ("entry", "invite")],
         )
         .await;
     page.assert_status(422)
@@ -177,14 +140,7 @@ async fn a_wrong_form_is_explained_field_by_field_and_writes_nothing() {
         .assert_contains("Enter a phone number like")
         .assert_contains("Pick the closest job function")
         .assert_contains("Choose a group");
-    let count: i64 = app
-        .with_db(|conn| {
-            concierge::db::schema::users::table
-                .count()
-                .get_result(conn)
-                .unwrap()
-        })
-        .await;
+    let count: i64 = app.with_db(|conn| concierge::db::schema::users::table.count().get_result(conn).unwrap()).await;
     assert_eq!(count, 1, "only the owner");
 }
 
@@ -192,34 +148,19 @@ async fn a_wrong_form_is_explained_field_by_field_and_writes_nothing() {
 async fn a_duplicate_email_in_any_case_is_refused_and_a_deleted_one_offered_for_restore() {
     let app = spawn_app().await;
     let (browser, _) = app.signed_in_owner().await;
-    let existing = app
-        .create_user(UserSpec {
-            email: "nina@example.com",
-            ..UserSpec::default()
-        })
-        .await;
+    let existing = app.create_user(UserSpec { email: "nina@example.com", ..UserSpec::default() }).await;
     let gone = app
-        .create_user(UserSpec {
-            email: "gone@example.com",
-            status: UserStatus::Deleted,
-            ..UserSpec::default()
-        })
+        .create_user(UserSpec { email: "gone@example.com", status: UserStatus::Deleted, ..UserSpec::default() })
         .await;
     let customer = group_id(&app, "customer").await.to_string();
     browser
-        .post(
-            "/users/new",
-            &pairs(&new_user_form(&customer, "NINA@example.com")),
-        )
+        .post("/users/new", &pairs(&new_user_form(&customer, "NINA@example.com")))
         .await
         .assert_status(422)
         .assert_contains("A user with this address exists already")
         .assert_contains(&format!("href=\"/users/{}\"", existing.id));
     browser
-        .post(
-            "/users/new",
-            &pairs(&new_user_form(&customer, "gone@example.com")),
-        )
+        .post("/users/new", &pairs(&new_user_form(&customer, "gone@example.com")))
         .await
         .assert_status(422)
         .assert_contains("Restore them")
@@ -233,12 +174,7 @@ async fn the_list_searches_filters_hides_disabled_and_pages() {
     for i in 0..30 {
         let email: &'static str = Box::leak(format!("person{i:02}@example.com").into_boxed_str());
         let last: &'static str = Box::leak(format!("Zed{i:02}").into_boxed_str());
-        app.create_user(UserSpec {
-            email,
-            last_name: last,
-            ..UserSpec::default()
-        })
-        .await;
+        app.create_user(UserSpec { email, last_name: last, ..UserSpec::default() }).await;
     }
     app.create_user(UserSpec {
         email: "off@example.com",
@@ -249,39 +185,17 @@ async fn the_list_searches_filters_hides_disabled_and_pages() {
     .await;
 
     let page = browser.get("/users?per_page=25").await;
-    page.assert_status(200)
-        .assert_contains("Zed00")
-        .assert_contains("rel=\"next\"");
-    assert!(
-        !page.body.contains("Offline"),
-        "disabled users are hidden by default"
-    );
+    page.assert_status(200).assert_contains("Zed00").assert_contains("rel=\"next\"");
+    assert!(!page.body.contains("Offline"), "disabled users are hidden by default");
     assert!(!page.body.contains("Zed29"), "the first page has 25 rows");
 
-    let next = page
-        .body
-        .split("rel=\"next\"")
-        .next()
-        .unwrap()
-        .rsplit("href=\"")
-        .next()
-        .unwrap()
-        .to_owned();
-    let next = next
-        .trim_end_matches("\" ")
-        .replace("&#38;", "&")
-        .replace("&amp;", "&");
+    let next = page.body.split("rel=\"next\"").next().unwrap().rsplit("href=\"").next().unwrap().to_owned();
+    let next = next.trim_end_matches("\" ").replace("&#38;", "&").replace("&amp;", "&");
     let second = browser.get(&next).await;
-    second
-        .assert_status(200)
-        .assert_contains("Zed29")
-        .assert_contains("rel=\"prev\"");
+    second.assert_status(200).assert_contains("Zed29").assert_contains("rel=\"prev\"");
     assert!(!second.body.contains("Zed05"));
 
-    browser
-        .get("/users?show_disabled=1&per_page=200")
-        .await
-        .assert_contains("Offline");
+    browser.get("/users?show_disabled=1&per_page=200").await.assert_contains("Offline");
     let search = browser.get("/users?q=ZED07").await;
     search.assert_contains("Zed07");
     assert!(!search.body.contains("Zed08"));
@@ -303,10 +217,7 @@ async fn the_list_searches_filters_hides_disabled_and_pages() {
 async fn who_may_see_the_users_tab() {
     let app = spawn_app().await;
     app.create_owner().await;
-    app.browser()
-        .get("/users")
-        .await
-        .assert_redirect_to("/sign-in?next=/users");
+    app.browser().get("/users").await.assert_redirect_to("/sign-in?next=/users");
     let (customer, _) = app.signed_in("cu@example.com", "customer").await;
     customer.get("/users").await.assert_status(403);
     customer.get("/users/1").await.assert_status(403);
@@ -314,28 +225,16 @@ async fn who_may_see_the_users_tab() {
     read_only.get("/users").await.assert_status(200);
     let page = read_only.get("/users/1").await;
     page.assert_status(200);
-    assert!(
-        !page.body.contains("/disable\""),
-        "no action buttons without users.manage"
-    );
+    assert!(!page.body.contains("/disable\""), "no action buttons without users.manage");
     read_only.get("/users/new").await.assert_status(403);
-    read_only
-        .post("/users/1/disable", &[])
-        .await
-        .assert_status(403);
+    read_only.post("/users/1/disable", &[]).await.assert_status(403);
 }
 
 #[actix_web::test]
 async fn editing_over_a_newer_change_is_refused_with_what_changed() {
     let app = spawn_app().await;
     let (first, _) = app.signed_in_owner().await;
-    let nina = app
-        .create_user(UserSpec {
-            email: "nina@example.com",
-            first_name: "Nina",
-            ..UserSpec::default()
-        })
-        .await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", first_name: "Nina", ..UserSpec::default() }).await;
     let (second, _) = app.signed_in("admin2@example.com", "admin").await;
     let customer = group_id(&app, "customer").await.to_string();
     let form = |first_name: &str, title: &str| {
@@ -352,22 +251,11 @@ async fn editing_over_a_newer_change_is_refused_with_what_changed() {
         .assert_status(200)
         .assert_contains("name=\"version\" value=\"1\"");
     second
-        .post(
-            &format!("/users/{}", nina.id),
-            &pairs(&form("Nina", "Director")),
-        )
+        .post(&format!("/users/{}", nina.id), &pairs(&form("Nina", "Director")))
         .await
         .assert_redirect_to(&format!("/users/{}", nina.id));
-    let refused = first
-        .post(
-            &format!("/users/{}", nina.id),
-            &pairs(&form("Nineta", "Manager")),
-        )
-        .await;
-    refused
-        .assert_status(409)
-        .assert_contains("Someone else saved changes")
-        .assert_contains("Director");
+    let refused = first.post(&format!("/users/{}", nina.id), &pairs(&form("Nineta", "Manager"))).await;
+    refused.assert_status(409).assert_contains("Someone else saved changes").assert_contains("Director");
     let saved = app.user(nina.id).await;
     assert_eq!(saved.title, "Director");
     assert_eq!(saved.first_name, "Nina");
@@ -379,49 +267,23 @@ async fn property_access_is_checked_and_unchecked_and_a_whole_account_covers_new
     let app = spawn_app().await;
     let (browser, owner) = app.signed_in_owner().await;
     let (harbor, towers) = account_with_buildings(&app, "Harbor", 2).await;
-    let nina = app
-        .create_user(UserSpec {
-            email: "nina@example.com",
-            ..UserSpec::default()
-        })
-        .await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", ..UserSpec::default() }).await;
     let path = format!("/users/{}/access", nina.id);
     let t0 = towers[0].to_string();
-    browser
-        .post(&path, &[("building", &t0)])
-        .await
-        .assert_redirect_to(&format!("/users/{}", nina.id));
-    let access = app
-        .with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap())
-        .await;
-    assert_eq!(
-        access.buildings.into_iter().collect::<Vec<_>>(),
-        vec![towers[0]]
-    );
+    browser.post(&path, &[("building", &t0)]).await.assert_redirect_to(&format!("/users/{}", nina.id));
+    let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
+    assert_eq!(access.buildings.into_iter().collect::<Vec<_>>(), vec![towers[0]]);
 
     let account = harbor.to_string();
     browser.post(&path, &[("account", &account)]).await;
-    let access = app
-        .with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap())
-        .await;
-    assert!(
-        access.buildings.is_empty(),
-        "unchecked buildings are removed"
-    );
+    let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
+    assert!(access.buildings.is_empty(), "unchecked buildings are removed");
     assert!(access.accounts.contains(&harbor));
     account_with_buildings(&app, "Later", 0).await;
     let list = browser.get("/users?q=nina").await;
-    assert!(
-        list.body.contains("<td>2</td>"),
-        "the whole account's buildings count:\n{}",
-        list.body
-    );
+    assert!(list.body.contains("<td>2</td>"), "the whole account's buildings count:\n{}", list.body);
     let _ = owner;
-    assert!(
-        app.audit_actions()
-            .await
-            .contains(&"user.access_changed".into())
-    );
+    assert!(app.audit_actions().await.contains(&"user.access_changed".into()));
 }
 
 #[actix_web::test]
@@ -431,15 +293,9 @@ async fn disable_enable_delete_and_restore() {
     let (nina_browser, nina) = app.signed_in("nina@example.com", "regular").await;
     let base = format!("/users/{}", nina.id);
 
-    admin
-        .post(&format!("{base}/disable"), &[])
-        .await
-        .assert_redirect_to(&base);
+    admin.post(&format!("{base}/disable"), &[]).await.assert_redirect_to(&base);
     assert_eq!(app.user(nina.id).await.status(), UserStatus::Disabled);
-    nina_browser
-        .get("/profile")
-        .await
-        .assert_redirect_to("/sign-in?next=/profile");
+    nina_browser.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
     admin.post(&format!("{base}/enable"), &[]).await;
     assert_eq!(app.user(nina.id).await.status(), UserStatus::Active);
 
@@ -450,24 +306,13 @@ async fn disable_enable_delete_and_restore() {
         .assert_contains("Delete Uma User?")
         .assert_contains("Cancel");
     admin.get(&format!("{base}/delete")).await;
-    assert_eq!(
-        app.user(nina.id).await.status(),
-        UserStatus::Active,
-        "GET changes nothing"
-    );
-    admin
-        .post(&format!("{base}/delete"), &[])
-        .await
-        .assert_redirect_to(&base);
+    assert_eq!(app.user(nina.id).await.status(), UserStatus::Active, "GET changes nothing");
+    admin.post(&format!("{base}/delete"), &[]).await.assert_redirect_to(&base);
     assert_eq!(app.user(nina.id).await.status(), UserStatus::Deleted);
     admin.get("/users").await;
     assert!(!admin.get("/users").await.body.contains("nina@example.com"));
     admin.post(&format!("{base}/restore"), &[]).await;
-    assert_eq!(
-        app.user(nina.id).await.status(),
-        UserStatus::Disabled,
-        "restored users come back disabled"
-    );
+    assert_eq!(app.user(nina.id).await.status(), UserStatus::Disabled, "restored users come back disabled");
     let actions = app.audit_actions().await;
     for a in ["user.disable", "user.enable", "user.delete", "user.restore"] {
         assert!(actions.contains(&a.to_owned()), "{a} in {actions:?}");
@@ -488,10 +333,7 @@ async fn nobody_disables_deletes_or_demotes_the_owner_and_no_one_disables_themse
     }
     assert_eq!(app.user(owner.id).await.status(), UserStatus::Active);
     assert_eq!(app.user(me.id).await.status(), UserStatus::Active);
-    admin
-        .get(&format!("/users/{}", me.id))
-        .await
-        .assert_contains("own account");
+    admin.get(&format!("/users/{}", me.id)).await.assert_contains("own account");
 }
 
 #[actix_web::test]
@@ -499,13 +341,7 @@ async fn only_the_owner_changes_an_admins_group() {
     let app = spawn_app().await;
     let (owner_browser, _) = app.signed_in_owner().await;
     let (admin, _) = app.signed_in("admin2@example.com", "admin").await;
-    let other = app
-        .create_user(UserSpec {
-            email: "admin3@example.com",
-            group: "admin",
-            ..UserSpec::default()
-        })
-        .await;
+    let other = app.create_user(UserSpec { email: "admin3@example.com", group: "admin", ..UserSpec::default() }).await;
     let customer = group_id(&app, "customer").await.to_string();
     let mut form = new_user_form(&customer, "admin3@example.com");
     form.push(("version".into(), "1".into()));
@@ -514,18 +350,13 @@ async fn only_the_owner_changes_an_admins_group() {
         .await
         .assert_status(422)
         .assert_contains("Only the owner");
-    admin
-        .post(&format!("/users/{}/disable", other.id), &[])
-        .await;
+    admin.post(&format!("/users/{}/disable", other.id), &[]).await;
     assert_eq!(app.user(other.id).await.status(), UserStatus::Active);
     owner_browser
         .post(&format!("/users/{}", other.id), &pairs(&form))
         .await
         .assert_redirect_to(&format!("/users/{}", other.id));
-    assert_eq!(
-        app.user(other.id).await.group_id,
-        customer.parse::<i64>().unwrap()
-    );
+    assert_eq!(app.user(other.id).await.group_id, customer.parse::<i64>().unwrap());
 }
 
 #[actix_web::test]
@@ -534,31 +365,19 @@ async fn a_support_user_resends_invites_but_cannot_delete_anyone() {
     app.create_owner().await;
     let (support, _) = app.signed_in("help@example.com", "support").await;
     let invited = app
-        .create_user(UserSpec {
-            email: "new@example.com",
-            status: UserStatus::Invited,
-            ..UserSpec::default()
-        })
+        .create_user(UserSpec { email: "new@example.com", status: UserStatus::Invited, ..UserSpec::default() })
         .await;
-    support
-        .post(&format!("/users/{}/delete", invited.id), &[])
-        .await
-        .assert_status(403);
+    support.post(&format!("/users/{}/delete", invited.id), &[]).await.assert_status(403);
     support
         .post(&format!("/users/{}/resend-invite", invited.id), &[])
         .await
         .assert_redirect_to(&format!("/users/{}", invited.id));
-    support
-        .post(&format!("/users/{}/resend-invite", invited.id), &[])
-        .await;
+    support.post(&format!("/users/{}/resend-invite", invited.id), &[]).await;
     let (open, superseded): (i64, i64) = app
         .with_db(move |conn| {
             let mine = tokens::table.filter(tokens::user_id.eq(invited.id));
             (
-                mine.filter(tokens::superseded_at.is_null())
-                    .count()
-                    .get_result(conn)
-                    .unwrap(),
+                mine.filter(tokens::superseded_at.is_null()).count().get_result(conn).unwrap(),
                 tokens::table
                     .filter(tokens::user_id.eq(invited.id))
                     .filter(tokens::superseded_at.is_not_null())
@@ -568,11 +387,7 @@ async fn a_support_user_resends_invites_but_cannot_delete_anyone() {
             )
         })
         .await;
-    assert_eq!(
-        (open, superseded),
-        (1, 1),
-        "resending supersedes the earlier link"
-    );
+    assert_eq!((open, superseded), (1, 1), "resending supersedes the earlier link");
     assert_eq!(app.user(invited.id).await.status(), UserStatus::Invited);
 }
 
@@ -583,10 +398,7 @@ async fn an_admin_cannot_make_someone_an_admin_only_the_owner_can() {
     app.create_owner().await;
     let admin_group = group_id(&app, "admin").await.to_string();
     admin
-        .post(
-            "/users/new",
-            &pairs(&new_user_form(&admin_group, "x@example.com")),
-        )
+        .post("/users/new", &pairs(&new_user_form(&admin_group, "x@example.com")))
         .await
         .assert_status(422)
         .assert_contains("Only the owner can make");

@@ -17,15 +17,11 @@ fn axe_path() -> PathBuf {
 
 /// Whether the walk can run here. Under CI a missing piece is a failure, never a skip.
 pub fn available() -> bool {
-    let missing: Vec<String> = [
-        PathBuf::from(CHROMIUM),
-        PathBuf::from(CHROMEDRIVER),
-        axe_path(),
-    ]
-    .into_iter()
-    .filter(|p| !p.exists())
-    .map(|p| p.display().to_string())
-    .collect();
+    let missing: Vec<String> = [PathBuf::from(CHROMIUM), PathBuf::from(CHROMEDRIVER), axe_path()]
+        .into_iter()
+        .filter(|p| !p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
     if missing.is_empty() {
         return true;
     }
@@ -51,11 +47,7 @@ pub struct Walk {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 impl Walk {
@@ -91,14 +83,7 @@ impl Walk {
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
             .expect("a Chromium session");
-        Walk {
-            client,
-            driver,
-            _profile: profile,
-            base: base.to_owned(),
-            name: name.to_owned(),
-            shots: 0,
-        }
+        Walk { client, driver, _profile: profile, base: base.to_owned(), name: name.to_owned(), shots: 0 }
     }
 
     pub async fn visit(&mut self, path_or_url: &str) {
@@ -119,22 +104,13 @@ impl Walk {
     }
 
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
     }
 
     /// Types into the field labelled by id `f-NAME` (what the form partial renders).
     pub async fn fill(&self, name: &str, value: &str) {
-        let field = self
-            .client
-            .find(Locator::Id(&format!("f-{name}")))
-            .await
-            .unwrap_or_else(|_| panic!("field {name}"));
+        let field =
+            self.client.find(Locator::Id(&format!("f-{name}"))).await.unwrap_or_else(|_| panic!("field {name}"));
         field.clear().await.unwrap();
         field.send_keys(value).await.unwrap();
     }
@@ -142,20 +118,12 @@ impl Walk {
     /// Clicks the button with this text and waits for the next page.
     pub async fn press(&self, label: &str) {
         let xpath = format!("//button[normalize-space()='{label}']");
-        let button = self
-            .client
-            .find(Locator::XPath(&xpath))
-            .await
-            .unwrap_or_else(|_| panic!("button {label}"));
+        let button = self.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|_| panic!("button {label}"));
         let before = self.client.current_url().await.unwrap();
         button.click().await.unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let ready = self
-                .client
-                .execute("return document.readyState", vec![])
-                .await
-                .ok();
+            let ready = self.client.execute("return document.readyState", vec![]).await.ok();
             let now = self.client.current_url().await.unwrap();
             if ready.as_ref().and_then(|r| r.as_str()) == Some("complete")
                 && (now != before || Instant::now() > deadline - Duration::from_secs(9))
@@ -170,10 +138,7 @@ impl Walk {
     /// Runs axe-core on the page and fails with every violation it finds.
     pub async fn check_accessibility(&mut self) {
         let axe = std::fs::read_to_string(axe_path()).expect("axe-core is installed");
-        self.client
-            .execute(&axe, vec![])
-            .await
-            .expect("axe-core loads");
+        self.client.execute(&axe, vec![]).await.expect("axe-core loads");
         let script = r#"
             const done = arguments[arguments.length - 1];
             axe.run(document, { resultTypes: ["violations"] })
@@ -182,20 +147,12 @@ impl Walk {
                   nodes: v.nodes.map(n => n.target.join(" ")) })))))
               .catch(e => done("axe failed: " + e));
         "#;
-        let result = self
-            .client
-            .execute_async(script, vec![])
-            .await
-            .expect("axe runs");
+        let result = self.client.execute_async(script, vec![]).await.expect("axe runs");
         let text = result.as_str().unwrap_or_default().to_owned();
         let path = self.path().await;
         assert!(text.starts_with('['), "{path}: {text}");
         let violations: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(
-            violations.as_array().map(Vec::len),
-            Some(0),
-            "axe violations on {path}: {violations:#}"
-        );
+        assert_eq!(violations.as_array().map(Vec::len), Some(0), "axe violations on {path}: {violations:#}");
         self.screenshot().await;
     }
 
@@ -203,25 +160,14 @@ impl Walk {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         self.shots += 1;
-        let slug: String = self
-            .path()
-            .await
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .take(40)
-            .collect();
+        let slug: String =
+            self.path().await.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).take(40).collect();
         let png = self.client.screenshot().await.unwrap();
-        std::fs::write(
-            dir.join(format!("{}-{:02}{slug}.png", self.name, self.shots)),
-            png,
-        )
-        .unwrap();
+        std::fs::write(dir.join(format!("{}-{:02}{slug}.png", self.name, self.shots)), png).unwrap();
     }
 
     pub async fn finish(self) {
-        let Walk {
-            client, mut driver, ..
-        } = self;
+        let Walk { client, mut driver, .. } = self;
         let _ = client.close().await;
         let _ = driver.kill();
         let _ = driver.wait();

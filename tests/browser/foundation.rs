@@ -10,13 +10,7 @@ async fn a_newcomer_sets_up_the_owner_and_signs_in() {
     }
     let app = spawn_app().await;
     let address = app.address.clone();
-    let link = app
-        .with_db(move |conn| {
-            concierge::owner::setup_link(conn, &address)
-                .unwrap()
-                .unwrap()
-        })
-        .await;
+    let link = app.with_db(move |conn| concierge::owner::setup_link(conn, &address).unwrap().unwrap()).await;
     let mut walk = Walk::start(&app.address, "foundation").await;
 
     walk.visit(&link).await;
@@ -27,11 +21,7 @@ async fn a_newcomer_sets_up_the_owner_and_signs_in() {
     walk.fill("password", PASSWORD).await;
     walk.fill("password_confirm", "not the same").await;
     walk.press("Create owner account").await;
-    assert!(
-        walk.text()
-            .await
-            .contains("The two passwords are not the same")
-    );
+    assert!(walk.text().await.contains("The two passwords are not the same"));
     walk.check_accessibility().await;
     walk.fill("password", PASSWORD).await;
     walk.fill("password_confirm", PASSWORD).await;
@@ -41,11 +31,7 @@ async fn a_newcomer_sets_up_the_owner_and_signs_in() {
     walk.check_accessibility().await;
 
     // The name menu opens from the keyboard-focusable summary; Sign out is a form button.
-    let summary = walk
-        .client
-        .find(fantoccini::Locator::Css("details.menu summary"))
-        .await
-        .unwrap();
+    let summary = walk.client.find(fantoccini::Locator::Css("details.menu summary")).await.unwrap();
     summary.click().await.unwrap();
     walk.press("Sign out").await;
     assert_eq!(walk.path().await, "/sign-in?signed_out=1");

@@ -73,9 +73,7 @@ fn set(
     done: &str,
 ) -> Result<Result<String, &'static str>, AppError> {
     if !from.contains(&target.user.status()) {
-        return Ok(Err(
-            "The user's status changed meanwhile; nothing was done.",
-        ));
+        return Ok(Err("The user's status changed meanwhile; nothing was done."));
     }
     users::set_status(conn, target.user.id, to)?;
     Ok(Ok(format!("{} {done}", target.user.full_name())))
@@ -86,21 +84,15 @@ pub async fn disable(
     user: Require<ManageUsers>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    change_status(
-        state,
-        user.into_user(),
-        path.into_inner(),
-        Action::Disable,
-        |conn, t| {
-            set(
-                conn,
-                t,
-                &[UserStatus::Active, UserStatus::Invited],
-                UserStatus::Disabled,
-                "is disabled and was signed out everywhere.",
-            )
-        },
-    )
+    change_status(state, user.into_user(), path.into_inner(), Action::Disable, |conn, t| {
+        set(
+            conn,
+            t,
+            &[UserStatus::Active, UserStatus::Invited],
+            UserStatus::Disabled,
+            "is disabled and was signed out everywhere.",
+        )
+    })
     .await
 }
 
@@ -109,21 +101,11 @@ pub async fn enable(
     user: Require<ManageUsers>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    change_status(
-        state,
-        user.into_user(),
-        path.into_inner(),
-        Action::Enable,
-        |conn, t| {
-            // Someone who never set a password goes back to being invited.
-            let to = if t.user.password_hash.is_some() {
-                UserStatus::Active
-            } else {
-                UserStatus::Invited
-            };
-            set(conn, t, &[UserStatus::Disabled], to, "is enabled.")
-        },
-    )
+    change_status(state, user.into_user(), path.into_inner(), Action::Enable, |conn, t| {
+        // Someone who never set a password goes back to being invited.
+        let to = if t.user.password_hash.is_some() { UserStatus::Active } else { UserStatus::Invited };
+        set(conn, t, &[UserStatus::Disabled], to, "is enabled.")
+    })
     .await
 }
 
@@ -132,34 +114,15 @@ pub async fn delete(
     user: Require<ManageUsers>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    change_status(
-        state,
-        user.into_user(),
-        path.into_inner(),
-        Action::Delete,
-        |conn, t| {
-            let all = [
-                UserStatus::Invited,
-                UserStatus::Active,
-                UserStatus::Disabled,
-            ];
-            let outcome = set(
-                conn,
-                t,
-                &all,
-                UserStatus::Deleted,
-                "was deleted. Their history is kept, and they can be restored.",
-            )?;
-            if outcome.is_ok() {
-                crate::db::tokens::supersede_unused(
-                    conn,
-                    crate::db::tokens::Purpose::Invite,
-                    Some(t.user.id),
-                )?;
-            }
-            Ok(outcome)
-        },
-    )
+    change_status(state, user.into_user(), path.into_inner(), Action::Delete, |conn, t| {
+        let all = [UserStatus::Invited, UserStatus::Active, UserStatus::Disabled];
+        let outcome =
+            set(conn, t, &all, UserStatus::Deleted, "was deleted. Their history is kept, and they can be restored.")?;
+        if outcome.is_ok() {
+            crate::db::tokens::supersede_unused(conn, crate::db::tokens::Purpose::Invite, Some(t.user.id))?;
+        }
+        Ok(outcome)
+    })
     .await
 }
 
@@ -168,21 +131,15 @@ pub async fn restore(
     user: Require<ManageUsers>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    change_status(
-        state,
-        user.into_user(),
-        path.into_inner(),
-        Action::Restore,
-        |conn, t| {
-            set(
-                conn,
-                t,
-                &[UserStatus::Deleted],
-                UserStatus::Disabled,
-                "was restored as disabled: enable them when they should sign in again.",
-            )
-        },
-    )
+    change_status(state, user.into_user(), path.into_inner(), Action::Restore, |conn, t| {
+        set(
+            conn,
+            t,
+            &[UserStatus::Deleted],
+            UserStatus::Disabled,
+            "was restored as disabled: enable them when they should sign in again.",
+        )
+    })
     .await
 }
 
@@ -237,16 +194,10 @@ pub async fn resend_invite(
                 return Ok(Err(m.to_owned()));
             }
             if target.user.status() != UserStatus::Invited {
-                return Ok(Err(format!(
-                    "{} is not waiting for an invitation.",
-                    target.user.full_name()
-                )));
+                return Ok(Err(format!("{} is not waiting for an invitation.", target.user.full_name())));
             }
             invites::send(conn, &ctx, &public_url, id, &InviteOptions::default())?;
-            Ok(Ok(format!(
-                "A new invitation is on its way to {}; earlier links no longer work.",
-                target.user.email
-            )))
+            Ok(Ok(format!("A new invitation is on its way to {}; earlier links no longer work.", target.user.email)))
         })
         .await?;
     match outcome {

@@ -45,12 +45,7 @@ struct View {
 
 impl View {
     fn from(p: &ListParams) -> View {
-        let per_page = p
-            .per_page
-            .parse()
-            .ok()
-            .filter(|n| PAGE_SIZES.contains(n))
-            .unwrap_or(50);
+        let per_page = p.per_page.parse().ok().filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50);
         View {
             q: p.q.trim().chars().take(100).collect(),
             group_id: p.group.parse().ok(),
@@ -88,11 +83,7 @@ impl View {
         if let Some((name, cursor)) = cursor {
             parts.push(format!("{name}={}", urlencode(&cursor.encode())));
         }
-        if parts.is_empty() {
-            "/users".into()
-        } else {
-            format!("/users?{}", parts.join("&"))
-        }
+        if parts.is_empty() { "/users".into() } else { format!("/users?{}", parts.join("&")) }
     }
 }
 
@@ -138,6 +129,7 @@ struct ListPage {
     previous_href: Option<String>,
     filtered: bool,
     can_manage: bool,
+    can_invite: bool,
 }
 
 pub fn status_class(status: &str) -> &'static str {
@@ -165,10 +157,8 @@ pub async fn list(
         after: Cursor::decode(&params.after, view.sort),
         before: Cursor::decode(&params.before, view.sort),
     };
-    let (page, all_groups) = state
-        .db
-        .run(move |conn| Ok((directory::list(conn, &query)?, groups::list(conn)?)))
-        .await?;
+    let (page, all_groups) =
+        state.db.run(move |conn| Ok((directory::list(conn, &query)?, groups::list(conn)?))).await?;
 
     let columns = Sort::ALL
         .into_iter()
@@ -205,9 +195,7 @@ pub async fn list(
             group: r.group_name,
             is_owner: r.is_owner,
             buildings: r.buildings,
-            last_sign_in: r
-                .last_sign_in
-                .map_or_else(|| "Never".into(), |t| t.chars().take(16).collect()),
+            last_sign_in: r.last_sign_in.map_or_else(|| "Never".into(), |t| t.chars().take(16).collect()),
         })
         .collect();
     let list_page = ListPage {
@@ -216,41 +204,24 @@ pub async fn list(
         columns,
         groups: all_groups
             .into_iter()
-            .map(|g| Choice {
-                selected: Some(g.id) == view.group_id,
-                value: g.id.to_string(),
-                label: g.name,
-            })
+            .map(|g| Choice { selected: Some(g.id) == view.group_id, value: g.id.to_string(), label: g.name })
             .collect(),
         statuses: UserStatus::ALL
             .into_iter()
-            .map(|s| Choice {
-                selected: Some(s) == view.status,
-                value: s.as_str().into(),
-                label: s.label().into(),
-            })
+            .map(|s| Choice { selected: Some(s) == view.status, value: s.as_str().into(), label: s.label().into() })
             .collect(),
         page_sizes: PAGE_SIZES
             .into_iter()
-            .map(|n| Choice {
-                selected: n == view.per_page,
-                value: n.to_string(),
-                label: n.to_string(),
-            })
+            .map(|n| Choice { selected: n == view.per_page, value: n.to_string(), label: n.to_string() })
             .collect(),
         show_disabled: view.show_disabled,
         sort: view.sort.key(),
         dir: if view.descending { "desc" } else { "asc" },
-        next_href: page
-            .next
-            .as_ref()
-            .map(|c| view.href(view.sort, view.descending, Some(("after", c)))),
-        previous_href: page
-            .previous
-            .as_ref()
-            .map(|c| view.href(view.sort, view.descending, Some(("before", c)))),
+        next_href: page.next.as_ref().map(|c| view.href(view.sort, view.descending, Some(("after", c)))),
+        previous_href: page.previous.as_ref().map(|c| view.href(view.sort, view.descending, Some(("before", c)))),
         filtered: !view.q.is_empty() || view.group_id.is_some() || view.status.is_some(),
         can_manage: user.can(Permission::UsersManage),
+        can_invite: user.can(Permission::InvitesSend),
         q: view.q,
     };
     render(StatusCode::OK, &list_page)

@@ -19,28 +19,15 @@ pub struct Target {
 }
 
 pub fn load_target(conn: &mut DbConnection, id: i64) -> Result<Target, AppError> {
-    let (user, group_name, permissions) =
-        users::find_with_group(conn, id)?.ok_or(AppError::NotFound)?;
-    Ok(Target {
-        user,
-        permissions,
-        group_name,
-    })
+    let (user, group_name, permissions) = users::find_with_group(conn, id)?.ok_or(AppError::NotFound)?;
+    Ok(Target { user, permissions, group_name })
 }
 
 /// The reach rules for the signed-in `actor` acting on `target`.
 pub fn check(actor: &Acting, target: &Target, action: Action) -> Result<(), &'static str> {
     reach::check(
-        &Actor {
-            id: actor.id,
-            is_owner: actor.is_owner,
-            permissions: &actor.permissions,
-        },
-        &Subject {
-            id: target.user.id,
-            is_owner: target.user.is_owner,
-            permissions: &target.permissions,
-        },
+        &Actor { id: actor.id, is_owner: actor.is_owner, permissions: &actor.permissions },
+        &Subject { id: target.user.id, is_owner: target.user.is_owner, permissions: &target.permissions },
         action,
     )
 }
@@ -56,11 +43,7 @@ pub fn check_group(
     };
     let permissions = groups::permissions(conn, group.id, group.builtin_key.as_deref())?;
     Ok(reach::may_assign(
-        &Actor {
-            id: actor.id,
-            is_owner: actor.is_owner,
-            permissions: &actor.permissions,
-        },
+        &Actor { id: actor.id, is_owner: actor.is_owner, permissions: &actor.permissions },
         &permissions,
     ))
 }
@@ -73,24 +56,12 @@ pub struct GroupChoice {
 }
 
 /// The groups `actor` may assign, with `selected` marked.
-pub fn group_choices(
-    conn: &mut DbConnection,
-    actor: &Acting,
-    selected: &str,
-) -> Result<Vec<GroupChoice>, AppError> {
-    let actor_reach = Actor {
-        id: actor.id,
-        is_owner: actor.is_owner,
-        permissions: &actor.permissions,
-    };
+pub fn group_choices(conn: &mut DbConnection, actor: &Acting, selected: &str) -> Result<Vec<GroupChoice>, AppError> {
+    let actor_reach = Actor { id: actor.id, is_owner: actor.is_owner, permissions: &actor.permissions };
     Ok(groups::list_with_permissions(conn)?
         .into_iter()
         .filter(|(_, p)| reach::may_assign(&actor_reach, p).is_ok())
-        .map(|(g, _)| GroupChoice {
-            selected: g.id.to_string() == selected,
-            id: g.id,
-            name: g.name,
-        })
+        .map(|(g, _)| GroupChoice { selected: g.id.to_string() == selected, id: g.id, name: g.name })
         .collect())
 }
 
@@ -138,10 +109,7 @@ pub fn access_choices(
 }
 
 /// Reads repeated `building` / `account` fields (and "every building") into an access set.
-pub fn access_from_form(
-    form: &[(String, String)],
-    all_buildings: &[i64],
-) -> crate::db::user_access::Access {
+pub fn access_from_form(form: &[(String, String)], all_buildings: &[i64]) -> crate::db::user_access::Access {
     let mut access = crate::db::user_access::Access::default();
     for (key, value) in form {
         match (key.as_str(), value.parse::<i64>()) {
@@ -162,8 +130,5 @@ pub fn access_from_form(
 
 /// A timestamp as people read it.
 pub fn when(at: Option<chrono::NaiveDateTime>) -> String {
-    at.map_or_else(
-        || "Never".to_owned(),
-        |t| t.format("%-d %b %Y %H:%M").to_string(),
-    )
+    at.map_or_else(|| "Never".to_owned(), |t| t.format("%-d %b %Y %H:%M").to_string())
 }

@@ -5,9 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{
-    AccountChoice, GroupChoice, access_choices, access_from_form, check_group, group_choices,
-};
+use super::{AccountChoice, GroupChoice, access_choices, access_from_form, check_group, group_choices};
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
 use crate::db::audit::{self, Target};
@@ -30,11 +28,7 @@ pub struct JobChoice {
 pub fn job_choices(selected: &str) -> Vec<JobChoice> {
     JobFunction::ALL
         .into_iter()
-        .map(|j| JobChoice {
-            key: j.key(),
-            label: j.label(),
-            selected: j.key() == selected,
-        })
+        .map(|j| JobChoice { key: j.key(), label: j.label(), selected: j.key() == selected })
         .collect()
 }
 
@@ -60,10 +54,7 @@ struct NewPage {
     existing: Option<Existing>,
 }
 
-pub async fn new(
-    state: web::Data<AppState>,
-    user: Require<ManageUsers>,
-) -> Result<HttpResponse, AppError> {
+pub async fn new(state: web::Data<AppState>, user: Require<ManageUsers>) -> Result<HttpResponse, AppError> {
     let acting = user.acting();
     let (groups, accounts) = state
         .db
@@ -90,10 +81,7 @@ pub async fn new(
 }
 
 fn value(form: &[(String, String)], key: &str) -> String {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default()
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
 pub async fn create(
@@ -114,11 +102,7 @@ pub async fn create(
         group_id: value(&pairs, "group_id"),
     };
     let invite = value(&pairs, "entry") != "password";
-    let subject = value(&pairs, "subject")
-        .trim()
-        .chars()
-        .take(200)
-        .collect::<String>();
+    let subject = value(&pairs, "subject").trim().chars().take(200).collect::<String>();
     let bcc_me = value(&pairs, "bcc_me") == "on";
     let require_new_password = value(&pairs, "require_new_password") == "on";
 
@@ -127,16 +111,8 @@ pub async fn create(
     let password = if invite {
         None
     } else {
-        let personal = [
-            info_form.first_name.as_str(),
-            info_form.last_name.as_str(),
-            info_form.email.as_str(),
-        ];
-        match Password::parse(
-            &value(&pairs, "password"),
-            &value(&pairs, "password_confirm"),
-            &personal,
-        ) {
+        let personal = [info_form.first_name.as_str(), info_form.last_name.as_str(), info_form.email.as_str()];
+        match Password::parse(&value(&pairs, "password"), &value(&pairs, "password_confirm"), &personal) {
             Ok(p) => Some(p),
             Err(m) if m.contains("not the same") => {
                 errors.add("password_confirm", m);
@@ -242,16 +218,9 @@ pub async fn create(
         Ok(created) => {
             state.mail_queued.notify_one();
             user.session.success(if invite {
-                format!(
-                    "{} was added and an invitation is on its way to {}.",
-                    created.full_name(),
-                    created.email
-                )
+                format!("{} was added and an invitation is on its way to {}.", created.full_name(), created.email)
             } else {
-                format!(
-                    "{} was added and can sign in with the password you set.",
-                    created.full_name()
-                )
+                format!("{} was added and can sign in with the password you set.", created.full_name())
             });
             Ok(see_other(&format!("/users/{}", created.id)))
         }

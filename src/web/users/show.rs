@@ -8,8 +8,7 @@ use diesel::prelude::*;
 
 use super::new::{JobChoice, job_choices};
 use super::{
-    AccountChoice, GroupChoice, access_choices, access_from_form, check, check_group,
-    group_choices, load_target, when,
+    AccountChoice, GroupChoice, access_choices, access_from_form, check, check_group, group_choices, load_target, when,
 };
 use crate::auth::Require;
 use crate::auth::current_user::{ManageUsers, ViewUsers};
@@ -128,17 +127,12 @@ pub async fn show(
                 at: when(Some(e.at)),
                 actor: e.actor_email.unwrap_or_else(|| "System".into()),
                 action: e.action,
-                details: if e.details == "{}" {
-                    String::new()
-                } else {
-                    e.details
-                },
+                details: if e.details == "{}" { String::new() } else { e.details },
             })
             .collect(),
         can_edit: status != UserStatus::Deleted && allowed(Action::EditInfo),
         can_access: status != UserStatus::Deleted && allowed(Action::ChangeAccess),
-        can_disable: matches!(status, UserStatus::Active | UserStatus::Invited)
-            && allowed(Action::Disable),
+        can_disable: matches!(status, UserStatus::Active | UserStatus::Invited) && allowed(Action::Disable),
         can_enable: status == UserStatus::Disabled && allowed(Action::Enable),
         can_delete: status != UserStatus::Deleted && allowed(Action::Delete),
         can_restore: status == UserStatus::Deleted && allowed(Action::Restore),
@@ -216,14 +210,7 @@ pub async fn edit(
 /// The user's own group stays a choice even when the editor couldn't assign it.
 fn with_current_group(mut groups: Vec<GroupChoice>, target: &super::Target) -> Vec<GroupChoice> {
     if !groups.iter().any(|g| g.id == target.user.group_id) {
-        groups.insert(
-            0,
-            GroupChoice {
-                id: target.user.group_id,
-                name: target.group_name.clone(),
-                selected: true,
-            },
-        );
+        groups.insert(0, GroupChoice { id: target.user.group_id, name: target.group_name.clone(), selected: true });
     }
     groups
 }
@@ -243,10 +230,7 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let user = user.into_user();
-    let UpdateForm {
-        info: typed,
-        version,
-    } = form.into_inner();
+    let UpdateForm { info: typed, version } = form.into_inner();
     let public_url = state.config.public_url.clone();
     let ctx = user.audit.clone();
     let acting = user.acting();
@@ -364,11 +348,7 @@ fn differences(saved: &UserInfoForm, typed: &UserInfoForm) -> Vec<(&'static str,
         ("Company", &saved.company, &typed.company),
         ("Group", &saved.group_id, &typed.group_id),
     ];
-    pairs
-        .into_iter()
-        .filter(|(_, a, b)| a.trim() != b.trim())
-        .map(|(f, a, b)| (f, a.clone(), b.clone()))
-        .collect()
+    pairs.into_iter().filter(|(_, a, b)| a.trim() != b.trim()).map(|(f, a, b)| (f, a.clone(), b.clone())).collect()
 }
 
 /// Before and after of the fields that changed, for the audit log.

@@ -1,0 +1,665 @@
+//! The public account pages: forgot / reset password, self-signup with email verification,
+//! and confirming an email change (requested from My Profile).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono::Duration;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::{CurrentUser, MaybeUser, SessionState};
+use crate::db::audit::{self, AuditContext, Target};
+use crate::db::schema::users;
+use crate::db::settings::Settings;
+use crate::db::tokens::{self, NewToken, Purpose, TokenState};
+use crate::db::{DbConnection, groups, now, outbox, throttle};
+use crate::domain::{Email, FieldErrors, Password, PersonName, UserStatus};
+use crate::error::AppError;
+use crate::mail::messages;
+use crate::startup::AppState;
+use crate::web::layout::{Layout, Tab};
+use crate::web::public::LinkProblemPage;
+use crate::web::{render, see_other};
+
+async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<(Layout, Settings), AppError> {
+    let settings = state.db.run(Settings::load).await?;
+    Ok((Layout::public(title, settings.org_name.clone(), session.take_flash(), session.csrf_token()), settings))
+}
+
+async fn link_problem(
+    state: &AppState,
+    session: &SessionState,
+    why: TokenState,
+    what: &str,
+) -> Result<HttpResponse, AppError> {
+    let (heading, message) = match why {
+        TokenState::Used => ("This link was already used", "Each link works once. Sign in, or ask for a new link."),
+        TokenState::Superseded => ("A newer link was sent", "Use the link in the most recent email."),
+        TokenState::Expired => ("This link has expired", "Ask for a new link."),
+        TokenState::Revoked | TokenState::Valid => ("This link can no longer be used", "Ask for a new link."),
+    };
+    let (layout, _) = public_layout(state, session, what).await?;
+    render(StatusCode::GONE, &LinkProblemPage { layout, heading, message })
+}
+
+/// Issues a reset link for an active user and queues the mail (inside the caller's transaction).
+pub fn queue_password_reset(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    public_url: &str,
+    user: &crate::db::users::User,
+) -> Result<(), AppError> {
+    let settings = Settings::load(conn)?;
+    tokens::supersede_unused(conn, Purpose::PasswordReset, Some(user.id))?;
+    let (token, secret) = tokens::issue(
+        conn,
+        NewToken {
+            purpose: Purpose::PasswordReset,
+            user_id: Some(user.id),
+            email: Some(&user.email),
+            details: serde_json::json!({}),
+            created_by: ctx.actor_id,
+            ttl: Duration::minutes(settings.password_reset_ttl_minutes),
+        },
+    )?;
+    let link = format!("{public_url}/reset-password/{secret}");
+    let mail =
+        messages::password_reset(&settings, &user.email, &user.first_name, &link, settings.password_reset_ttl_minutes)?;
+    let mail_id = outbox::enqueue(conn, &mail)?;
+    tokens::attach_mail(conn, token.id, mail_id)?;
+    audit::record(
+        conn,
+        ctx,
+        "password_reset.sent",
+        Target::user(user.id, &user.email),
+        serde_json::json!({ "token_id": token.id }),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "public/forgot_password.html")]
+struct ForgotPage {
+    layout: Layout,
+    email: String,
+    sent: bool,
+    error: &'static str,
+}
+
+pub async fn forgot_page(state: web::Data<AppState>, session: SessionState) -> Result<HttpResponse, AppError> {
+    let (layout, _) = public_layout(&state, &session, "Forgot password").await?;
+    render(StatusCode::OK, &ForgotPage { layout, email: String::new(), sent: false, error: "" })
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    email: String,
+}
+
+/// The same answer whether or not the address has an account; at most a few requests per
+/// address and per network address in 15 minutes.
+pub async fn forgot(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+    form: web::Form<ForgotForm>,
+) -> Result<HttpResponse, AppError> {
+    let Ok(email) = Email::parse(&form.email) else {
+        let (layout, _) = public_layout(&state, &session, "Forgot password").await?;
+        let page = ForgotPage {
+            layout,
+            email: form.email.clone(),
+            sent: false,
+            error: "Enter an email address like name@example.com.",
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let ctx = AuditContext::from_request(&req, None, None);
+    let ip = ctx.ip.clone().unwrap_or_default();
+    let public_url = state.config.public_url.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let at = now();
+            let (by_address, by_ip) = (format!("reset:{email}"), format!("reset-ip:{ip}"));
+            let limited = throttle::locked_until(conn, &by_address, at)?.is_some()
+                || throttle::locked_until(conn, &by_ip, at)?.is_some();
+            // Every request counts toward the limit (the counter is the sign-in one's).
+            throttle::record_failure(conn, &by_address, at)?;
+            throttle::record_failure(conn, &by_ip, at)?;
+            if limited {
+                return Ok(());
+            }
+            if let Some(user) = crate::db::users::find_by_email(conn, email.as_str())?
+                && user.status() == UserStatus::Active
+            {
+                queue_password_reset(conn, &ctx.as_actor(user.id), &public_url, &user)?;
+            }
+            Ok(())
+        })
+        .await?;
+    state.mail_queued.notify_one();
+    let (layout, _) = public_layout(&state, &session, "Forgot password").await?;
+    render(StatusCode::OK, &ForgotPage { layout, email: String::new(), sent: true, error: "" })
+}
+
+#[derive(Template)]
+#[template(path = "public/reset_password.html")]
+struct ResetPage {
+    layout: Layout,
+    token: String,
+    errors: FieldErrors,
+}
+
+fn reset_token(
+    conn: &mut DbConnection,
+    secret: &str,
+) -> Result<Option<(tokens::Token, crate::db::users::User, TokenState)>, AppError> {
+    let Some(token) = tokens::find_by_secret(conn, Purpose::PasswordReset, secret)? else {
+        return Ok(None);
+    };
+    let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
+        return Ok(None);
+    };
+    let mut state = token.state(now());
+    if state == TokenState::Valid && user.status() != UserStatus::Active {
+        state = TokenState::Revoked;
+    }
+    Ok(Some((token, user, state)))
+}
+
+pub async fn reset_page(
+    state: web::Data<AppState>,
+    session: SessionState,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let lookup = secret.clone();
+    let Some((_, _, token_state)) = state.db.run(move |conn| reset_token(conn, &lookup)).await? else {
+        return Err(AppError::NotFound);
+    };
+    if token_state != TokenState::Valid {
+        return link_problem(&state, &session, token_state, "Reset password").await;
+    }
+    let (layout, _) = public_layout(&state, &session, "Choose a new password").await?;
+    render(StatusCode::OK, &ResetPage { layout, token: secret, errors: FieldErrors::new() })
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    password: String,
+    password_confirm: String,
+}
+
+pub async fn reset(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+    path: web::Path<String>,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let lookup = secret.clone();
+    let Some((token, user, token_state)) = state.db.run(move |conn| reset_token(conn, &lookup)).await? else {
+        return Err(AppError::NotFound);
+    };
+    if token_state != TokenState::Valid {
+        return link_problem(&state, &session, token_state, "Reset password").await;
+    }
+    let personal = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
+    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+        Ok(p) => p,
+        Err(m) => {
+            let mut errors = FieldErrors::new();
+            errors.add(if m.contains("not the same") { "password_confirm" } else { "password" }, m);
+            let (layout, _) = public_layout(&state, &session, "Choose a new password").await?;
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &ResetPage { layout, token: secret, errors });
+        }
+    };
+    let hash = state.hasher.hash(password.expose().to_owned()).await?;
+    let ctx = AuditContext::from_request(&req, Some(user.id), None);
+    let stamp = state
+        .db
+        .transaction(move |conn| {
+            if !tokens::consume(conn, token.id)? {
+                return Ok(None);
+            }
+            let stamp = crate::db::users::set_password(conn, user.id, &hash)?;
+            let settings = Settings::load(conn)?;
+            outbox::enqueue(conn, &messages::password_changed(&settings, &user.email, &user.first_name)?)?;
+            audit::record(
+                conn,
+                &ctx,
+                "password_reset.completed",
+                Target::user(user.id, &user.email),
+                serde_json::json!({ "token_id": token.id }),
+            )?;
+            Ok(Some((user.id, stamp)))
+        })
+        .await?;
+    let Some((id, stamp)) = stamp else {
+        return link_problem(&state, &session, TokenState::Used, "Reset password").await;
+    };
+    state.mail_queued.notify_one();
+    session.sign_in(id, &stamp)?;
+    session.success("Your password was changed. Every other session was signed out.");
+    Ok(see_other("/settings"))
+}
+
+/// From a user's page: an administrator (or Support) sends a reset link; no password is shown.
+pub async fn send_reset(
+    state: web::Data<AppState>,
+    user: crate::auth::Require<crate::auth::current_user::ResetPasswords>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = user.acting();
+    let ctx = user.audit.clone();
+    let public_url = state.config.public_url.clone();
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let target = crate::web::users::load_target(conn, id)?;
+            if let Err(m) = crate::web::users::check(&acting, &target, crate::domain::reach::Action::EditInfo) {
+                return Ok(Err(m.to_owned()));
+            }
+            if target.user.status() != UserStatus::Active {
+                return Ok(Err("Only an active user can be sent a password-reset link.".to_owned()));
+            }
+            queue_password_reset(conn, &ctx, &public_url, &target.user)?;
+            Ok(Ok(format!("A password-reset link is on its way to {}.", target.user.email)))
+        })
+        .await?;
+    match outcome {
+        Ok(m) => {
+            state.mail_queued.notify_one();
+            user.session.success(m)
+        }
+        Err(m) => user.session.error(m),
+    }
+    Ok(see_other(&format!("/users/{id}")))
+}
+
+#[derive(Template)]
+#[template(path = "public/signup.html")]
+struct SignupPage {
+    layout: Layout,
+    first_name: String,
+    last_name: String,
+    email: String,
+    errors: FieldErrors,
+    sent: bool,
+}
+
+pub async fn signup_page(
+    state: web::Data<AppState>,
+    session: SessionState,
+    user: MaybeUser,
+) -> Result<HttpResponse, AppError> {
+    if user.0.is_some() {
+        return Ok(see_other("/settings"));
+    }
+    let (layout, settings) = public_layout(&state, &session, "Sign up").await?;
+    if !settings.self_signup {
+        return Err(AppError::NotFound);
+    }
+    let page = SignupPage {
+        layout,
+        first_name: String::new(),
+        last_name: String::new(),
+        email: String::new(),
+        errors: FieldErrors::new(),
+        sent: false,
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct SignupForm {
+    first_name: String,
+    last_name: String,
+    email: String,
+    password: String,
+    password_confirm: String,
+}
+
+/// Creates a Customer who becomes active when the emailed link is followed. An address that
+/// has an account gets the same answer on the page, and a notice in its mailbox.
+pub async fn signup(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+    form: web::Form<SignupForm>,
+) -> Result<HttpResponse, AppError> {
+    let (layout, settings) = public_layout(&state, &session, "Sign up").await?;
+    if !settings.self_signup {
+        return Err(AppError::NotFound);
+    }
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let first = errors.check("first_name", PersonName::parse(&form.first_name));
+    let last = errors.check("last_name", PersonName::parse(&form.last_name));
+    let email = errors.check("email", Email::parse(&form.email));
+    if let Some(email) = &email
+        && !settings.signup_domains.is_empty()
+        && !settings.signup_domains.iter().any(|d| d == email.domain())
+    {
+        errors.add("email", format!("Sign-up is open to addresses at {} only.", settings.signup_domains.join(", ")));
+    }
+    let personal = [form.first_name.as_str(), form.last_name.as_str(), form.email.as_str()];
+    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+        Err(m) if m.contains("not the same") => {
+            errors.add("password_confirm", m);
+            None
+        }
+        other => errors.check("password", other),
+    };
+    let (Some(first), Some(last), Some(email), Some(password), true) =
+        (first, last, email, password, errors.is_empty())
+    else {
+        let page = SignupPage {
+            layout,
+            first_name: form.first_name,
+            last_name: form.last_name,
+            email: form.email,
+            errors,
+            sent: false,
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let hash = state.hasher.hash(password.expose().to_owned()).await?;
+    let ctx = AuditContext::from_request(&req, None, None);
+    let public_url = state.config.public_url.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let settings = Settings::load(conn)?;
+            if crate::db::users::find_by_email(conn, email.as_str())?.is_some() {
+                outbox::enqueue(
+                    conn,
+                    &messages::signup_exists(&settings, email.as_str(), &format!("{public_url}/sign-in"))?,
+                )?;
+                return Ok(());
+            }
+            let customer = groups::find_builtin(conn, groups::CUSTOMER_KEY)?;
+            let at = now();
+            let user = crate::db::users::insert(
+                conn,
+                &crate::db::users::NewUser {
+                    email: email.into_inner(),
+                    first_name: first.into_inner(),
+                    last_name: last.into_inner(),
+                    phone: String::new(),
+                    title: String::new(),
+                    job_function: String::new(),
+                    company: String::new(),
+                    group_id: customer.id,
+                    status: UserStatus::Invited.as_str().into(),
+                    is_owner: false,
+                    password_hash: Some(hash),
+                    must_change_password: false,
+                    notification_preference: "all".into(),
+                    security_stamp: crate::db::users::new_security_stamp(),
+                    created_at: at,
+                    updated_at: at,
+                    version: 1,
+                },
+            )?;
+            let (token, secret) = tokens::issue(
+                conn,
+                NewToken {
+                    purpose: Purpose::EmailVerify,
+                    user_id: Some(user.id),
+                    email: Some(&user.email),
+                    details: serde_json::json!({}),
+                    created_by: None,
+                    ttl: Duration::hours(settings.invite_ttl_hours),
+                },
+            )?;
+            let mail = messages::verify_email(
+                &settings,
+                &user.email,
+                &user.first_name,
+                &format!("{public_url}/verify-email/{secret}"),
+            )?;
+            let mail_id = outbox::enqueue(conn, &mail)?;
+            tokens::attach_mail(conn, token.id, mail_id)?;
+            audit::record(
+                conn,
+                &ctx.as_actor(user.id),
+                "user.signed_up",
+                Target::user(user.id, &user.email),
+                serde_json::json!({ "group": customer.name }),
+            )
+        })
+        .await?;
+    state.mail_queued.notify_one();
+    let (layout, _) = public_layout(&state, &session, "Sign up").await?;
+    let page = SignupPage {
+        layout,
+        first_name: String::new(),
+        last_name: String::new(),
+        email: String::new(),
+        errors: FieldErrors::new(),
+        sent: true,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn verify_email(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let ctx = AuditContext::from_request(&req, None, None);
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailVerify, &secret)? else {
+                return Ok(None);
+            };
+            let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
+                return Ok(None);
+            };
+            let token_state = token.state(now());
+            if token_state != TokenState::Valid
+                || user.status() != UserStatus::Invited
+                || !tokens::consume(conn, token.id)?
+            {
+                return Ok(Some(Err(if token_state == TokenState::Valid { TokenState::Used } else { token_state })));
+            }
+            diesel::update(users::table.find(user.id))
+                .set((
+                    users::status.eq(UserStatus::Active.as_str()),
+                    users::last_sign_in_at.eq(now()),
+                    users::version.eq(users::version + 1),
+                ))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                &ctx.as_actor(user.id),
+                "user.email_verified",
+                Target::user(user.id, &user.email),
+                serde_json::json!({}),
+            )?;
+            Ok(Some(Ok(user)))
+        })
+        .await?;
+    match outcome {
+        None => Err(AppError::NotFound),
+        Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,
+        Some(Ok(user)) => {
+            session.sign_in(user.id, &user.security_stamp)?;
+            session
+                .success(format!("Welcome, {}. Your email is confirmed and your account is ready.", user.first_name));
+            Ok(see_other("/settings"))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "profile/email.html")]
+struct EmailPage {
+    layout: Layout,
+    current: String,
+    email: String,
+    email_confirm: String,
+    errors: FieldErrors,
+}
+
+pub async fn email_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let page = EmailPage {
+        layout: user.layout("Change email", Tab::Profile),
+        current: user.email.clone(),
+        email: String::new(),
+        email_confirm: String::new(),
+        errors: FieldErrors::new(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    current_password: String,
+    email: String,
+    email_confirm: String,
+}
+
+/// Asks for an email change: a link to the new address, a notice to the old one.
+pub async fn request_email_change(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: web::Form<EmailForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let id = user.id;
+    let me = state.db.run(move |conn| crate::db::users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    if !state.hasher.verify(form.current_password, me.password_hash.clone()).await? {
+        errors.add("current_password", "This is not your current password.");
+    }
+    let email = errors.check("email", Email::parse(&form.email));
+    if let Some(email) = &email {
+        if form.email.trim().to_lowercase() != form.email_confirm.trim().to_lowercase() {
+            errors.add("email_confirm", "The two addresses are not the same.");
+        } else if email.as_str() == me.email {
+            errors.add("email", "This is your current address already.");
+        }
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        let page = EmailPage {
+            layout: user.layout("Change email", Tab::Profile),
+            current: me.email,
+            email: form.email,
+            email_confirm: form.email_confirm,
+            errors,
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let ctx = user.audit.clone();
+    let public_url = state.config.public_url.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let settings = Settings::load(conn)?;
+            tokens::supersede_unused(conn, Purpose::EmailChange, Some(me.id))?;
+            let (token, secret) = tokens::issue(
+                conn,
+                NewToken {
+                    purpose: Purpose::EmailChange,
+                    user_id: Some(me.id),
+                    email: Some(email.as_str()),
+                    details: serde_json::json!({ "from": me.email }),
+                    created_by: Some(me.id),
+                    ttl: Duration::hours(settings.email_change_ttl_hours),
+                },
+            )?;
+            // The link goes to the new address even if it is taken: the page then says so,
+            // and this form tells nothing about who has an account.
+            let confirm = messages::email_change_confirm(
+                &settings,
+                email.as_str(),
+                &me.first_name,
+                &format!("{public_url}/confirm-email/{secret}"),
+            )?;
+            let mail_id = outbox::enqueue(conn, &confirm)?;
+            tokens::attach_mail(conn, token.id, mail_id)?;
+            outbox::enqueue(
+                conn,
+                &messages::email_change_notice(&settings, &me.email, &me.first_name, email.as_str())?,
+            )?;
+            audit::record(
+                conn,
+                &ctx,
+                "user.email_change_requested",
+                Target::user(me.id, &me.email),
+                serde_json::json!({ "to": email.as_str() }),
+            )
+        })
+        .await?;
+    state.mail_queued.notify_one();
+    user.session.success("We sent a confirmation link to the new address. Your email changes when it is followed.");
+    Ok(see_other("/profile"))
+}
+
+pub async fn confirm_email_change(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let ctx = AuditContext::from_request(&req, None, None);
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailChange, &secret)? else {
+                return Ok(None);
+            };
+            let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
+                return Ok(None);
+            };
+            let token_state = token.state(now());
+            if token_state != TokenState::Valid || user.status() != UserStatus::Active {
+                return Ok(Some(Err(token_state)));
+            }
+            let new_email = token.email.clone().unwrap_or_default();
+            if crate::db::users::find_by_email(conn, &new_email)?.is_some() {
+                return Ok(Some(Err(TokenState::Revoked)));
+            }
+            if !tokens::consume(conn, token.id)? {
+                return Ok(Some(Err(TokenState::Used)));
+            }
+            diesel::update(users::table.find(user.id))
+                .set((
+                    users::email.eq(&new_email),
+                    users::security_stamp.eq(crate::db::users::new_security_stamp()),
+                    users::updated_at.eq(now()),
+                    users::version.eq(users::version + 1),
+                ))
+                .execute(conn)?;
+            audit::record(
+                conn,
+                &ctx.as_actor(user.id),
+                "user.email_changed",
+                Target::user(user.id, &new_email),
+                serde_json::json!({ "before": user.email, "after": new_email }),
+            )?;
+            Ok(Some(Ok(new_email)))
+        })
+        .await?;
+    match outcome {
+        None => Err(AppError::NotFound),
+        Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,
+        Some(Ok(email)) => {
+            session.sign_out();
+            let (layout, _) = public_layout(&state, &session, "Email changed").await?;
+            let message: &'static str =
+                "Your sign-in address changed. Sign in with the new address; the old one no longer works.";
+            let _ = email;
+            render(StatusCode::OK, &LinkProblemPage { layout, heading: "Your email was changed", message })
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Pending invites: one row per invite sent — who, group, sent by, when, expiry, whether the
+//! mail arrived, Signup completed (this link was used) and User created (the account is active,
+//! however it got there) — with resend and revoke.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::Require;
+use crate::auth::current_user::SendInvites;
+use crate::db::audit::{self, Target};
+use crate::db::now;
+use crate::db::schema::tokens as tokens_table;
+use crate::db::tokens::{self, Purpose};
+use crate::domain::UserStatus;
+use crate::domain::reach::Action;
+use crate::error::AppError;
+use crate::invites::{self, InviteOptions};
+use crate::startup::AppState;
+use crate::web::layout::{Layout, Tab};
+use crate::web::users::{check, load_target, when};
+use crate::web::{render, see_other};
+
+const PER_PAGE: i64 = 50;
+
+struct Row {
+    id: i64,
+    user_id: i64,
+    email: String,
+    group: String,
+    sent_by: String,
+    sent_at: String,
+    expires_at: String,
+    delivery: String,
+    state: &'static str,
+    signup_completed: bool,
+    user_created: bool,
+    open: bool,
+    can_resend: bool,
+}
+
+#[derive(Template)]
+#[template(path = "invites/list.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<Row>,
+    next_href: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ListParams {
+    before: Option<i64>,
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    user: Require<SendInvites>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let before = params.before;
+    let rows = state.db.run(move |conn| tokens::all_invites(conn, before, PER_PAGE + 1)).await?;
+    let more = rows.len() as i64 > PER_PAGE;
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .take(PER_PAGE as usize)
+        .map(|r| {
+            let state = r.invite.state();
+            Row {
+                id: r.invite.id,
+                user_id: r.user_id,
+                email: r.invite.email.clone().unwrap_or_default(),
+                group: r.group_name,
+                sent_by: r.invite.sent_by.clone().unwrap_or_else(|| "—".into()),
+                sent_at: when(Some(r.invite.created_at)),
+                expires_at: when(Some(r.invite.expires_at)),
+                delivery: r.invite.delivery(),
+                signup_completed: r.invite.used_at.is_some(),
+                user_created: r.user_status == UserStatus::Active.as_str(),
+                open: state == "Open",
+                can_resend: r.user_status == UserStatus::Invited.as_str(),
+                state,
+            }
+        })
+        .collect();
+    let next_href = rows.last().filter(|_| more).map(|r| format!("/invites?before={}", r.id));
+    let page = ListPage { layout: user.layout("Pending invites", Tab::Users), rows, next_href };
+    render(StatusCode::OK, &page)
+}
+
+/// Sends the invitee a new link (superseding this one) — the Resend Invite of the seeds.
+pub async fn resend(
+    state: web::Data<AppState>,
+    user: Require<SendInvites>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let token_id = path.into_inner();
+    let acting = user.acting();
+    let ctx = user.audit.clone();
+    let public_url = state.config.public_url.clone();
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let token: tokens::Token =
+                tokens_table::table.find(token_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
+            if token.purpose != Purpose::Invite.as_str() {
+                return Err(AppError::NotFound);
+            }
+            let target = load_target(conn, token.user_id.unwrap_or_default())?;
+            if let Err(m) = check(&acting, &target, Action::ResendInvite) {
+                return Ok(Err(m.to_owned()));
+            }
+            if target.user.status() != UserStatus::Invited {
+                return Ok(Err(format!("{} is not waiting for an invitation.", target.user.email)));
+            }
+            invites::send(conn, &ctx, &public_url, target.user.id, &InviteOptions::default())?;
+            Ok(Ok(format!("A new invitation is on its way to {}.", target.user.email)))
+        })
+        .await?;
+    match outcome {
+        Ok(m) => {
+            state.mail_queued.notify_one();
+            user.session.success(m)
+        }
+        Err(m) => user.session.error(m),
+    }
+    Ok(see_other("/invites"))
+}
+
+/// Withdraws a link that was not used yet.
+pub async fn revoke(
+    state: web::Data<AppState>,
+    user: Require<SendInvites>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let token_id = path.into_inner();
+    let acting = user.acting();
+    let ctx = user.audit.clone();
+    let outcome = state
+        .db
+        .transaction(move |conn| {
+            let token: tokens::Token =
+                tokens_table::table.find(token_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
+            if token.purpose != Purpose::Invite.as_str() {
+                return Err(AppError::NotFound);
+            }
+            let target = load_target(conn, token.user_id.unwrap_or_default())?;
+            if let Err(m) = check(&acting, &target, Action::ResendInvite) {
+                return Ok(Err(m.to_owned()));
+            }
+            let n = diesel::update(
+                tokens_table::table
+                    .find(token_id)
+                    .filter(tokens_table::used_at.is_null())
+                    .filter(tokens_table::revoked_at.is_null())
+                    .filter(tokens_table::superseded_at.is_null()),
+            )
+            .set(tokens_table::revoked_at.eq(now()))
+            .execute(conn)?;
+            if n == 0 {
+                return Ok(Err("This invitation was already used, replaced or revoked.".to_owned()));
+            }
+            audit::record(
+                conn,
+                &ctx,
+                "invite.revoked",
+                Target::user(target.user.id, &target.user.email),
+                serde_json::json!({ "token_id": token_id }),
+            )?;
+            Ok(Ok(format!("The invitation to {} was revoked; its link no longer works.", target.user.email)))
+        })
+        .await?;
+    match outcome {
+        Ok(m) => user.session.success(m),
+        Err(m) => user.session.error(m),
+    }
+    Ok(see_other("/invites"))
+}
