@@ -7,3 +7,4 @@ mod helpers;
 mod browser;
 
 mod foundation;
+mod users;

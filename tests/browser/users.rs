@@ -1,0 +1,165 @@
+//! The Users tab in a real browser: add → edit → Property Access → disable → delete → restore,
+//! then an invitation followed from its mail to a signed-in invitee. axe-core on every page.
+
+use concierge::db::schema::{accounts, buildings, outbox};
+use diesel::prelude::*;
+use fantoccini::Locator;
+
+use crate::browser::{Walk, available};
+use crate::helpers::*;
+
+async fn sign_in(walk: &mut Walk, email: &str) {
+    walk.visit("/sign-in").await;
+    walk.fill("email", email).await;
+    walk.fill("password", PASSWORD).await;
+    walk.press("Sign in").await;
+}
+
+async fn click(walk: &Walk, css: &str) {
+    walk.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.unwrap();
+}
+
+async fn select(walk: &Walk, id: &str, visible_text: &str) {
+    let select = walk.client.find(Locator::Id(id)).await.unwrap();
+    select.select_by_label(visible_text).await.unwrap();
+}
+
+#[actix_web::test]
+async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    app.create_owner().await;
+    app.with_db(|conn| {
+        let at = concierge::db::now();
+        let account: i64 = diesel::insert_into(accounts::table)
+            .values((accounts::name.eq("Harbor Holdings"), accounts::created_at.eq(at), accounts::updated_at.eq(at)))
+            .returning(accounts::id)
+            .get_result(conn)
+            .unwrap();
+        for name in ["Harbor One", "Harbor Two"] {
+            diesel::insert_into(buildings::table)
+                .values((
+                    buildings::account_id.eq(account),
+                    buildings::name.eq(name),
+                    buildings::created_at.eq(at),
+                    buildings::updated_at.eq(at),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+    })
+    .await;
+    let mut walk = Walk::start(&app.address, "users").await;
+    sign_in(&mut walk, "owner@example.com").await;
+    walk.visit("/users").await;
+    walk.check_accessibility().await;
+
+    click(&walk, "a[href='/users/new']").await;
+    walk.check_accessibility().await;
+    walk.press("Save").await;
+    assert!(walk.text().await.contains("Enter an email address"));
+    walk.check_accessibility().await;
+    walk.fill("first_name", "Nina").await;
+    walk.fill("last_name", "Novak").await;
+    walk.fill("email", "nina@example.com").await;
+    walk.fill("phone", "+1 702 555 0199").await;
+    walk.fill("title", "Property manager").await;
+    select(&walk, "f-job_function", "Property manager").await;
+    select(&walk, "f-group_id", "Regular").await;
+    click(&walk, "#f-all-buildings").await;
+    walk.press("Save").await;
+    assert!(walk.text().await.contains("an invitation is on its way"), "{}", walk.text().await);
+    assert!(walk.path().await.starts_with("/users/"));
+    walk.check_accessibility().await;
+
+    click(&walk, "a[aria-label='Edit Nina Novak']").await;
+    walk.check_accessibility().await;
+    walk.fill("title", "Director").await;
+    walk.press("Save changes").await;
+    assert!(walk.text().await.contains("Changes saved"));
+    assert!(walk.text().await.contains("Director"));
+
+    let harbor_two =
+        walk.client.find(Locator::XPath("//label[contains(., 'Harbor Two')]/preceding-sibling::input")).await.unwrap();
+    harbor_two.click().await.unwrap();
+    walk.press("Save Property Access").await;
+    assert!(walk.text().await.contains("Property Access saved"));
+
+    walk.press("Disable").await;
+    assert!(walk.text().await.contains("is disabled"));
+    walk.press("Enable").await;
+    click(&walk, "a.button.danger").await;
+    assert!(walk.text().await.contains("Delete Nina Novak?"));
+    walk.check_accessibility().await;
+    click(&walk, "a.button[href^='/users/']").await;
+    assert!(walk.text().await.contains("Invited"), "Cancel keeps the user");
+    click(&walk, "a.button.danger").await;
+    walk.press("Delete").await;
+    assert!(walk.text().await.contains("was deleted"));
+    walk.press("Restore").await;
+    assert!(walk.text().await.contains("was restored as disabled"));
+    walk.check_accessibility().await;
+
+    walk.visit("/invites").await;
+    walk.check_accessibility().await;
+
+    // An invitation followed from its mail: the link comes from the outbox, as sent.
+    walk.visit("/users/new").await;
+    walk.fill("first_name", "Ivy").await;
+    walk.fill("last_name", "Invitee").await;
+    walk.fill("email", "ivy@example.com").await;
+    walk.fill("phone", "+1 702 555 0142").await;
+    walk.fill("title", "Tenant rep").await;
+    select(&walk, "f-job_function", "Tenant").await;
+    select(&walk, "f-group_id", "Customer").await;
+    walk.press("Save").await;
+    let body: String = app
+        .with_db(|c| {
+            outbox::table.filter(outbox::to_address.eq("ivy@example.com")).select(outbox::body_text).first(c).unwrap()
+        })
+        .await;
+    let start = body.find("/invite/").unwrap();
+    let path: String = body[start..].split_whitespace().next().unwrap().to_owned();
+    let summary = walk.client.find(Locator::Css("details.menu summary")).await.unwrap();
+    summary.click().await.unwrap();
+    walk.press("Sign out").await;
+    walk.visit(&path).await;
+    walk.check_accessibility().await;
+    walk.fill("password", PASSWORD).await;
+    walk.fill("password_confirm", PASSWORD).await;
+    walk.press("Set up my account").await;
+    assert_eq!(walk.path().await, "/profile");
+    assert!(walk.text().await.contains("Welcome, Ivy"));
+
+    for public in ["/forgot-password", "/sign-in"] {
+        walk.visit(public).await;
+    }
+    walk.finish().await;
+}
+
+#[actix_web::test]
+async fn the_public_account_pages_are_accessible() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    app.with_db(|c| concierge::db::settings::set(c, "self_signup", "true").unwrap()).await;
+    let mut walk = Walk::start(&app.address, "public").await;
+    for page in ["/sign-in", "/forgot-password", "/signup"] {
+        walk.visit(page).await;
+        walk.check_accessibility().await;
+    }
+    walk.fill("email", "someone@example.com").await;
+    walk.press("Sign up").await;
+    walk.check_accessibility().await;
+    walk.visit("/forgot-password").await;
+    walk.fill("email", "someone@example.com").await;
+    walk.press("Send the link").await;
+    assert!(walk.text().await.contains("If an active account uses that address"));
+    walk.check_accessibility().await;
+    walk.visit(&format!("/invite/{}", "0".repeat(64))).await;
+    walk.check_accessibility().await;
+    walk.finish().await;
+}
