@@ -9,6 +9,7 @@ pub mod error;
 pub mod invites;
 pub mod mail;
 pub mod owner;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;
 pub mod web;

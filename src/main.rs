@@ -24,6 +24,18 @@ enum Command {
     Migrate,
     /// Print a one-time link at which the owner account is made (while there is no owner).
     CreateOwner,
+    /// Fill the database with realistic demo data (for trying and benchmarking).
+    SeedDemo {
+        /// How many users.
+        #[arg(long, default_value_t = 1000)]
+        users: u64,
+        /// How many buildings (in accounts of 20).
+        #[arg(long, default_value_t = 200)]
+        buildings: u64,
+        /// Add more even when demo users exist.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,6 +52,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
         Command::CreateOwner => create_owner(&config),
+        Command::SeedDemo { users, buildings, force } => seed_demo(&config, users, buildings, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,5 +97,22 @@ fn create_owner(config: &Config) -> anyhow::Result<()> {
         Some(link) => println!("Open this one-time link to create the owner account: {link}"),
         None => println!("The owner account exists already; sign in with it."),
     }
+    Ok(())
+}
+
+fn seed_demo(config: &Config, users: u64, buildings: u64, force: bool) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let hash = bcrypt::hash(concierge::seed::DEMO_PASSWORD, config.bcrypt_cost)?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let seeded = concierge::seed::seed(&mut conn, users, buildings, &hash, force).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    println!(
+        "Seeded {} users and {} buildings in {:.1} s. Sign in as {} with the password {}.",
+        seeded.users,
+        seeded.buildings,
+        seeded.seconds,
+        concierge::seed::DEMO_ADMIN,
+        concierge::seed::DEMO_PASSWORD
+    );
     Ok(())
 }

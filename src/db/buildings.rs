@@ -52,3 +52,7 @@ pub fn building_ids(conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {
 pub fn account_ids(conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {
     Ok(accounts::table.select(accounts::id).load(conn)?)
 }
+
+pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(buildings::table.count().get_result(conn)?)
+}

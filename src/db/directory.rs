@@ -88,6 +88,10 @@ pub struct ListQuery {
     pub per_page: i64,
     pub after: Option<Cursor>,
     pub before: Option<Cursor>,
+    /// Groups whose name matches the search (resolved first: there are few groups).
+    pub search_groups: Vec<i64>,
+    /// How many buildings there are (what an administrator reaches).
+    pub total_buildings: i64,
 }
 
 #[derive(Debug, Clone, QueryableByName)]
@@ -158,12 +162,14 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
     let k1 = text_of(columns[0].0);
     let k2 = columns.get(1).map_or("''".to_owned(), |c| text_of(c.0));
 
-    let admin_reach = "(g.builtin_key = 'admin' OR EXISTS (SELECT 1 FROM group_permissions gp \
-                       WHERE gp.group_id = u.group_id AND gp.permission = 'buildings.view_all'))";
+    // Buildings a user reaches: all of them through their group, else their direct grants and
+    // the buildings of their whole-account grants (each index-served, counted once).
+    let total = ph(&mut binds, Bind::Int(query.total_buildings));
     let buildings = format!(
-        "CASE WHEN {admin_reach} THEN (SELECT COUNT(*) FROM buildings) ELSE \
-         (SELECT COUNT(*) FROM buildings b WHERE b.id IN (SELECT building_id FROM building_access WHERE user_id = u.id) \
-          OR b.account_id IN (SELECT account_id FROM account_access WHERE user_id = u.id)) END"
+        "CASE WHEN g.builtin_key = 'admin' OR EXISTS (SELECT 1 FROM group_permissions gp \
+         WHERE gp.group_id = u.group_id AND gp.permission = 'buildings.view_all') THEN {total} ELSE \
+         (SELECT COUNT(*) FROM (SELECT ba.building_id FROM building_access ba WHERE ba.user_id = u.id \
+          UNION SELECT b.id FROM account_access aa JOIN buildings b ON b.account_id = aa.account_id WHERE aa.user_id = u.id) reach) END"
     );
     let last_sign_in = "CAST(u.last_sign_in_at AS TEXT)";
     let mut sql = format!(
@@ -174,13 +180,22 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
 
     let search = query.search.trim();
     if !search.is_empty() {
-        let pattern = like_pattern(search);
-        let p = ph(&mut binds, Bind::Text(pattern.clone()));
-        let p2 = ph(&mut binds, Bind::Text(pattern));
-        sql += &format!(
-            " AND (lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {p} ESCAPE '\\' \
-             OR lower(g.name) LIKE {p2} ESCAPE '\\')"
-        );
+        let mut any = Vec::new();
+        if search.chars().count() >= 3 && !pg {
+            // The trigram index (FTS5) finds substrings of three letters or more.
+            let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+            let p = ph(&mut binds, Bind::Text(phrase));
+            any.push(format!("u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH {p})"));
+        } else {
+            // On PostgreSQL a trigram GIN index serves this LIKE; short terms scan.
+            let p = ph(&mut binds, Bind::Text(like_pattern(search)));
+            any.push(format!("lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {p} ESCAPE '\\'"));
+        }
+        if !query.search_groups.is_empty() {
+            let ids: Vec<String> = query.search_groups.iter().map(i64::to_string).collect();
+            any.push(format!("u.group_id IN ({})", ids.join(", ")));
+        }
+        sql += &format!(" AND ({})", any.join(" OR "));
     }
     if let Some(group_id) = query.group_id {
         let p = ph(&mut binds, Bind::Int(group_id));

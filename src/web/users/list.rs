@@ -156,9 +156,23 @@ pub async fn list(
         per_page: view.per_page,
         after: Cursor::decode(&params.after, view.sort),
         before: Cursor::decode(&params.before, view.sort),
+        search_groups: Vec::new(),
+        total_buildings: 0,
     };
-    let (page, all_groups) =
-        state.db.run(move |conn| Ok((directory::list(conn, &query)?, groups::list(conn)?))).await?;
+    let (page, all_groups) = state
+        .db
+        .run(move |conn| {
+            let all_groups = groups::list(conn)?;
+            let mut query = query;
+            let needle = query.search.to_lowercase();
+            if !needle.is_empty() {
+                query.search_groups =
+                    all_groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect();
+            }
+            query.total_buildings = crate::db::buildings::count(conn)?;
+            Ok((directory::list(conn, &query)?, all_groups))
+        })
+        .await?;
 
     let columns = Sort::ALL
         .into_iter()

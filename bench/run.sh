@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Benchmarks Concierge: seeds USERS demo users, starts the release binary, signs in, and drives
+# it with wrk. Prints one table and writes it to docs/BENCHMARKS.md.
+#   bench/run.sh [USERS] [POSTGRES_URL]
+# Run by hand; never part of the test suite. Needs wrk and curl (apt-get install wrk curl).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+USERS=${1:-100000}
+PG_URL=${2:-}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+PORT=${PORT:-18080}
+BASE="http://127.0.0.1:$PORT"
+OUT=${OUT:-docs/BENCHMARKS.md}
+
+command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
+cargo build --release --quiet
+BIN=target/release/concierge
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+if [ -n "$PG_URL" ]; then DB_URL=$PG_URL; BACKEND=PostgreSQL; else DB_URL="sqlite://$WORK/bench.db"; BACKEND=SQLite; fi
+echo "seeding $USERS users on $BACKEND…"
+SEED_START=$(date +%s.%N)
+DATABASE_URL=$DB_URL $BIN seed-demo --users "$USERS" --buildings $(( USERS / 100 + 20 )) --force | tail -1
+SEED_SECONDS=$(echo "$(date +%s.%N) - $SEED_START" | bc)
+
+START=$(date +%s%N)
+DATABASE_URL=$DB_URL BIND=127.0.0.1:$PORT MAIL_DIR=$WORK/mail RUST_LOG=warn $BIN serve > "$WORK/server.log" 2>&1 &
+SERVER=$!
+until curl -fs "$BASE/readyz" >/dev/null 2>&1; do sleep 0.005; done
+READY_MS=$(( ($(date +%s%N) - START) / 1000000 ))
+IDLE_KB=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
+
+# Sign in as the demo administrator; keep the session cookie for wrk.
+JAR=$WORK/jar
+TOKEN=$(curl -fs -c "$JAR" "$BASE/sign-in" | grep -o 'name="csrf_token" value="[^"]*' | head -1 | sed 's/.*value="//')
+curl -fs -b "$JAR" -c "$JAR" -o /dev/null --data-urlencode "csrf_token=$TOKEN" \
+  --data-urlencode "email=admin@demo.example" --data-urlencode "password=demo-harbor-lantern-2026" "$BASE/sign-in"
+export BENCH_COOKIE="concierge_session=$(awk '$6 == "concierge_session" {print $7}' "$JAR")"
+curl -fs -H "Cookie: $BENCH_COOKIE" "$BASE/users" | grep -q "Add New User" || { echo "bench: sign-in failed"; exit 1; }
+
+# A deep page: the cursor of a page near the end of the list.
+DEEP=$(curl -fs -H "Cookie: $BENCH_COOKIE" "$BASE/users?dir=desc&per_page=100" | grep -o 'href="[^"]*" rel="next"' | sed 's/href="//; s/" rel="next"//; s/&amp;/\&/g; s/&#38;/\&/g')
+DEEP=${DEEP/dir=desc&/}
+USER_ID=$(( USERS / 2 ))
+
+ROWS=()
+measure() { # name path [connections]
+  local name=$1 path=$2 conns=${3:-$CONNECTIONS}
+  local out; out=$(wrk -t2 -c"$conns" -d"$DURATION" --timeout 30s --latency -s bench/cookie.lua "$BASE$path")
+  local rps p50 p99
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  local errors; errors=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  ROWS+=("| $name | \`$path\` | $rps | $p50 | $p99 | ${errors:-0} |")
+  echo "$name: $rps req/s, p50 $p50, p99 $p99"
+  LAST_RPS=$rps
+}
+
+measure "healthz (HTTP ceiling)" "/healthz"; HEALTHZ_RPS=$LAST_RPS
+measure "sign-in page" "/sign-in"
+measure "users list, page 1 (100 rows)" "/users?per_page=100"; LIST_RPS=$LAST_RPS
+measure "users list, deep page" "${DEEP:-/users?per_page=100}"
+measure "sort by last sign-in" "/users?sort=last_sign_in&dir=desc&per_page=100"
+measure "search" "/users?q=novak&per_page=100"
+measure "search, rare" "/users?q=zhang.${USER_ID}&per_page=100"
+measure "user page" "/users/$USER_ID"
+
+# 32 sign-ins at once (bcrypt cost 12), while the list is measured.
+burst() {
+  local end=$((SECONDS + 10))
+  while [ $SECONDS -lt $end ]; do
+    local jar; jar=$(mktemp -p "$WORK")
+    local t; t=$(curl -fs -c "$jar" "$BASE/sign-in" | grep -o 'name="csrf_token" value="[^"]*' | head -1 | sed 's/.*value="//')
+    curl -s -b "$jar" -o /dev/null --data-urlencode "csrf_token=$t" --data-urlencode "email=admin@demo.example" \
+      --data-urlencode "password=demo-harbor-lantern-2026" "$BASE/sign-in"
+    rm -f "$jar"
+  done
+}
+for _ in $(seq 32); do burst & done
+measure "users list during 32 concurrent sign-ins" "/users?per_page=100"
+wait $(jobs -p | grep -v "^$SERVER$") 2>/dev/null || true
+
+PEAK_KB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
+RATIO=$(echo "scale=2; $LIST_RPS / $HEALTHZ_RPS" | bc)
+
+{
+  echo "## $USERS users on $BACKEND — $(date -u +%Y-%m-%d)"
+  echo
+  echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB."
+  echo "Command: \`bench/run.sh $USERS${PG_URL:+ <postgres-url>}\` (wrk, 2 threads, $CONNECTIONS connections, $DURATION each)."
+  echo
+  echo "| page | path | requests/s | p50 | p99 | non-2xx |"
+  echo "|---|---|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "- seeding: ${SEED_SECONDS%.*} s; start to \`/readyz\` answering: $READY_MS ms"
+  echo "- server memory: idle $((IDLE_KB / 1024)) MiB, peak $((PEAK_KB / 1024)) MiB (VmHWM)"
+  echo "- users list page 1 / \`/healthz\` requests/s: $RATIO"
+  echo
+} | tee -a "$OUT"
