@@ -105,7 +105,8 @@ fn seed_demo(config: &Config, users: u64, buildings: u64, force: bool) -> anyhow
     db.migrate()?;
     let hash = bcrypt::hash(concierge::seed::DEMO_PASSWORD, config.bcrypt_cost)?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let seeded = concierge::seed::seed(&mut conn, users, buildings, &hash, force).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let seeded =
+        concierge::seed::seed(&mut conn, users, buildings, &hash, force).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     println!(
         "Seeded {} users and {} buildings in {:.1} s. Sign in as {} with the password {}.",
         seeded.users,

@@ -17,33 +17,98 @@ pub const DEMO_PASSWORD: &str = "demo-harbor-lantern-2026";
 pub const DEMO_ADMIN: &str = "admin@demo.example";
 
 const FIRST: [&str; 40] = [
-    "Ava", "Ben", "Carla", "Deepak", "Elena", "Farah", "George", "Hana", "Ivan", "Julia", "Kofi", "Lena", "Mateo", "Nina",
-    "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei", "Ximena", "Yusuf", "Zoe", "Aiko", "Bruno",
-    "Chloe", "Dmitri", "Esther", "Felix", "Grace", "Hugo", "Isla", "Jonas", "Kira", "Liam", "Maya", "Noah",
+    "Ava", "Ben", "Carla", "Deepak", "Elena", "Farah", "George", "Hana", "Ivan", "Julia", "Kofi", "Lena", "Mateo",
+    "Nina", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Umar", "Vera", "Wei", "Ximena", "Yusuf", "Zoe", "Aiko",
+    "Bruno", "Chloe", "Dmitri", "Esther", "Felix", "Grace", "Hugo", "Isla", "Jonas", "Kira", "Liam", "Maya", "Noah",
 ];
 const LAST: [&str; 40] = [
-    "Anders", "Baker", "Castillo", "Dubois", "Eriksen", "Fischer", "Garcia", "Hughes", "Ito", "Jensen", "Kowalski",
-    "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Quispe", "Rossi", "Schmidt", "Tanaka", "Usman", "Varga", "Walsh",
-    "Xu", "Yilmaz", "Zhang", "Adeyemi", "Bianchi", "Chen", "Diaz", "Evans", "Novak", "Gupta", "Horvat", "Ibrahim",
-    "Johansson", "Kim", "Larsen", "Murphy", "Nguyen",
+    "Anders",
+    "Baker",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Patel",
+    "Quispe",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
+    "Adeyemi",
+    "Bianchi",
+    "Chen",
+    "Diaz",
+    "Evans",
+    "Novak",
+    "Gupta",
+    "Horvat",
+    "Ibrahim",
+    "Johansson",
+    "Kim",
+    "Larsen",
+    "Murphy",
+    "Nguyen",
 ];
 const COMPANIES: [&str; 12] = [
-    "Harbor Property Group", "Northwind Facilities", "Cedar & Stone", "Lakeside Leasing", "Summit Realty",
-    "Blue Door Management", "Granite Works", "Meridian Estates", "Oakline Partners", "Riverbend Holdings",
-    "Keystone Services", "Brightwater Tenants",
+    "Harbor Property Group",
+    "Northwind Facilities",
+    "Cedar & Stone",
+    "Lakeside Leasing",
+    "Summit Realty",
+    "Blue Door Management",
+    "Granite Works",
+    "Meridian Estates",
+    "Oakline Partners",
+    "Riverbend Holdings",
+    "Keystone Services",
+    "Brightwater Tenants",
 ];
 const TITLES: [&str; 8] = [
-    "Property manager", "Facilities lead", "Chief engineer", "Leasing agent", "Operations analyst", "Controller",
-    "Security supervisor", "Tenant coordinator",
+    "Property manager",
+    "Facilities lead",
+    "Chief engineer",
+    "Leasing agent",
+    "Operations analyst",
+    "Controller",
+    "Security supervisor",
+    "Tenant coordinator",
 ];
 const JOBS: [&str; 8] = [
-    "property_manager", "facilities_manager", "building_engineer", "leasing", "operations", "finance", "security", "tenant",
+    "property_manager",
+    "facilities_manager",
+    "building_engineer",
+    "leasing",
+    "operations",
+    "finance",
+    "security",
+    "tenant",
 ];
 const CITIES: [(&str, &str, &str); 8] = [
-    ("Reno", "NV", "US"), ("Denver", "CO", "US"), ("Austin", "TX", "US"), ("Portland", "OR", "US"),
-    ("Toronto", "ON", "CA"), ("Chicago", "IL", "US"), ("Boston", "MA", "US"), ("Seattle", "WA", "US"),
+    ("Reno", "NV", "US"),
+    ("Denver", "CO", "US"),
+    ("Austin", "TX", "US"),
+    ("Portland", "OR", "US"),
+    ("Toronto", "ON", "CA"),
+    ("Chicago", "IL", "US"),
+    ("Boston", "MA", "US"),
+    ("Seattle", "WA", "US"),
 ];
-const STREETS: [&str; 8] = ["Harbor Way", "Main St", "Oak Ave", "Pine St", "Market St", "Lake Shore Dr", "Elm St", "1st Ave"];
+const STREETS: [&str; 8] =
+    ["Harbor Way", "Main St", "Oak Ave", "Pine St", "Market St", "Lake Shore Dr", "Elm St", "1st Ave"];
 
 /// A small deterministic generator: the same seed gives the same demo.
 struct Rng(u64);
@@ -73,22 +138,28 @@ pub struct Seeded {
 
 /// Seeds `users` users and `buildings` buildings. Refuses a database that has demo users unless
 /// `force`, so a second run never doubles the data by accident.
-pub fn seed(conn: &mut DbConnection, users: u64, buildings: u64, password_hash: &str, force: bool) -> Result<Seeded, AppError> {
+pub fn seed(
+    conn: &mut DbConnection,
+    users: u64,
+    buildings: u64,
+    password_hash: &str,
+    force: bool,
+) -> Result<Seeded, AppError> {
     use crate::db::schema::users as u;
     let started = Instant::now();
     let existing: i64 = u::table.filter(u::email.like("%@demo.example")).count().get_result(conn)?;
     if existing > 0 && !force {
-        return Err(AppError::BadRequest(format!("this database has {existing} demo users already; pass --force to add more")));
+        return Err(AppError::BadRequest(format!(
+            "this database has {existing} demo users already; pass --force to add more"
+        )));
     }
     let run_id: i64 = u::table.count().get_result(conn)?;
     let pg = matches!(conn, DbConnection::Postgresql(_));
     if !pg {
         conn.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")?;
     }
-    let group_ids: Vec<(String, i64)> = groups::list(conn)?
-        .into_iter()
-        .filter_map(|g| g.builtin_key.map(|k| (k, g.id)))
-        .collect();
+    let group_ids: Vec<(String, i64)> =
+        groups::list(conn)?.into_iter().filter_map(|g| g.builtin_key.map(|k| (k, g.id))).collect();
     let group = |key: &str| group_ids.iter().find(|(k, _)| k == key).map(|(_, id)| *id).unwrap_or(1);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (run_id as u64 + 1));
     let at = now();
@@ -139,8 +210,7 @@ pub fn seed(conn: &mut DbConnection, users: u64, buildings: u64, password_hash: 
     }
 
     // Users, in transactions of 50,000.
-    let first_user: i64 =
-        u::table.select(diesel::dsl::max(u::id)).first::<Option<i64>>(conn)?.unwrap_or(0) + 1;
+    let first_user: i64 = u::table.select(diesel::dsl::max(u::id)).first::<Option<i64>>(conn)?.unwrap_or(0) + 1;
     let year = chrono::Duration::days(365);
     let columns = "INSERT INTO users (email, first_name, last_name, phone, title, job_function, company, group_id, status, \
                    is_owner, password_hash, must_change_password, notification_preference, security_stamp, last_sign_in_at, \
@@ -167,7 +237,15 @@ pub fn seed(conn: &mut DbConnection, users: u64, buildings: u64, password_hash: 
                             41..=45 => "support",
                             _ => "customer",
                         };
-                        (key, format!("{}.{}.{}@demo.example", first.to_lowercase(), last.to_lowercase(), run_id as u64 + k))
+                        (
+                            key,
+                            format!(
+                                "{}.{}.{}@demo.example",
+                                first.to_lowercase(),
+                                last.to_lowercase(),
+                                run_id as u64 + k
+                            ),
+                        )
                     };
                     let status = match rng.below(100) {
                         _ if k == 0 && existing == 0 => "active",
@@ -218,11 +296,15 @@ pub fn seed(conn: &mut DbConnection, users: u64, buildings: u64, password_hash: 
                 }
                 for rows in grants.chunks(1000) {
                     let rows = rows.join(",");
-                    conn.batch_execute(&format!("INSERT INTO building_access (user_id, building_id, granted_at) VALUES {rows}"))?;
+                    conn.batch_execute(&format!(
+                        "INSERT INTO building_access (user_id, building_id, granted_at) VALUES {rows}"
+                    ))?;
                 }
                 for rows in account_grants.chunks(1000) {
                     let rows = rows.join(",");
-                    conn.batch_execute(&format!("INSERT INTO account_access (user_id, account_id, granted_at) VALUES {rows}"))?;
+                    conn.batch_execute(&format!(
+                        "INSERT INTO account_access (user_id, account_id, granted_at) VALUES {rows}"
+                    ))?;
                 }
             }
             Ok(())

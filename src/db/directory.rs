@@ -189,7 +189,9 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
         } else {
             // On PostgreSQL a trigram GIN index serves this LIKE; short terms scan.
             let p = ph(&mut binds, Bind::Text(like_pattern(search)));
-            any.push(format!("lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {p} ESCAPE '\\'"));
+            any.push(format!(
+                "lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {p} ESCAPE '\\'"
+            ));
         }
         if !query.search_groups.is_empty() {
             let ids: Vec<String> = query.search_groups.iter().map(i64::to_string).collect();

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod account;
+mod authorization;
 mod foundation;
 mod invitations;
 mod sign_in;

@@ -215,11 +215,19 @@ fn with_current_group(mut groups: Vec<GroupChoice>, target: &super::Target) -> V
     groups
 }
 
+/// Every field has a default, so a form missing fields never answers before the permission check.
 #[derive(serde::Deserialize)]
+#[serde(default)]
 pub struct UpdateForm {
     #[serde(flatten)]
     info: UserInfoForm,
     version: i32,
+}
+
+impl Default for UpdateForm {
+    fn default() -> Self {
+        UpdateForm { info: UserInfoForm::default(), version: -1 }
+    }
 }
 
 pub async fn update(

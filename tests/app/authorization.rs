@@ -1,0 +1,130 @@
+//! The authorization matrix: every route the router registers, for every kind of session.
+//! A route missing from the table fails the test, so a new route can't be forgotten.
+
+use concierge::domain::{Permission, UserStatus};
+use concierge::web::router::ROUTES;
+
+use crate::helpers::*;
+
+#[derive(Debug, Clone, Copy)]
+enum Rule {
+    /// Anyone; answers are whatever the page says (a made-up token is a 404).
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// Signed in with this permission.
+    Needs(Permission),
+}
+
+fn rule(method: &str, path: &str) -> Option<Rule> {
+    use Permission::*;
+    use Rule::*;
+    Some(match (method, path) {
+        (_, "/healthz" | "/readyz" | "/static/app.css" | "/static/app.js") => Public,
+        (_, "/sign-in" | "/sign-out" | "/forgot-password" | "/signup") => Public,
+        (_, "/setup/{token}" | "/invite/{token}" | "/reset-password/{token}") => Public,
+        (_, "/verify-email/{token}" | "/confirm-email/{token}") => Public,
+        (_, "/" | "/settings" | "/profile" | "/profile/password" | "/profile/email") => SignedIn,
+        ("get", "/users" | "/users/{id}") => Needs(UsersView),
+        ("get" | "post", "/users/new") => Needs(UsersManage),
+        ("post", "/users/{id}") | ("get", "/users/{id}/edit") => Needs(UsersManage),
+        (_, "/users/{id}/access" | "/users/{id}/disable" | "/users/{id}/enable") => Needs(UsersManage),
+        (_, "/users/{id}/delete" | "/users/{id}/restore") => Needs(UsersManage),
+        (_, "/users/{id}/resend-invite") => Needs(InvitesSend),
+        (_, "/users/{id}/send-password-reset") => Needs(UsersResetPassword),
+        (_, "/invites" | "/invites/{id}/resend" | "/invites/{id}/revoke") => Needs(InvitesSend),
+        _ => return None,
+    })
+}
+
+fn refused(page: &Page) -> bool {
+    page.status == 403
+        || (page.status == 303 && page.location().is_some_and(|l| l.starts_with("/sign-in?next=")))
+        || (page.status == 303 && page.location() == Some("/sign-in"))
+}
+
+#[actix_web::test]
+async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
+    let missing: Vec<String> =
+        ROUTES.iter().filter(|(m, p)| rule(m, p).is_none()).map(|(m, p)| format!("{m} {p}")).collect();
+    assert!(missing.is_empty(), "routes missing from the authorization matrix: {missing:?}");
+
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let owner = app.browser();
+    owner.sign_in("owner@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    let mut sessions: Vec<(String, Option<Browser>, Option<concierge::domain::PermissionSet>)> =
+        vec![("anonymous".into(), None, None)];
+    for group in ["customer", "read_only", "regular", "support", "admin"] {
+        let (browser, user) = app.signed_in(&format!("{group}@example.com"), group).await;
+        let permissions =
+            app.with_db(move |c| concierge::db::users::find_with_group(c, user.id).unwrap().unwrap().2).await;
+        sessions.push((group.into(), Some(browser), Some(permissions)));
+    }
+    sessions.push(("owner".into(), Some(owner), Some(concierge::domain::PermissionSet::all())));
+    let (old, gone) = app.signed_in("disabled@example.com", "admin").await;
+    app.with_db(move |c| concierge::db::users::set_status(c, gone.id, UserStatus::Disabled).unwrap()).await;
+    sessions.push(("disabled user's old session".into(), Some(old), None));
+
+    // Sign-out last, so every other route is tried while signed in.
+    let mut routes: Vec<&(&str, &str)> = ROUTES.iter().collect();
+    routes.sort_by_key(|(_, p)| *p == "/sign-out");
+
+    let mut failures = Vec::new();
+    for (name, browser, permissions) in &sessions {
+        let anonymous;
+        let browser = match browser {
+            Some(b) => b,
+            None => {
+                anonymous = app.browser();
+                &anonymous
+            }
+        };
+        // Each session acts on a user of its own, so one session's changes don't touch another's.
+        let target_email = format!("target-{}@example.com", name.replace(' ', "-"));
+        let target = app
+            .create_user(UserSpec { email: &target_email, status: UserStatus::Invited, ..UserSpec::default() })
+            .await;
+        for (method, pattern) in &routes {
+            let path = pattern.replace("{id}", &target.id.to_string()).replace("{token}", &"ab".repeat(32));
+            let page = if *method == "get" { browser.get(&path).await } else { browser.post(&path, &[]).await };
+            if page.status >= 500 {
+                failures.push(format!("{name}: {method} {path} answered {}", page.status));
+                continue;
+            }
+            let expect_refusal = match rule(method, pattern).unwrap() {
+                Rule::Public => false,
+                Rule::SignedIn => permissions.is_none(),
+                Rule::Needs(p) => permissions.as_ref().is_none_or(|set| !set.has(p)),
+            };
+            if matches!(rule(method, pattern).unwrap(), Rule::Public) {
+                if page.status == 403 {
+                    failures.push(format!("{name}: {method} {path} refused a public page"));
+                }
+            } else if refused(&page) != expect_refusal {
+                failures.push(format!(
+                    "{name}: {method} {path} answered {} {:?}, expected {}",
+                    page.status,
+                    page.location(),
+                    if expect_refusal { "a refusal" } else { "no refusal" }
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[actix_web::test]
+async fn every_post_without_a_csrf_token_is_refused() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let target = app.create_user(UserSpec { email: "t@example.com", ..UserSpec::default() }).await;
+    for (method, pattern) in ROUTES.iter().filter(|(m, _)| *m == "post") {
+        let path = pattern.replace("{id}", &target.id.to_string()).replace("{token}", &"ab".repeat(32));
+        for browser in [&owner, &app.browser()] {
+            let page = browser.post_raw(&path, &[]).await;
+            assert_eq!(page.status, 403, "{method} {path} without a CSRF token answered {}", page.status);
+        }
+    }
+    assert_eq!(app.user(target.id).await.status(), UserStatus::Active, "nothing changed");
+}
