@@ -165,3 +165,17 @@ pub fn email_change_notice(
         },
     )
 }
+
+pub fn test_email(settings: &Settings, to: &str) -> Result<Message, AppError> {
+    render(
+        settings,
+        Notice {
+            kind: "test",
+            to,
+            subject: format!("Test email from {}", settings.org_name),
+            greeting: "Hello,".into(),
+            lines: vec!["This is a test email from the Organization settings. If you can read it, mail works.".into()],
+            link: None,
+        },
+    )
+}

@@ -2,10 +2,12 @@
 
 pub mod account;
 pub mod assets;
+pub mod groups;
 pub mod health;
 pub mod invitation;
 pub mod invites;
 pub mod layout;
+pub mod organization;
 pub mod profile;
 pub mod public;
 pub mod router;

@@ -29,6 +29,7 @@ struct ProfilePage {
     job_function: &'static str,
     group: String,
     is_owner: bool,
+    notifications: &'static str,
 }
 
 pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
@@ -43,6 +44,7 @@ pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
         job_function: JobFunction::label_of(&me.job_function),
         group: user.group_name.clone(),
         is_owner: me.is_owner,
+        notifications: NOTIFICATIONS.iter().find(|(v, _)| *v == me.notification_preference).map_or("", |(_, l)| l),
     };
     render(StatusCode::OK, &page)
 }
@@ -118,5 +120,122 @@ pub async fn change_password(
     // This session goes on under a new cookie; every other session of the user ends.
     user.session.set_security_stamp(&stamp)?;
     user.session.success("Your password was changed. You were signed out everywhere else.");
+    Ok(see_other("/profile"))
+}
+
+/// What a user edits of themselves, as typed.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct OwnForm {
+    first_name: String,
+    last_name: String,
+    phone: String,
+    title: String,
+    job_function: String,
+    notification_preference: String,
+}
+
+pub struct Choice {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub selected: bool,
+}
+
+/// Which mail a user gets beyond what security requires.
+pub const NOTIFICATIONS: [(&str, &str); 2] =
+    [("all", "All mail from the portal"), ("security", "Only mail about my account's security")];
+
+#[derive(Template)]
+#[template(path = "profile/edit.html")]
+struct EditPage {
+    layout: Layout,
+    form: OwnForm,
+    errors: FieldErrors,
+    jobs: Vec<Choice>,
+    notifications: Vec<Choice>,
+}
+
+fn edit_page(user: &CurrentUser, form: OwnForm, errors: FieldErrors) -> EditPage {
+    EditPage {
+        layout: user.layout("Edit my profile", Tab::Profile),
+        jobs: JobFunction::ALL
+            .into_iter()
+            .map(|j| Choice { value: j.key(), label: j.label(), selected: j.key() == form.job_function })
+            .collect(),
+        notifications: NOTIFICATIONS
+            .into_iter()
+            .map(|(value, label)| Choice { value, label, selected: value == form.notification_preference })
+            .collect(),
+        form,
+        errors,
+    }
+}
+
+pub async fn edit(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let id = user.id;
+    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    let form = OwnForm {
+        first_name: me.first_name,
+        last_name: me.last_name,
+        phone: me.phone,
+        title: me.title,
+        job_function: me.job_function,
+        notification_preference: me.notification_preference,
+    };
+    render(StatusCode::OK, &edit_page(&user, form, FieldErrors::new()))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: web::Form<OwnForm>,
+) -> Result<HttpResponse, AppError> {
+    use crate::domain::person_name::short_text;
+    use crate::domain::{PersonName, Phone};
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let first = errors.check("first_name", PersonName::parse(&form.first_name));
+    let last = errors.check("last_name", PersonName::parse(&form.last_name));
+    let phone = errors.check("phone", Phone::parse(&form.phone));
+    let title = errors.check("title", short_text(&form.title, 100, true));
+    let job = errors.check("job_function", JobFunction::parse(&form.job_function));
+    if !NOTIFICATIONS.iter().any(|(v, _)| *v == form.notification_preference) {
+        errors.add("notification_preference", "Choose which mail you want.");
+    }
+    let (Some(first), Some(last), Some(phone), Some(title), Some(job), true) =
+        (first, last, phone, title, job, errors.is_empty())
+    else {
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &edit_page(&user, form, errors));
+    };
+    let id = user.id;
+    let ctx = user.audit.clone();
+    let notifications = form.notification_preference.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            use crate::db::schema::users as u;
+            use diesel::prelude::*;
+            let before = users::find(conn, id)?.ok_or(AppError::NotFound)?;
+            diesel::update(u::table.find(id))
+                .set((
+                    u::first_name.eq(first.as_str()),
+                    u::last_name.eq(last.as_str()),
+                    u::phone.eq(phone.as_str()),
+                    u::title.eq(&title),
+                    u::job_function.eq(job.key()),
+                    u::notification_preference.eq(&notifications),
+                    u::updated_at.eq(crate::db::now()),
+                    u::version.eq(u::version + 1),
+                ))
+                .execute(conn)?;
+            let pick = |u: &users::User| {
+                serde_json::json!({ "first_name": u.first_name, "last_name": u.last_name, "phone": u.phone,
+                    "title": u.title, "job_function": u.job_function, "notification_preference": u.notification_preference })
+            };
+            let after = users::find(conn, id)?.ok_or(AppError::NotFound)?;
+            audit::record(conn, &ctx, "user.profile_updated", Target::user(id, &before.email), serde_json::json!({ "before": pick(&before), "after": pick(&after) }))
+        })
+        .await?;
+    user.session.success("Your profile was saved.");
     Ok(see_other("/profile"))
 }

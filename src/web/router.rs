@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use super::{account, assets, health, invitation, invites, profile, public, users};
+use super::{account, assets, groups, health, invitation, invites, organization, profile, public, users};
 
 /// Whether the forgot-password page exists yet (the sign-in page links to it when it does).
 pub const FORGOT_PASSWORD_ROUTED: bool = true;
@@ -46,6 +46,8 @@ routes! {
     get "/confirm-email/{token}" => account::confirm_email_change,
 
     get "/profile" => profile::show,
+    post "/profile" => profile::update,
+    get "/profile/edit" => profile::edit,
     get "/profile/password" => profile::password_page,
     post "/profile/password" => profile::change_password,
     get "/profile/email" => account::email_page,
@@ -69,4 +71,17 @@ routes! {
     get "/invites" => invites::list,
     post "/invites/{id}/resend" => invites::resend,
     post "/invites/{id}/revoke" => invites::revoke,
+
+    // Groups tab
+    get "/groups" => groups::list,
+    get "/groups/new" => groups::new,
+    post "/groups/new" => groups::create,
+    get "/groups/{id}" => groups::show,
+    post "/groups/{id}" => groups::update,
+    post "/groups/{id}/delete" => groups::delete,
+
+    // Organization tab
+    get "/organization" => organization::show,
+    post "/organization" => organization::update,
+    post "/organization/test-email" => organization::test_email,
 }

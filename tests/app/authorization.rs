@@ -24,7 +24,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/sign-in" | "/sign-out" | "/forgot-password" | "/signup") => Public,
         (_, "/setup/{token}" | "/invite/{token}" | "/reset-password/{token}") => Public,
         (_, "/verify-email/{token}" | "/confirm-email/{token}") => Public,
-        (_, "/" | "/settings" | "/profile" | "/profile/password" | "/profile/email") => SignedIn,
+        (_, "/" | "/settings" | "/profile" | "/profile/edit" | "/profile/password" | "/profile/email") => SignedIn,
         ("get", "/users" | "/users/{id}") => Needs(UsersView),
         ("get" | "post", "/users/new") => Needs(UsersManage),
         ("post", "/users/{id}") | ("get", "/users/{id}/edit") => Needs(UsersManage),
@@ -33,6 +33,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/users/{id}/resend-invite") => Needs(InvitesSend),
         (_, "/users/{id}/send-password-reset") => Needs(UsersResetPassword),
         (_, "/invites" | "/invites/{id}/resend" | "/invites/{id}/revoke") => Needs(InvitesSend),
+        (_, "/organization" | "/organization/test-email") => Needs(SettingsManage),
+        (_, "/groups" | "/groups/new" | "/groups/{id}" | "/groups/{id}/delete") => Needs(GroupsManage),
         _ => return None,
     })
 }

@@ -7,6 +7,7 @@ mod account;
 mod authorization;
 mod foundation;
 mod invitations;
+mod settings_tabs;
 mod sign_in;
 mod smtp;
 mod users;

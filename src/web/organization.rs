@@ -1,0 +1,235 @@
+//! Organization settings: name, self-signup and its allowed domains, link lifetimes, session
+//! lifetimes, the sender address, and a test email whose delivery the page reports.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::auth::Require;
+use crate::auth::current_user::ManageSettings;
+use crate::db::audit::{self, Target};
+use crate::db::schema::outbox;
+use crate::db::settings::{self, Settings, keys};
+use crate::domain::FieldErrors;
+use crate::domain::person_name::short_text;
+use crate::error::AppError;
+use crate::startup::AppState;
+use crate::web::layout::{Layout, Tab};
+use crate::web::{render, see_other};
+
+/// Everything as typed, so a refused form shows it again.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct OrganizationForm {
+    org_name: String,
+    self_signup: String,
+    signup_domains: String,
+    invite_ttl_hours: String,
+    password_reset_ttl_minutes: String,
+    email_change_ttl_hours: String,
+    session_idle_minutes: String,
+    session_absolute_hours: String,
+    mail_from: String,
+}
+
+impl OrganizationForm {
+    fn of(s: &Settings) -> Self {
+        OrganizationForm {
+            org_name: s.org_name.clone(),
+            self_signup: if s.self_signup { "on".into() } else { String::new() },
+            signup_domains: s.signup_domains.join(", "),
+            invite_ttl_hours: s.invite_ttl_hours.to_string(),
+            password_reset_ttl_minutes: s.password_reset_ttl_minutes.to_string(),
+            email_change_ttl_hours: s.email_change_ttl_hours.to_string(),
+            session_idle_minutes: s.session_idle_minutes.to_string(),
+            session_absolute_hours: s.session_absolute_hours.to_string(),
+            mail_from: s.mail_from.clone(),
+        }
+    }
+
+    /// The settings to store as (key, value), or every field's message.
+    fn parse(&self, errors: &mut FieldErrors) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Some(name) = errors.check("org_name", short_text(&self.org_name, 100, true)) {
+            out.push((keys::ORG_NAME, name));
+        }
+        out.push((keys::SELF_SIGNUP, (self.self_signup == "on").to_string()));
+        let mut domains = Vec::new();
+        for d in self.signup_domains.split([',', '\n', ' ']).map(str::trim).filter(|d| !d.is_empty()) {
+            let d = d.trim_start_matches('@').to_lowercase();
+            let valid = d.contains('.')
+                && d.len() <= 253
+                && d.split('.').all(|l| {
+                    !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                });
+            if !valid {
+                errors.add("signup_domains", format!("{d:?} is not a domain like example.com."));
+            }
+            domains.push(d);
+        }
+        out.push((keys::SIGNUP_DOMAINS, domains.join(",")));
+        let mut number = |field: &'static str, key: &'static str, raw: &str, min: i64, max: i64, unit: &str| match raw
+            .trim()
+            .parse::<i64>()
+        {
+            Ok(n) if (min..=max).contains(&n) => out.push((key, n.to_string())),
+            _ => errors.add(field, format!("A whole number of {unit} from {min} to {max}.")),
+        };
+        number("invite_ttl_hours", keys::INVITE_TTL_HOURS, &self.invite_ttl_hours, 1, 24 * 30, "hours");
+        number(
+            "password_reset_ttl_minutes",
+            keys::PASSWORD_RESET_TTL_MINUTES,
+            &self.password_reset_ttl_minutes,
+            5,
+            24 * 60,
+            "minutes",
+        );
+        number(
+            "email_change_ttl_hours",
+            keys::EMAIL_CHANGE_TTL_HOURS,
+            &self.email_change_ttl_hours,
+            1,
+            24 * 7,
+            "hours",
+        );
+        number(
+            "session_idle_minutes",
+            keys::SESSION_IDLE_MINUTES,
+            &self.session_idle_minutes,
+            5,
+            24 * 60 * 30,
+            "minutes",
+        );
+        number(
+            "session_absolute_hours",
+            keys::SESSION_ABSOLUTE_HOURS,
+            &self.session_absolute_hours,
+            1,
+            24 * 90,
+            "hours",
+        );
+        match self.mail_from.trim().parse::<lettre::message::Mailbox>() {
+            Ok(m) => out.push((keys::MAIL_FROM, m.to_string())),
+            Err(_) => errors.add("mail_from", "An address like Concierge <portal@example.com>."),
+        }
+        out
+    }
+}
+
+#[derive(Template)]
+#[template(path = "organization/show.html")]
+struct Page {
+    layout: Layout,
+    form: OrganizationForm,
+    errors: FieldErrors,
+    test_mail: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ShowParams {
+    test_mail: Option<i64>,
+}
+
+/// A test mail's delivery, as the page reports it.
+fn delivery(conn: &mut crate::db::DbConnection, id: i64) -> Result<Option<String>, AppError> {
+    let row: Option<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>, i32, Option<String>, String)> =
+        outbox::table
+            .find(id)
+            .filter(outbox::kind.eq("test"))
+            .select((outbox::sent_at, outbox::failed_at, outbox::attempts, outbox::last_error, outbox::to_address))
+            .first(conn)
+            .optional()?;
+    Ok(row.map(|(sent, failed, attempts, error, to)| match (sent, failed, error) {
+        (Some(_), ..) => format!("The test email to {to} was sent."),
+        (None, Some(_), e) => format!("The test email to {to} failed: {}", e.unwrap_or_default()),
+        (None, None, Some(e)) => format!("The test email to {to} is retrying ({attempts} tries so far): {e}"),
+        _ => format!("The test email to {to} is queued; refresh to see whether it went out."),
+    }))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    user: Require<ManageSettings>,
+    params: web::Query<ShowParams>,
+) -> Result<HttpResponse, AppError> {
+    let test_id = params.test_mail;
+    let (settings, test_mail) = state
+        .db
+        .run(move |conn| Ok((Settings::load(conn)?, test_id.map(|id| delivery(conn, id)).transpose()?.flatten())))
+        .await?;
+    let page = Page {
+        layout: user.layout("Organization", Tab::Organization),
+        form: OrganizationForm::of(&settings),
+        errors: FieldErrors::new(),
+        test_mail,
+    };
+    render(StatusCode::OK, &page)
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: Require<ManageSettings>,
+    form: web::Form<OrganizationForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let values = form.parse(&mut errors);
+    if !errors.is_empty() {
+        let page = Page { layout: user.layout("Organization", Tab::Organization), form, errors, test_mail: None };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    let ctx = user.audit.clone();
+    state
+        .db
+        .transaction(move |conn| {
+            let mut before = serde_json::Map::new();
+            let mut after = serde_json::Map::new();
+            for (key, value) in &values {
+                let old = settings::get(conn, key)?;
+                if old.as_deref() != Some(value.as_str()) {
+                    settings::set(conn, key, value)?;
+                    before.insert((*key).into(), old.map_or(serde_json::Value::Null, Into::into));
+                    after.insert((*key).into(), value.clone().into());
+                }
+            }
+            if !after.is_empty() {
+                audit::record(
+                    conn,
+                    &ctx,
+                    "settings.updated",
+                    Target::none(),
+                    serde_json::json!({ "before": before, "after": after }),
+                )?;
+            }
+            Ok(())
+        })
+        .await?;
+    user.session.success("Organization settings saved.");
+    Ok(see_other("/organization"))
+}
+
+/// Queues a test email to the acting administrator; the page then shows its delivery.
+pub async fn test_email(state: web::Data<AppState>, user: Require<ManageSettings>) -> Result<HttpResponse, AppError> {
+    let ctx = user.audit.clone();
+    let to = user.email.clone();
+    let id = state
+        .db
+        .transaction(move |conn| {
+            let settings = Settings::load(conn)?;
+            let message = crate::mail::messages::test_email(&settings, &to)?;
+            let id = crate::db::outbox::enqueue(conn, &message)?;
+            audit::record(
+                conn,
+                &ctx,
+                "settings.test_email",
+                Target::none(),
+                serde_json::json!({ "to": to, "mail_id": id }),
+            )?;
+            Ok(id)
+        })
+        .await?;
+    state.mail_queued.notify_one();
+    Ok(see_other(&format!("/organization?test_mail={id}")))
+}
