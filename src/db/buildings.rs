@@ -56,3 +56,178 @@ pub fn account_ids(conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {
 pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(buildings::table.count().get_result(conn)?)
 }
+
+/// A building with its account's name, for the lists.
+#[derive(Debug, Clone, Queryable)]
+pub struct BuildingRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub account_name: String,
+    pub name: String,
+    pub street: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub country: String,
+}
+
+/// The buildings a user reaches (`all` when their group reaches every building), filtered by
+/// a search over name, address and account, ordered by account then name; a page at a time.
+pub fn reachable(
+    conn: &mut DbConnection,
+    user_id: i64,
+    all: bool,
+    search: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<BuildingRow>, i64), AppError> {
+    use super::lower;
+    use super::schema::{account_access, building_access};
+    let pattern =
+        format!("%{}%", search.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let direct =
+        building_access::table.filter(building_access::user_id.eq(user_id)).select(building_access::building_id);
+    let whole = account_access::table.filter(account_access::user_id.eq(user_id)).select(account_access::account_id);
+    macro_rules! base {
+        () => {
+            buildings::table.inner_join(accounts::table).filter(
+                lower(buildings::name)
+                    .like(&pattern)
+                    .escape('\\')
+                    .or(lower(buildings::city).like(&pattern).escape('\\'))
+                    .or(lower(buildings::street).like(&pattern).escape('\\'))
+                    .or(lower(accounts::name).like(&pattern).escape('\\')),
+            )
+        };
+    }
+    let (rows, total) = if all {
+        let rows = base!()
+            .order((accounts::name, buildings::name, buildings::id))
+            .offset(offset)
+            .limit(limit)
+            .select((
+                buildings::id,
+                buildings::account_id,
+                accounts::name,
+                buildings::name,
+                buildings::street,
+                buildings::city,
+                buildings::region,
+                buildings::postal_code,
+                buildings::country,
+            ))
+            .load(conn)?;
+        (rows, base!().count().get_result(conn)?)
+    } else {
+        let reach = buildings::id.eq_any(direct).or(buildings::account_id.eq_any(whole));
+        let rows = base!()
+            .filter(reach)
+            .order((accounts::name, buildings::name, buildings::id))
+            .offset(offset)
+            .limit(limit)
+            .select((
+                buildings::id,
+                buildings::account_id,
+                accounts::name,
+                buildings::name,
+                buildings::street,
+                buildings::city,
+                buildings::region,
+                buildings::postal_code,
+                buildings::country,
+            ))
+            .load(conn)?;
+        (rows, base!().filter(reach).count().get_result(conn)?)
+    };
+    Ok((rows, total))
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Building>, AppError> {
+    Ok(buildings::table.find(id).first(conn).optional()?)
+}
+
+pub fn find_account(conn: &mut DbConnection, id: i64) -> Result<Option<Account>, AppError> {
+    Ok(accounts::table.find(id).first(conn).optional()?)
+}
+
+pub fn accounts(conn: &mut DbConnection) -> Result<Vec<Account>, AppError> {
+    Ok(accounts::table.order((accounts::name, accounts::id)).load(conn)?)
+}
+
+/// Whether the user reaches the building through a direct or whole-account grant.
+pub fn granted(conn: &mut DbConnection, user_id: i64, building: &Building) -> Result<bool, AppError> {
+    use super::schema::{account_access, building_access};
+    let direct: bool =
+        diesel::select(diesel::dsl::exists(building_access::table.find((user_id, building.id)))).get_result(conn)?;
+    let whole: bool = diesel::select(diesel::dsl::exists(account_access::table.find((user_id, building.account_id))))
+        .get_result(conn)?;
+    Ok(direct || whole)
+}
+
+/// Who reaches a building and why.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub why: &'static str,
+}
+
+pub fn who_reaches(conn: &mut DbConnection, building: &Building) -> Result<Vec<Reach>, AppError> {
+    use super::schema::{account_access, building_access, group_permissions, groups, users};
+    let mut out: Vec<Reach> = Vec::new();
+    let person = |(id, first, last, email): (i64, String, String, String), why| Reach {
+        user_id: id,
+        name: format!("{first} {last}"),
+        email,
+        why,
+    };
+    let cols = (users::id, users::first_name, users::last_name, users::email);
+    let active = users::status.ne("deleted");
+    let direct: Vec<(i64, String, String, String)> = users::table
+        .inner_join(building_access::table.on(building_access::user_id.eq(users::id)))
+        .filter(building_access::building_id.eq(building.id))
+        .filter(active)
+        .select(cols)
+        .load(conn)?;
+    out.extend(direct.into_iter().map(|r| person(r, "direct grant")));
+    let whole: Vec<(i64, String, String, String)> = users::table
+        .inner_join(account_access::table.on(account_access::user_id.eq(users::id)))
+        .filter(account_access::account_id.eq(building.account_id))
+        .filter(users::status.ne("deleted"))
+        .select(cols)
+        .load(conn)?;
+    out.extend(whole.into_iter().map(|r| person(r, "whole account")));
+    let admin_groups: Vec<i64> = groups::table
+        .left_join(group_permissions::table)
+        .filter(groups::builtin_key.eq("admin").or(group_permissions::permission.eq("buildings.view_all")))
+        .select(groups::id)
+        .distinct()
+        .load(conn)?;
+    let admins: Vec<(i64, String, String, String)> = users::table
+        .filter(users::group_id.eq_any(admin_groups))
+        .filter(users::status.ne("deleted"))
+        .order(users::id)
+        .limit(200)
+        .select(cols)
+        .load(conn)?;
+    out.extend(admins.into_iter().map(|r| person(r, "their group reaches every building")));
+    Ok(out)
+}
+
+/// Grants (direct and whole-account) that go with a building or an account when it is deleted.
+pub fn grants_on_building(conn: &mut DbConnection, id: i64) -> Result<i64, AppError> {
+    use super::schema::building_access;
+    Ok(building_access::table.filter(building_access::building_id.eq(id)).count().get_result(conn)?)
+}
+
+pub fn grants_on_account(conn: &mut DbConnection, id: i64) -> Result<i64, AppError> {
+    use super::schema::{account_access, building_access};
+    let whole: i64 = account_access::table.filter(account_access::account_id.eq(id)).count().get_result(conn)?;
+    let direct: i64 = building_access::table
+        .inner_join(buildings::table)
+        .filter(buildings::account_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    Ok(whole + direct)
+}

@@ -38,7 +38,7 @@ impl Tab {
 }
 
 /// Tabs whose screens exist in this build. A tab joins the bar when its screen is routed.
-const ROUTED: &[Tab] = &[Tab::Profile, Tab::Users, Tab::Groups, Tab::Organization];
+const ROUTED: &[Tab] = &[Tab::Profile, Tab::Users, Tab::Buildings, Tab::Groups, Tab::Organization];
 
 pub struct Layout {
     pub title: String,

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod assets;
+pub mod buildings;
 pub mod groups;
 pub mod health;
 pub mod invitation;

@@ -132,15 +132,17 @@ pub struct ShowParams {
     test_mail: Option<i64>,
 }
 
+/// What the page needs of a test mail: sent, failed, tries, last error, recipient.
+type MailState = (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>, i32, Option<String>, String);
+
 /// A test mail's delivery, as the page reports it.
 fn delivery(conn: &mut crate::db::DbConnection, id: i64) -> Result<Option<String>, AppError> {
-    let row: Option<(Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>, i32, Option<String>, String)> =
-        outbox::table
-            .find(id)
-            .filter(outbox::kind.eq("test"))
-            .select((outbox::sent_at, outbox::failed_at, outbox::attempts, outbox::last_error, outbox::to_address))
-            .first(conn)
-            .optional()?;
+    let row: Option<MailState> = outbox::table
+        .find(id)
+        .filter(outbox::kind.eq("test"))
+        .select((outbox::sent_at, outbox::failed_at, outbox::attempts, outbox::last_error, outbox::to_address))
+        .first(conn)
+        .optional()?;
     Ok(row.map(|(sent, failed, attempts, error, to)| match (sent, failed, error) {
         (Some(_), ..) => format!("The test email to {to} was sent."),
         (None, Some(_), e) => format!("The test email to {to} failed: {}", e.unwrap_or_default()),

@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use super::{account, assets, groups, health, invitation, invites, organization, profile, public, users};
+use super::{account, assets, buildings, groups, health, invitation, invites, organization, profile, public, users};
 
 /// Whether the forgot-password page exists yet (the sign-in page links to it when it does).
 pub const FORGOT_PASSWORD_ROUTED: bool = true;
@@ -71,6 +71,23 @@ routes! {
     get "/invites" => invites::list,
     post "/invites/{id}/resend" => invites::resend,
     post "/invites/{id}/revoke" => invites::revoke,
+
+    // Accounts & Buildings tab
+    get "/buildings" => buildings::list,
+    get "/buildings/new" => buildings::new,
+    post "/buildings/new" => buildings::create,
+    get "/buildings/{id}" => buildings::show,
+    post "/buildings/{id}" => buildings::update,
+    get "/buildings/{id}/edit" => buildings::edit,
+    get "/buildings/{id}/delete" => buildings::confirm_delete,
+    post "/buildings/{id}/delete" => buildings::delete,
+    post "/buildings/{id}/access" => buildings::access,
+    get "/accounts/new" => buildings::new_account,
+    post "/accounts/new" => buildings::create_account,
+    get "/accounts/{id}" => buildings::edit_account,
+    post "/accounts/{id}" => buildings::update_account,
+    get "/accounts/{id}/delete" => buildings::confirm_delete_account,
+    post "/accounts/{id}/delete" => buildings::delete_account,
 
     // Groups tab
     get "/groups" => groups::list,

@@ -35,6 +35,10 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/invites" | "/invites/{id}/resend" | "/invites/{id}/revoke") => Needs(InvitesSend),
         (_, "/organization" | "/organization/test-email") => Needs(SettingsManage),
         (_, "/groups" | "/groups/new" | "/groups/{id}" | "/groups/{id}/delete") => Needs(GroupsManage),
+        ("get", "/buildings" | "/buildings/{id}") | (_, "/buildings/{id}/edit") => SignedIn,
+        ("post", "/buildings/{id}") => SignedIn,
+        (_, "/buildings/new" | "/buildings/{id}/delete" | "/buildings/{id}/access") => Needs(BuildingsManage),
+        (_, "/accounts/new" | "/accounts/{id}" | "/accounts/{id}/delete") => Needs(BuildingsManage),
         _ => return None,
     })
 }

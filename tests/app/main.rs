@@ -5,6 +5,7 @@ mod helpers;
 
 mod account;
 mod authorization;
+mod buildings;
 mod foundation;
 mod invitations;
 mod settings_tabs;
