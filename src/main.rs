@@ -24,6 +24,8 @@ enum Command {
     Migrate,
     /// Print a one-time link at which the owner account is made (while there is no owner).
     CreateOwner,
+    /// Write every user as CSV to standard output.
+    ExportUsers,
     /// Fill the database with realistic demo data (for trying and benchmarking).
     SeedDemo {
         /// How many users.
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
         Command::CreateOwner => create_owner(&config),
+        Command::ExportUsers => export_users(&config),
         Command::SeedDemo { users, buildings, force } => seed_demo(&config, users, buildings, force),
     };
     match result {
@@ -115,5 +118,28 @@ fn seed_demo(config: &Config, users: u64, buildings: u64, force: bool) -> anyhow
         concierge::seed::DEMO_ADMIN,
         concierge::seed::DEMO_PASSWORD
     );
+    Ok(())
+}
+
+fn export_users(config: &Config) -> anyhow::Result<()> {
+    use std::io::Write;
+    let db = Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = None;
+    let written = concierge::export::all_users(&mut conn, |chunk| match out.write_all(&chunk) {
+        Ok(()) => true,
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    out.flush()?;
+    if let Some(e) = failed {
+        anyhow::bail!("writing the CSV failed: {e}");
+    }
+    eprintln!("Exported {written} users.");
     Ok(())
 }

@@ -55,6 +55,7 @@ routes! {
 
     // Users tab
     get "/users" => users::list::list,
+    get "/users/export.csv" => users::export::export,
     get "/users/new" => users::new::new,
     post "/users/new" => users::new::create,
     get "/users/{id}" => users::show::show,

@@ -39,6 +39,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("post", "/buildings/{id}") => SignedIn,
         (_, "/buildings/new" | "/buildings/{id}/delete" | "/buildings/{id}/access") => Needs(BuildingsManage),
         (_, "/accounts/new" | "/accounts/{id}" | "/accounts/{id}/delete") => Needs(BuildingsManage),
+        (_, "/users/export.csv") => Needs(UsersExport),
         _ => return None,
     })
 }

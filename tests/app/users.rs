@@ -403,3 +403,36 @@ async fn an_admin_cannot_make_someone_an_admin_only_the_owner_can() {
         .assert_status(422)
         .assert_contains("Only the owner can make");
 }
+
+#[actix_web::test]
+async fn export_csv_streams_every_user_or_just_the_results() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    app.create_user(UserSpec {
+        email: "gone@example.com",
+        last_name: "Gone",
+        status: UserStatus::Deleted,
+        ..UserSpec::default()
+    })
+    .await;
+    app.create_user(UserSpec {
+        email: "eve@example.com",
+        first_name: "=HYPERLINK(1)",
+        last_name: "Evil",
+        ..UserSpec::default()
+    })
+    .await;
+    let all = admin.get("/users/export.csv").await;
+    all.assert_status(200);
+    assert!(all.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(all.header("content-disposition").unwrap().contains("attachment"));
+    let lines: Vec<&str> = all.body.lines().collect();
+    assert!(lines[0].starts_with("id,email,first_name"));
+    assert_eq!(lines.len(), 4, "header, owner, deleted and evil: {lines:?}");
+    assert!(all.body.contains("'=HYPERLINK(1)"), "formulas are neutralised");
+    let results = admin.get("/users/export.csv?results=1&q=evil").await;
+    assert_eq!(results.body.lines().count(), 2, "{}", results.body);
+    assert!(app.audit_actions().await.contains(&"users.exported".into()));
+    let (support, _) = app.signed_in("help@example.com", "support").await;
+    support.get("/users/export.csv").await.assert_status(403);
+}

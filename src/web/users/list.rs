@@ -130,6 +130,8 @@ struct ListPage {
     filtered: bool,
     can_manage: bool,
     can_invite: bool,
+    can_export: bool,
+    export_results_href: String,
 }
 
 pub fn status_class(status: &str) -> &'static str {
@@ -137,6 +139,24 @@ pub fn status_class(status: &str) -> &'static str {
         "active" => "ok",
         "invited" => "warn",
         _ => "danger",
+    }
+}
+
+/// The list query a view's URL describes (the export of "these results" uses it too).
+pub fn list_query(params: &ListParams) -> ListQuery {
+    let view = View::from(params);
+    ListQuery {
+        search: view.q.clone(),
+        group_id: view.group_id,
+        status: view.status,
+        show_disabled: view.show_disabled,
+        sort: view.sort,
+        descending: view.descending,
+        per_page: view.per_page,
+        after: None,
+        before: None,
+        search_groups: Vec::new(),
+        total_buildings: 0,
     }
 }
 
@@ -236,6 +256,14 @@ pub async fn list(
         filtered: !view.q.is_empty() || view.group_id.is_some() || view.status.is_some(),
         can_manage: user.can(Permission::UsersManage),
         can_invite: user.can(Permission::InvitesSend),
+        can_export: user.can(Permission::UsersExport),
+        export_results_href: {
+            let href = view.href(view.sort, view.descending, None);
+            match href.split_once('?') {
+                Some((_, q)) => format!("/users/export.csv?results=1&{q}"),
+                None => "/users/export.csv?results=1".into(),
+            }
+        },
         q: view.q,
     };
     render(StatusCode::OK, &list_page)

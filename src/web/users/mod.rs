@@ -1,5 +1,6 @@
 //! The Users tab: the directory and every user's lifecycle.
 
+pub mod export;
 pub mod lifecycle;
 pub mod list;
 pub mod new;

@@ -1,0 +1,163 @@
+//! The user list as CSV, written in chunks so a million users stream out in little memory.
+//! Cells that a spreadsheet would run as a formula are neutralised.
+
+use diesel::prelude::*;
+
+use crate::db::directory::{self, ListQuery};
+use crate::db::schema::{groups, users};
+use crate::db::{DbConnection, buildings};
+use crate::error::AppError;
+
+const HEADER: [&str; 13] = [
+    "id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "title",
+    "job_function",
+    "company",
+    "group",
+    "status",
+    "owner",
+    "last_sign_in_at",
+    "created_at",
+];
+const CHUNK: i64 = 2000;
+
+/// A cell a spreadsheet would read as a formula gets a leading apostrophe.
+fn cell(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
+}
+
+type Row = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    bool,
+    Option<chrono::NaiveDateTime>,
+    chrono::NaiveDateTime,
+);
+
+fn encode(rows: &[Row], header: bool) -> Result<Vec<u8>, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
+    let err = |e: csv::Error| AppError::Internal(e.into());
+    if header {
+        w.write_record(HEADER).map_err(err)?;
+    }
+    for r in rows {
+        let at = |t: &chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
+        w.write_record([
+            r.0.to_string(),
+            cell(&r.1),
+            cell(&r.2),
+            cell(&r.3),
+            cell(&r.4),
+            cell(&r.5),
+            cell(&r.6),
+            cell(&r.7),
+            cell(&r.8),
+            r.9.clone(),
+            r.10.to_string(),
+            r.11.as_ref().map(at).unwrap_or_default(),
+            at(&r.12),
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner().map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))
+}
+
+/// Every user, deleted ones included, by id; `sink` gets each chunk and returns false to stop
+/// (the client went away). Returns how many users were written.
+pub fn all_users(conn: &mut DbConnection, mut sink: impl FnMut(Vec<u8>) -> bool) -> Result<u64, AppError> {
+    let mut after = 0i64;
+    let mut written = 0u64;
+    let mut header = true;
+    loop {
+        let rows: Vec<Row> = users::table
+            .inner_join(groups::table)
+            .filter(users::id.gt(after))
+            .order(users::id)
+            .limit(CHUNK)
+            .select((
+                users::id,
+                users::email,
+                users::first_name,
+                users::last_name,
+                users::phone,
+                users::title,
+                users::job_function,
+                users::company,
+                groups::name,
+                users::status,
+                users::is_owner,
+                users::last_sign_in_at,
+                users::created_at,
+            ))
+            .load(conn)?;
+        if rows.is_empty() && !header {
+            return Ok(written);
+        }
+        if !sink(encode(&rows, header)?) {
+            return Ok(written);
+        }
+        header = false;
+        written += rows.len() as u64;
+        match rows.last() {
+            Some(last) if rows.len() as i64 == CHUNK => after = last.0,
+            _ => return Ok(written),
+        }
+    }
+}
+
+/// Just the users a list view shows (its search and filters), in its order.
+pub fn results(
+    conn: &mut DbConnection,
+    query: &ListQuery,
+    mut sink: impl FnMut(Vec<u8>) -> bool,
+) -> Result<u64, AppError> {
+    let mut query = ListQuery { per_page: CHUNK, after: None, before: None, ..query.clone() };
+    query.total_buildings = buildings::count(conn)?;
+    let mut written = 0u64;
+    let mut header = true;
+    loop {
+        let page = directory::list(conn, &query)?;
+        let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
+        let mut rows: Vec<Row> = users::table
+            .inner_join(groups::table)
+            .filter(users::id.eq_any(&ids))
+            .select((
+                users::id,
+                users::email,
+                users::first_name,
+                users::last_name,
+                users::phone,
+                users::title,
+                users::job_function,
+                users::company,
+                groups::name,
+                users::status,
+                users::is_owner,
+                users::last_sign_in_at,
+                users::created_at,
+            ))
+            .load(conn)?;
+        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.0));
+        if !sink(encode(&rows, header)?) {
+            return Ok(written);
+        }
+        header = false;
+        written += rows.len() as u64;
+        match page.next {
+            Some(cursor) => query.after = Some(cursor),
+            None => return Ok(written),
+        }
+    }
+}
