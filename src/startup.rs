@@ -113,6 +113,12 @@ impl Application {
                 .default_service(web::to(not_found))
         })
         .workers(workers)
+        // A client gets 10 s to send its request head and 2 s to close; idle keep-alive
+        // connections end after 30 s; on SIGTERM requests in flight get 30 s to finish.
+        .client_request_timeout(std::time::Duration::from_secs(10))
+        .client_disconnect_timeout(std::time::Duration::from_secs(2))
+        .keep_alive(std::time::Duration::from_secs(30))
+        .shutdown_timeout(30)
         .listen(listener)?
         .run();
         Ok(Application { port, server, state })

@@ -71,7 +71,16 @@ impl r2d2::ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.url).map(DbConnection::Postgresql),
+            Backend::Postgres => {
+                // A server that accepts the connection but never answers must not hold a
+                // thread forever.
+                let url = if self.url.contains("connect_timeout=") {
+                    self.url.clone()
+                } else {
+                    format!("{}{}connect_timeout=5", self.url, if self.url.contains('?') { '&' } else { '?' })
+                };
+                diesel::PgConnection::establish(&url).map(DbConnection::Postgresql)
+            }
             Backend::Sqlite => {
                 let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))?;
                 conn.batch_execute(
@@ -88,8 +97,9 @@ impl r2d2::ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(diesel::ConnectionError::CouldntSetupConfiguration)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::r2d2::R2D2Connection;
+        std::thread::panicking() || conn.is_broken()
     }
 }
 
@@ -118,7 +128,9 @@ impl Db {
             .max_size(max_connections)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
-            .test_on_check_out(false)
+            // A PostgreSQL connection whose server went away is found out before it is used (a
+            // round trip), so the portal recovers by itself; a SQLite file needs no such check.
+            .test_on_check_out(backend == Backend::Postgres)
             .build_unchecked(Manager { url: url.to_owned(), backend });
         Ok(Db { pool, backend })
     }

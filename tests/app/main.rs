@@ -6,6 +6,7 @@ mod helpers;
 mod account;
 mod authorization;
 mod buildings;
+mod faults;
 mod foundation;
 mod invitations;
 mod settings_tabs;
