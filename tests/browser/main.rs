@@ -7,5 +7,6 @@ mod helpers;
 mod browser;
 
 mod foundation;
+mod journey;
 mod tabs;
 mod users;

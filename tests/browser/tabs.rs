@@ -3,8 +3,10 @@
 
 use fantoccini::Locator;
 
-use crate::browser::{Walk, available};
+use crate::browser::{Walk, available, validate_html};
 use crate::helpers::*;
+
+const WALK: &str = "tabs";
 
 #[actix_web::test]
 async fn an_admin_walks_every_settings_tab() {
@@ -13,7 +15,7 @@ async fn an_admin_walks_every_settings_tab() {
     }
     let app = spawn_app().await;
     app.create_owner().await;
-    let mut walk = Walk::start(&app.address, "tabs").await;
+    let mut walk = Walk::start(&app.address, WALK).await;
     walk.visit("/sign-in").await;
     walk.fill("email", "owner@example.com").await;
     walk.fill("password", PASSWORD).await;
@@ -67,4 +69,5 @@ async fn an_admin_walks_every_settings_tab() {
     assert!(walk.text().await.contains("The test email to owner@example.com"));
     walk.check_accessibility().await;
     walk.finish().await;
+    validate_html(WALK);
 }

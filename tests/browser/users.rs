@@ -5,8 +5,10 @@ use concierge::db::schema::{accounts, buildings, outbox};
 use diesel::prelude::*;
 use fantoccini::Locator;
 
-use crate::browser::{Walk, available};
+use crate::browser::{Walk, available, validate_html};
 use crate::helpers::*;
+
+const WALK: &str = "users";
 
 async fn sign_in(walk: &mut Walk, email: &str) {
     walk.visit("/sign-in").await;
@@ -51,7 +53,7 @@ async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
         }
     })
     .await;
-    let mut walk = Walk::start(&app.address, "users").await;
+    let mut walk = Walk::start(&app.address, WALK).await;
     sign_in(&mut walk, "owner@example.com").await;
     walk.visit("/users").await;
     walk.check_accessibility().await;
@@ -137,6 +139,7 @@ async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
         walk.visit(public).await;
     }
     walk.finish().await;
+    validate_html(WALK);
 }
 
 #[actix_web::test]
@@ -162,4 +165,5 @@ async fn the_public_account_pages_are_accessible() {
     walk.visit(&format!("/invite/{}", "0".repeat(64))).await;
     walk.check_accessibility().await;
     walk.finish().await;
+    validate_html("public");
 }
