@@ -99,13 +99,18 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?
         .clone();
-    let user_id = cookie.user_id;
-    let (row, settings) = state
+    let (user_id, impersonator) = (cookie.user_id, cookie.impersonator_id);
+    let (row, settings, impersonator_active) = state
         .db
         .run(move |conn| {
             let row = db::users::find_with_group(conn, user_id)?;
             let settings = db::settings::Settings::load(conn)?;
-            Ok((row, settings))
+            // A session in which an administrator acts as someone ends with the administrator's.
+            let impersonator_active = match impersonator {
+                Some(id) => db::users::find(conn, id)?.is_some_and(|a| a.status() == UserStatus::Active),
+                None => true,
+            };
+            Ok((row, settings, impersonator_active))
         })
         .await?;
 
@@ -116,7 +121,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         u.status() == UserStatus::Active
             && super::secret::constant_time_eq(u.security_stamp.as_bytes(), cookie.security_stamp.as_bytes())
     });
-    let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired) else {
+    let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired && impersonator_active) else {
         session.sign_out();
         return Err(sign_in_required());
     };

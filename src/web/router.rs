@@ -69,6 +69,8 @@ routes! {
     post "/users/{id}/restore" => users::lifecycle::restore,
     post "/users/{id}/resend-invite" => users::lifecycle::resend_invite,
     post "/users/{id}/send-password-reset" => account::send_reset,
+    post "/users/{id}/impersonate" => users::impersonate::start,
+    post "/impersonation/stop" => users::impersonate::stop,
     get "/invites" => invites::list,
     post "/invites/{id}/resend" => invites::resend,
     post "/invites/{id}/revoke" => invites::revoke,

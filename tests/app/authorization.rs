@@ -40,6 +40,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/buildings/new" | "/buildings/{id}/delete" | "/buildings/{id}/access") => Needs(BuildingsManage),
         (_, "/accounts/new" | "/accounts/{id}" | "/accounts/{id}/delete") => Needs(BuildingsManage),
         (_, "/users/export.csv") => Needs(UsersExport),
+        (_, "/users/{id}/impersonate") => Needs(UsersImpersonate),
+        (_, "/impersonation/stop") => SignedIn,
         _ => return None,
     })
 }
@@ -72,10 +74,25 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
     let (old, gone) = app.signed_in("disabled@example.com", "admin").await;
     app.with_db(move |c| concierge::db::users::set_status(c, gone.id, UserStatus::Disabled).unwrap()).await;
     sessions.push(("disabled user's old session".into(), Some(old), None));
+    // An administrator signed in as a Regular user: their pages, and no admin screen at all.
+    let (impersonating, _) = app.signed_in("impersonator@example.com", "admin").await;
+    let regular =
+        app.create_user(UserSpec { email: "as-regular@example.com", group: "regular", ..UserSpec::default() }).await;
+    impersonating.post(&format!("/users/{}/impersonate", regular.id), &[]).await.assert_redirect_to("/settings");
+    impersonating.forget_csrf();
+    sessions.push((
+        "impersonated session".into(),
+        Some(impersonating),
+        Some(concierge::domain::PermissionSet::default()),
+    ));
 
     // Sign-out last, so every other route is tried while signed in.
     let mut routes: Vec<&(&str, &str)> = ROUTES.iter().collect();
-    routes.sort_by_key(|(_, p)| *p == "/sign-out");
+    routes.sort_by_key(|(_, p)| match *p {
+        "/impersonation/stop" => 1,
+        "/sign-out" => 2,
+        _ => 0,
+    });
 
     let mut failures = Vec::new();
     for (name, browser, permissions) in &sessions {
@@ -95,6 +112,8 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
         for (method, pattern) in &routes {
             let path = pattern.replace("{id}", &target.id.to_string()).replace("{token}", &"ab".repeat(32));
             let page = if *method == "get" { browser.get(&path).await } else { browser.post(&path, &[]).await };
+            // A POST may have started a new session (and token): read the token afresh.
+            browser.forget_csrf();
             if page.status >= 500 {
                 failures.push(format!("{name}: {method} {path} answered {}", page.status));
                 continue;

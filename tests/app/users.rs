@@ -436,3 +436,46 @@ async fn export_csv_streams_every_user_or_just_the_results() {
     let (support, _) = app.signed_in("help@example.com", "support").await;
     support.get("/users/export.csv").await.assert_status(403);
 }
+
+#[actix_web::test]
+async fn an_admin_signs_in_as_a_user_reaches_no_admin_screen_and_returns() {
+    let app = spawn_app().await;
+    let (admin, owner) = app.signed_in_owner().await;
+    let nina = app
+        .create_user(UserSpec {
+            email: "nina@example.com",
+            first_name: "Nina",
+            group: "regular",
+            ..UserSpec::default()
+        })
+        .await;
+    admin.get(&format!("/users/{}", nina.id)).await.assert_contains("Sign in as this user");
+    admin.post(&format!("/users/{}/impersonate", nina.id), &[]).await.assert_redirect_to("/settings");
+    admin.forget_csrf();
+    let profile = admin.follow("/settings").await;
+    profile.assert_contains("nina@example.com").assert_contains("You are signed in as Nina");
+    admin.get("/users").await.assert_status(403);
+    admin.get("/organization").await.assert_status(403);
+    admin.post("/impersonation/stop", &[]).await.assert_redirect_to(&format!("/users/{}", nina.id));
+    admin.forget_csrf();
+    admin.get("/users").await.assert_status(200);
+    let actions = app.audit_actions().await;
+    assert!(actions.contains(&"impersonation.started".into()) && actions.contains(&"impersonation.stopped".into()));
+    let _ = owner;
+}
+
+#[actix_web::test]
+async fn nobody_signs_in_as_an_admin_or_the_owner_and_support_cannot_impersonate() {
+    let app = spawn_app().await;
+    let owner = app.create_owner().await;
+    let (admin, _) = app.signed_in("admin2@example.com", "admin").await;
+    let other_admin =
+        app.create_user(UserSpec { email: "admin3@example.com", group: "admin", ..UserSpec::default() }).await;
+    for id in [owner.id, other_admin.id] {
+        admin.post(&format!("/users/{id}/impersonate"), &[]).await.assert_redirect_to(&format!("/users/{id}"));
+        admin.get("/users").await.assert_status(200);
+    }
+    let (support, _) = app.signed_in("help@example.com", "support").await;
+    let customer = app.create_user(UserSpec { email: "cu@example.com", ..UserSpec::default() }).await;
+    support.post(&format!("/users/{}/impersonate", customer.id), &[]).await.assert_status(403);
+}

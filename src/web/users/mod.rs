@@ -1,6 +1,7 @@
 //! The Users tab: the directory and every user's lifecycle.
 
 pub mod export;
+pub mod impersonate;
 pub mod lifecycle;
 pub mod list;
 pub mod new;

@@ -69,6 +69,7 @@ struct ShowPage {
     can_restore: bool,
     can_resend: bool,
     can_reset: bool,
+    can_impersonate: bool,
 }
 
 pub async fn show(
@@ -139,6 +140,9 @@ pub async fn show(
         can_resend: status == UserStatus::Invited
             && user.can(Permission::InvitesSend)
             && check(&acting, &target, Action::ResendInvite).is_ok(),
+        can_impersonate: status == UserStatus::Active
+            && user.can(Permission::UsersImpersonate)
+            && check(&acting, &target, Action::Impersonate).is_ok(),
         can_reset: status == UserStatus::Active
             && user.can(Permission::UsersResetPassword)
             && crate::web::router::PASSWORD_RESET_ROUTED,
