@@ -5,9 +5,9 @@ document.addEventListener("DOMContentLoaded", () => {
   // A checkbox with data-select-all="NAME" ticks every checkbox named NAME in its form.
   for (const all of document.querySelectorAll("input[data-select-all]")) {
     all.addEventListener("change", () => {
-      const scope = all.form || document;
-      for (const box of scope.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`)) {
-        box.checked = all.checked;
+      // Boxes may sit outside their form's element (form="…"), so match on the form they belong to.
+      for (const box of document.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`)) {
+        if (box.form === all.form) box.checked = all.checked;
       }
     });
   }

@@ -56,6 +56,7 @@ routes! {
     // Users tab
     get "/users" => users::list::list,
     get "/users/export.csv" => users::export::export,
+    post "/users/bulk" => users::bulk::apply,
     get "/users/new" => users::new::new,
     post "/users/new" => users::new::create,
     get "/users/{id}" => users::show::show,

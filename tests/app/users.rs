@@ -479,3 +479,47 @@ async fn nobody_signs_in_as_an_admin_or_the_owner_and_support_cannot_impersonate
     let customer = app.create_user(UserSpec { email: "cu@example.com", ..UserSpec::default() }).await;
     support.post(&format!("/users/{}/impersonate", customer.id), &[]).await.assert_status(403);
 }
+
+#[actix_web::test]
+async fn bulk_actions_apply_the_same_rules_to_each_selected_user() {
+    let app = spawn_app().await;
+    let (admin, owner) = app.signed_in("admin2@example.com", "admin").await;
+    let real_owner = app.create_owner().await;
+    let a = app.create_user(UserSpec { email: "a@example.com", ..UserSpec::default() }).await;
+    let b = app.create_user(UserSpec { email: "b@example.com", ..UserSpec::default() }).await;
+    let (ids_a, ids_b, ids_o, ids_me) =
+        (a.id.to_string(), b.id.to_string(), real_owner.id.to_string(), owner.id.to_string());
+    let page = admin
+        .post(
+            "/users/bulk",
+            &[
+                ("ids", &ids_a),
+                ("ids", &ids_b),
+                ("ids", &ids_o),
+                ("ids", &ids_me),
+                ("action", "disable"),
+                ("return_to", "/users?q=x"),
+            ],
+        )
+        .await;
+    page.assert_redirect_to("/users?q=x");
+    admin.get("/users?q=x").await.assert_contains("2 users changed").assert_contains("owner@example.com");
+    assert_eq!(app.user(a.id).await.status(), UserStatus::Disabled);
+    assert_eq!(app.user(b.id).await.status(), UserStatus::Disabled);
+    assert_eq!(app.user(real_owner.id).await.status(), UserStatus::Active, "the owner is skipped");
+    assert_eq!(app.user(owner.id).await.status(), UserStatus::Active, "so is the actor");
+
+    let regular = group_id(&app, "regular").await.to_string();
+    admin.post("/users/bulk", &[("ids", &ids_a), ("action", "change_group"), ("group_id", &regular)]).await;
+    assert_eq!(app.user(a.id).await.group_id.to_string(), regular);
+    let (_, towers) = account_with_buildings(&app, "Harbor", 1).await;
+    let t = towers[0].to_string();
+    admin
+        .post("/users/bulk", &[("ids", &ids_a), ("ids", &ids_b), ("action", "grant_building"), ("building_id", &t)])
+        .await;
+    let access = app.with_db(move |c| concierge::db::user_access::of_user(c, b.id).unwrap()).await;
+    assert!(access.buildings.contains(&towers[0]));
+    let (support, _) = app.signed_in("help@example.com", "support").await;
+    support.post("/users/bulk", &[("ids", &ids_b), ("action", "delete")]).await.assert_status(403);
+    assert_eq!(app.user(b.id).await.status(), UserStatus::Disabled);
+}

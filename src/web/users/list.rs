@@ -132,6 +132,8 @@ struct ListPage {
     can_invite: bool,
     can_export: bool,
     export_results_href: String,
+    return_to: String,
+    buildings: Vec<Choice>,
 }
 
 pub fn status_class(status: &str) -> &'static str {
@@ -179,7 +181,7 @@ pub async fn list(
         search_groups: Vec::new(),
         total_buildings: 0,
     };
-    let (page, all_groups) = state
+    let (page, all_groups, building_choices) = state
         .db
         .run(move |conn| {
             let all_groups = groups::list(conn)?;
@@ -190,7 +192,22 @@ pub async fn list(
                     all_groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect();
             }
             query.total_buildings = crate::db::buildings::count(conn)?;
-            Ok((directory::list(conn, &query)?, all_groups))
+            // The bulk form offers buildings to grant; a very long list is left to the user page.
+            let buildings = if query.total_buildings <= 500 {
+                crate::db::buildings::all_by_account(conn)?
+                    .into_iter()
+                    .flat_map(|(a, bs)| {
+                        bs.into_iter().map(move |b| Choice {
+                            value: b.id.to_string(),
+                            label: format!("{} — {}", a.name, b.name),
+                            selected: false,
+                        })
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok((directory::list(conn, &query)?, all_groups, buildings))
         })
         .await?;
 
@@ -257,6 +274,8 @@ pub async fn list(
         can_manage: user.can(Permission::UsersManage),
         can_invite: user.can(Permission::InvitesSend),
         can_export: user.can(Permission::UsersExport),
+        return_to: view.href(view.sort, view.descending, None),
+        buildings: building_choices,
         export_results_href: {
             let href = view.href(view.sort, view.descending, None);
             match href.split_once('?') {

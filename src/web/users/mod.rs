@@ -1,5 +1,6 @@
 //! The Users tab: the directory and every user's lifecycle.
 
+pub mod bulk;
 pub mod export;
 pub mod impersonate;
 pub mod lifecycle;
