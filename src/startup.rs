@@ -103,6 +103,8 @@ impl Application {
                 .app_data(app_state.clone())
                 .app_data(web::FormConfig::default().limit(256 * 1024).error_handler(bad_request))
                 .app_data(web::QueryConfig::default().error_handler(bad_request))
+                // Raw bodies are read only by the CSV import.
+                .app_data(web::PayloadConfig::new(2 * 1024 * 1024))
                 .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
                 .wrap(from_fn(csrf::check))
                 .wrap(session)

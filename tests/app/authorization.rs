@@ -40,7 +40,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/buildings/new" | "/buildings/{id}/delete" | "/buildings/{id}/access") => Needs(BuildingsManage),
         (_, "/accounts/new" | "/accounts/{id}" | "/accounts/{id}/delete") => Needs(BuildingsManage),
         (_, "/users/export.csv") => Needs(UsersExport),
-        (_, "/users/bulk") => Needs(UsersManage),
+        (_, "/users/bulk" | "/users/import" | "/users/import/confirm") => Needs(UsersManage),
         (_, "/users/{id}/impersonate") => Needs(UsersImpersonate),
         (_, "/impersonation/stop") => SignedIn,
         _ => return None,

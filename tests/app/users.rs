@@ -523,3 +523,57 @@ async fn bulk_actions_apply_the_same_rules_to_each_selected_user() {
     support.post("/users/bulk", &[("ids", &ids_b), ("action", "delete")]).await.assert_status(403);
     assert_eq!(app.user(b.id).await.status(), UserStatus::Disabled);
 }
+
+async fn upload(browser: &Browser, csv: &str) -> Page {
+    let token = browser.csrf_token().await;
+    let boundary = "----concierge-test-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"users.csv\"\r\nContent-Type: text/csv\r\n\r\n{csv}\r\n--{boundary}--\r\n"
+    );
+    let response = browser
+        .client
+        .post(format!("{}/users/import?csrf_token={token}", browser.base))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    Page { status, headers, body: response.text().await.unwrap() }
+}
+
+#[actix_web::test]
+async fn import_csv_previews_every_row_and_writes_all_or_nothing() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    admin.get("/users/import").await.assert_status(200).assert_contains("enctype=\"multipart/form-data\"");
+    let header = "email,first_name,last_name,phone,title,job_function,company,group";
+    let bad = format!(
+        "{header}\nann@example.com,Ann,Lee,+1 702 555 0100,Manager,Operations,Acme,Customer\nnot-an-email,Bo,,123,Clerk,nope,,Nobody\nann@example.com,Ann,Again,+1 702 555 0100,Manager,operations,,Customer\n"
+    );
+    let preview = upload(&admin, &bad).await;
+    preview
+        .assert_status(422)
+        .assert_contains("Enter an email address like")
+        .assert_contains("no group is called")
+        .assert_contains("appears twice in this file")
+        .assert_contains("Nothing was imported");
+    let count =
+        || async { app.with_db(|c| concierge::db::schema::users::table.count().get_result::<i64>(c).unwrap()).await };
+    assert_eq!(count().await, 1, "a preview writes nothing");
+    admin.post("/users/import/confirm", &[("csv", &bad)]).await.assert_status(422);
+    assert_eq!(count().await, 1, "all or nothing");
+
+    let good = format!(
+        "{header}\nann@example.com,Ann,Lee,+1 702 555 0100,Manager,Operations,Acme,Customer\nbo@example.com,Bo,Berg,+1 702 555 0101,Clerk,tenant,,Regular\n"
+    );
+    upload(&admin, &good).await.assert_status(200).assert_contains("Import 2 users");
+    admin.post("/users/import/confirm", &[("csv", &good)]).await.assert_redirect_to("/users");
+    assert_eq!(count().await, 3);
+    let mails: i64 = app.with_db(|c| outbox::table.count().get_result(c).unwrap()).await;
+    assert_eq!(mails, 2, "every imported user is invited");
+    let (customer, _) = app.signed_in("cu@example.com", "customer").await;
+    customer.get("/users/import").await.assert_status(403);
+    customer.post("/users/import/confirm", &[("csv", &good)]).await.assert_status(403);
+}

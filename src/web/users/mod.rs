@@ -3,6 +3,7 @@
 pub mod bulk;
 pub mod export;
 pub mod impersonate;
+pub mod import;
 pub mod lifecycle;
 pub mod list;
 pub mod new;
