@@ -68,6 +68,13 @@ measure "search" "/users?q=novak&per_page=100"
 measure "search, rare" "/users?q=zhang.${USER_ID}&per_page=100"
 measure "user page" "/users/$USER_ID"
 
+# The CSV export of every user, timed, and the server's peak memory with it.
+EXPORT_SECONDS=$(curl -fs -o "$WORK/export.csv" -w '%{time_total}' -H "Cookie: $BENCH_COOKIE" "$BASE/users/export.csv")
+EXPORT_ROWS=$(( $(wc -l < "$WORK/export.csv") - 1 ))
+EXPORT_PEAK_KB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
+ROWS+=("| CSV export of all users ($EXPORT_ROWS rows) | \`/users/export.csv\` | — | ${EXPORT_SECONDS}s total | — | 0 |")
+echo "export: $EXPORT_ROWS rows in ${EXPORT_SECONDS}s, peak RSS $((EXPORT_PEAK_KB / 1024)) MiB"
+
 # 32 sign-ins at once (bcrypt cost 12), while the list is measured.
 burst() {
   local end=$((SECONDS + 10))
@@ -97,7 +104,7 @@ RATIO=$(echo "scale=2; $LIST_RPS / $HEALTHZ_RPS" | bc)
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "- seeding: ${SEED_SECONDS%.*} s; start to \`/readyz\` answering: $READY_MS ms"
-  echo "- server memory: idle $((IDLE_KB / 1024)) MiB, peak $((PEAK_KB / 1024)) MiB (VmHWM)"
+  echo "- server memory: idle $((IDLE_KB / 1024)) MiB; peak after the export $((EXPORT_PEAK_KB / 1024)) MiB; peak at the end $((PEAK_KB / 1024)) MiB (VmHWM)"
   echo "- users list page 1 / \`/healthz\` requests/s: $RATIO"
   echo
 } | tee -a "$OUT"
