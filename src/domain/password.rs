@@ -24,13 +24,25 @@ impl Password {
             inputs.extend(p.split(['@', '.', ' ', '-', '_']).filter(|s| s.len() >= 3));
         }
         let score = u8::from(zxcvbn::zxcvbn(raw, &inputs).score());
-        if score < 3 {
+        if score < 3 || Self::built_from(raw, &inputs) {
             return Err("This password is too easy to guess. Add more unrelated words, avoid your name and email.");
         }
         if raw != confirm {
             return Err("The two passwords are not the same.");
         }
         Ok(Password(raw.to_owned()))
+    }
+
+    /// Whether the password is the person's own details plus something weak: zxcvbn scores
+    /// "AnnabelLee2024" well (each part counts as at least 50 guesses), so the parts taken from
+    /// `personal` are removed and what is left must be strong on its own.
+    fn built_from(raw: &str, personal: &[&str]) -> bool {
+        let lowered = raw.to_lowercase();
+        let mut parts: Vec<String> =
+            personal.iter().map(|p| p.to_lowercase()).filter(|p| p.chars().count() >= 3).collect();
+        parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let rest = parts.iter().fold(lowered.clone(), |rest, part| rest.replace(part.as_str(), ""));
+        rest.len() < lowered.len() && u8::from(zxcvbn::zxcvbn(&rest, personal).score()) < 3
     }
 
     pub fn expose(&self) -> &str {
@@ -61,6 +73,12 @@ mod tests {
         }
         let own = "annabel.lee@example.com";
         assert!(Password::parse(own, own, &["Annabel", "Lee", own]).is_err());
+    }
+
+    #[test]
+    fn a_password_built_from_ones_own_name_is_refused() {
+        let p = "AnnabelLee2024";
+        assert!(Password::parse(p, p, &["Annabel", "Lee", "annabel.lee@example.com"]).is_err());
     }
 
     #[test]
