@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use crate::db::directory::{self, ListQuery};
 use crate::db::schema::{groups, users};
-use crate::db::{DbConnection, buildings};
+use crate::db::DbConnection;
 use crate::error::AppError;
 
 const HEADER: [&str; 13] = [
@@ -124,7 +124,6 @@ pub fn results(
     mut sink: impl FnMut(Vec<u8>) -> bool,
 ) -> Result<u64, AppError> {
     let mut query = ListQuery { per_page: CHUNK, after: None, before: None, ..query.clone() };
-    query.total_buildings = buildings::count(conn)?;
     let mut written = 0u64;
     let mut header = true;
     loop {

@@ -16,11 +16,13 @@ pub enum Sort {
     Company,
     Group,
     Status,
+    Buildings,
     LastSignIn,
 }
 
 impl Sort {
-    pub const ALL: [Sort; 6] = [Sort::Name, Sort::Email, Sort::Company, Sort::Group, Sort::Status, Sort::LastSignIn];
+    pub const ALL: [Sort; 7] =
+        [Sort::Name, Sort::Email, Sort::Company, Sort::Group, Sort::Status, Sort::Buildings, Sort::LastSignIn];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -29,6 +31,7 @@ impl Sort {
             Sort::Company => "company",
             Sort::Group => "group",
             Sort::Status => "status",
+            Sort::Buildings => "buildings",
             Sort::LastSignIn => "last_sign_in",
         }
     }
@@ -45,6 +48,8 @@ impl Sort {
             Sort::Company => vec![("u.company", "")],
             Sort::Group => vec![("g.name", "")],
             Sort::Status => vec![("u.status", "")],
+            Sort::Buildings if pg => vec![("u.building_count", "bigint")],
+            Sort::Buildings => vec![("u.building_count", "integer")],
             Sort::LastSignIn if pg => vec![("COALESCE(u.last_sign_in_at, '-infinity'::timestamp)", "timestamp")],
             Sort::LastSignIn => vec![("COALESCE(u.last_sign_in_at, '')", "")],
         }
@@ -73,7 +78,18 @@ impl Cursor {
         let mut parts = raw.split('\u{1f}');
         let id = parts.next()?.parse().ok()?;
         let values: Vec<String> = parts.map(str::to_owned).collect();
-        (values.len() == sort.columns(false).len()).then_some(Cursor { values, id })
+        // A typed or tampered cursor must not reach a cast the database would refuse.
+        let well_formed = values.len() == sort.columns(false).len()
+            && match sort {
+                Sort::Buildings => values[0].parse::<i64>().is_ok(),
+                Sort::LastSignIn => {
+                    values[0].is_empty()
+                        || values[0] == "-infinity"
+                        || chrono::NaiveDateTime::parse_from_str(&values[0], "%Y-%m-%d %H:%M:%S%.f").is_ok()
+                }
+                _ => true,
+            };
+        well_formed.then_some(Cursor { values, id })
     }
 }
 
@@ -90,9 +106,10 @@ pub struct ListQuery {
     pub before: Option<Cursor>,
     /// Groups whose name matches the search (resolved first: there are few groups).
     pub search_groups: Vec<i64>,
-    /// How many buildings there are (what an administrator reaches).
-    pub total_buildings: i64,
 }
+
+/// The `building_count` of a user whose group reaches every building, present and future.
+pub const REACHES_ALL: i64 = 2_147_483_647;
 
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ListRow {
@@ -162,19 +179,10 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
     let k1 = text_of(columns[0].0);
     let k2 = columns.get(1).map_or("''".to_owned(), |c| text_of(c.0));
 
-    // Buildings a user reaches: all of them through their group, else their direct grants and
-    // the buildings of their whole-account grants (each index-served, counted once).
-    let total = ph(&mut binds, Bind::Int(query.total_buildings));
-    let buildings = format!(
-        "CASE WHEN g.builtin_key = 'admin' OR EXISTS (SELECT 1 FROM group_permissions gp \
-         WHERE gp.group_id = u.group_id AND gp.permission = 'buildings.view_all') THEN {total} ELSE \
-         (SELECT COUNT(*) FROM (SELECT ba.building_id FROM building_access ba WHERE ba.user_id = u.id \
-          UNION SELECT b.id FROM account_access aa JOIN buildings b ON b.account_id = aa.account_id WHERE aa.user_id = u.id) reach) END"
-    );
     let last_sign_in = "CAST(u.last_sign_in_at AS TEXT)";
     let mut sql = format!(
         "SELECT u.id, u.first_name, u.last_name, u.email, u.company, g.name AS group_name, u.status, u.is_owner, \
-         {last_sign_in} AS last_sign_in, CAST({buildings} AS BIGINT) AS buildings, {k1} AS k1, {k2} AS k2 \
+         {last_sign_in} AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings, {k1} AS k1, {k2} AS k2 \
          FROM users u JOIN groups g ON g.id = u.group_id WHERE 1 = 1"
     );
 
@@ -277,6 +285,9 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode(), Sort::Name), Some(c));
         assert_eq!(Cursor::decode("x", Sort::Name), None);
         assert_eq!(Cursor::decode("5\u{1f}a", Sort::Name), None);
+        assert_eq!(Cursor::decode("5\u{1f}many", Sort::Buildings), None);
+        assert_eq!(Cursor::decode("5\u{1f}yesterday", Sort::LastSignIn), None);
+        assert!(Cursor::decode("5\u{1f}2026-11-23 10:00:00.5", Sort::LastSignIn).is_some());
     }
 
     #[test]

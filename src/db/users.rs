@@ -32,6 +32,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    /// Buildings reached (kept by the database; `directory::REACHES_ALL` for every building).
+    pub building_count: i64,
 }
 
 impl User {

@@ -577,3 +577,137 @@ async fn import_csv_previews_every_row_and_writes_all_or_nothing() {
     customer.get("/users/import").await.assert_status(403);
     customer.post("/users/import/confirm", &[("csv", &good)]).await.assert_status(403);
 }
+
+/// Every user's stored building count against the one definition (the `user_building_reach` view).
+async fn building_counts(app: &TestApp) -> Vec<(i64, i64, i64)> {
+    app.with_db(|conn| {
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            id: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            stored: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            reach: i64,
+        }
+        diesel::sql_query(
+            "SELECT u.id, CAST(u.building_count AS BIGINT) AS stored, CAST(r.building_count AS BIGINT) AS reach \
+             FROM users u JOIN user_building_reach r ON r.user_id = u.id ORDER BY u.id",
+        )
+        .load::<Count>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.id, c.stored, c.reach))
+        .collect()
+    })
+    .await
+}
+
+async fn assert_counts_kept(app: &TestApp, after: &str) {
+    for (id, stored, reach) in building_counts(app).await {
+        assert_eq!(stored, reach, "user {id}'s building count after {after}");
+    }
+}
+
+#[actix_web::test]
+async fn building_counts_follow_every_change_and_the_list_sorts_by_them() {
+    use concierge::db::directory::REACHES_ALL;
+    let app = spawn_app().await;
+    let (browser, owner) = app.signed_in_owner().await;
+    let (harbor, towers) = account_with_buildings(&app, "Harbor", 3).await;
+    let (_, docks) = account_with_buildings(&app, "Docks", 2).await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", first_name: "Nina", ..UserSpec::default() }).await;
+    let omar = app.create_user(UserSpec { email: "omar@example.com", first_name: "Omar", ..UserSpec::default() }).await;
+    let rita =
+        app.create_user(UserSpec { email: "rita@example.com", first_name: "Rita", group: "regular", ..UserSpec::default() })
+            .await;
+    assert_eq!(app.user(owner.id).await.building_count, REACHES_ALL, "an admin reaches every building");
+    assert_eq!(app.user(nina.id).await.building_count, 0);
+
+    // Direct grants and a whole-account grant that overlaps them are counted once.
+    let (d0, t0, acct) = (docks[0].to_string(), towers[0].to_string(), harbor.to_string());
+    browser.post(&format!("/users/{}/access", nina.id), &[("building", &d0), ("building", &t0), ("account", &acct)]).await;
+    assert_eq!(app.user(nina.id).await.building_count, 4, "Harbor's three and one of the Docks");
+    browser.post(&format!("/users/{}/access", omar.id), &[("building", &d0)]).await;
+    assert_eq!(app.user(omar.id).await.building_count, 1);
+    assert_counts_kept(&app, "grants").await;
+
+    // A building added to Harbor reaches Nina through her whole-account grant; one deleted leaves.
+    account_with_buildings(&app, "Empty", 0).await;
+    app.with_db(move |conn| {
+        let at = concierge::db::now();
+        diesel::insert_into(buildings::table)
+            .values((
+                buildings::account_id.eq(harbor),
+                buildings::name.eq("Harbor Annex"),
+                buildings::city.eq("Reno"),
+                buildings::created_at.eq(at),
+                buildings::updated_at.eq(at),
+            ))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    assert_eq!(app.user(nina.id).await.building_count, 5);
+    browser.post(&format!("/buildings/{}/delete", docks[0]), &[]).await;
+    assert_eq!(app.user(nina.id).await.building_count, 4, "the deleted building is no longer reached");
+    assert_eq!(app.user(omar.id).await.building_count, 0);
+    assert_counts_kept(&app, "buildings added and deleted").await;
+
+    // A group that reaches every building, given and taken away.
+    let regular = group_id(&app, "regular").await;
+    let add = |permission: &'static str| {
+        app.with_db(move |conn| {
+            diesel::insert_into(concierge::db::schema::group_permissions::table)
+                .values((
+                    concierge::db::schema::group_permissions::group_id.eq(regular),
+                    concierge::db::schema::group_permissions::permission.eq(permission),
+                ))
+                .execute(conn)
+                .unwrap();
+        })
+    };
+    add("buildings.view_all").await;
+    assert_eq!(app.user(rita.id).await.building_count, REACHES_ALL);
+    app.with_db(move |conn| {
+        use concierge::db::schema::group_permissions::dsl::*;
+        diesel::delete(group_permissions.filter(group_id.eq(regular).and(permission.eq("buildings.view_all"))))
+            .execute(conn)
+            .unwrap();
+    })
+    .await;
+    assert_eq!(app.user(rita.id).await.building_count, 0);
+
+    // Moving Nina into a group that reaches everything, and back.
+    let (admin, customer) = (group_id(&app, "admin").await.to_string(), group_id(&app, "customer").await.to_string());
+    let ids = nina.id.to_string();
+    let bulk = |group: String| {
+        let (browser, ids) = (&browser, ids.clone());
+        async move {
+            let fields = [("action", "change_group"), ("ids", &ids), ("group_id", &group), ("return_to", "/users")];
+            browser.post("/users/bulk", &fields).await
+        }
+    };
+    bulk(admin).await;
+    assert_eq!(app.user(nina.id).await.building_count, REACHES_ALL);
+    bulk(customer).await;
+    assert_eq!(app.user(nina.id).await.building_count, 4);
+    assert_counts_kept(&app, "group changes").await;
+
+    // The list shows the counts and sorts by them, both ways, a page at a time.
+    let page = browser.get("/users?sort=buildings&per_page=25").await;
+    let order = |body: &str| ["Omar", "Rita", "Nina", "Olive"].map(|n| body.find(&format!("Select {n} ")).expect(n));
+    let at = order(&page.body);
+    assert!(at[0] < at[2] && at[1] < at[2] && at[2] < at[3], "fewest buildings first, admins last: {at:?}\n{}", page.body);
+    assert!(page.body.contains("<td>All</td>"));
+    let page = browser.get("/users?sort=buildings&dir=desc&per_page=25").await;
+    let at = order(&page.body);
+    assert!(at[3] < at[2] && at[2] < at[0], "most buildings first");
+    // A tampered cursor is a bad request answered with the first page, not a database error.
+    browser.get("/users?sort=buildings&after=3%1Fmany").await.assert_status(200);
+
+    // Deleting the account takes its buildings, and the grants on them, out of every count.
+    browser.post(&format!("/accounts/{harbor}/delete"), &[]).await;
+    assert_eq!(app.user(nina.id).await.building_count, 0);
+    assert_counts_kept(&app, "an account deleted").await;
+}

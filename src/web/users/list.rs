@@ -96,7 +96,7 @@ struct Row {
     status: &'static str,
     status_class: &'static str,
     is_owner: bool,
-    buildings: i64,
+    buildings: String,
     last_sign_in: String,
 }
 
@@ -158,7 +158,6 @@ pub fn list_query(params: &ListParams) -> ListQuery {
         after: None,
         before: None,
         search_groups: Vec::new(),
-        total_buildings: 0,
     }
 }
 
@@ -179,7 +178,6 @@ pub async fn list(
         after: Cursor::decode(&params.after, view.sort),
         before: Cursor::decode(&params.before, view.sort),
         search_groups: Vec::new(),
-        total_buildings: 0,
     };
     let (page, all_groups, building_choices) = state
         .db
@@ -191,9 +189,8 @@ pub async fn list(
                 query.search_groups =
                     all_groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect();
             }
-            query.total_buildings = crate::db::buildings::count(conn)?;
             // The bulk form offers buildings to grant; a very long list is left to the user page.
-            let buildings = if query.total_buildings <= 500 {
+            let buildings = if crate::db::buildings::count(conn)? <= 500 {
                 crate::db::buildings::all_by_account(conn)?
                     .into_iter()
                     .flat_map(|(a, bs)| {
@@ -222,6 +219,7 @@ pub async fn list(
                     Sort::Company => "Company",
                     Sort::Group => "Group",
                     Sort::Status => "Status",
+                    Sort::Buildings => "Buildings",
                     Sort::LastSignIn => "Last sign-in",
                 },
                 href: view.href(sort, current && !view.descending, None),
@@ -245,7 +243,7 @@ pub async fn list(
             company: r.company,
             group: r.group_name,
             is_owner: r.is_owner,
-            buildings: r.buildings,
+            buildings: if r.buildings == directory::REACHES_ALL { "All".into() } else { r.buildings.to_string() },
             last_sign_in: r.last_sign_in.map_or_else(|| "Never".into(), |t| t.chars().take(16).collect()),
         })
         .collect();

@@ -1,0 +1,16 @@
+DROP INDEX users_building_count;
+DROP TRIGGER group_permissions_count_delete ON group_permissions;
+DROP TRIGGER group_permissions_count_insert ON group_permissions;
+DROP FUNCTION group_permissions_count();
+DROP TRIGGER users_count_group ON users;
+DROP TRIGGER users_count_insert ON users;
+DROP FUNCTION users_count();
+DROP TRIGGER buildings_count_move ON buildings;
+DROP TRIGGER buildings_count ON buildings;
+DROP FUNCTION buildings_count();
+DROP TRIGGER account_access_count ON account_access;
+DROP TRIGGER building_access_count ON building_access;
+DROP FUNCTION access_count();
+DROP FUNCTION recount_buildings_of_users(BIGINT[]);
+DROP VIEW user_building_reach;
+ALTER TABLE users DROP COLUMN building_count;

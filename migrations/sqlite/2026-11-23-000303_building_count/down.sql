@@ -1,0 +1,14 @@
+DROP INDEX users_building_count;
+DROP TRIGGER group_permissions_count_delete;
+DROP TRIGGER group_permissions_count_insert;
+DROP TRIGGER users_count_group;
+DROP TRIGGER users_count_insert;
+DROP TRIGGER buildings_count_move;
+DROP TRIGGER buildings_count_delete;
+DROP TRIGGER buildings_count_insert;
+DROP TRIGGER account_access_count_delete;
+DROP TRIGGER account_access_count_insert;
+DROP TRIGGER building_access_count_delete;
+DROP TRIGGER building_access_count_insert;
+DROP VIEW user_building_reach;
+ALTER TABLE users DROP COLUMN building_count;
