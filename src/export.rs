@@ -3,9 +3,9 @@
 
 use diesel::prelude::*;
 
+use crate::db::DbConnection;
 use crate::db::directory::{self, ListQuery};
 use crate::db::schema::{groups, users};
-use crate::db::DbConnection;
 use crate::error::AppError;
 
 const HEADER: [&str; 13] = [

@@ -45,6 +45,57 @@ pub fn all_by_account(conn: &mut DbConnection) -> Result<Vec<(Account, Vec<Build
         .collect())
 }
 
+/// The accounts with the buildings among `ids`, plus every building of the accounts among
+/// `account_ids` when `whole_accounts` is set, both by name: a part of `all_by_account`.
+pub fn some_by_account(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    account_ids: &[i64],
+) -> Result<Vec<(Account, Vec<Building>)>, AppError> {
+    let buildings: Vec<Building> =
+        buildings::table.filter(buildings::id.eq_any(ids)).order((buildings::name, buildings::id)).load(conn)?;
+    let mut wanted: Vec<i64> = buildings.iter().map(|b| b.account_id).chain(account_ids.iter().copied()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    let accounts: Vec<Account> =
+        accounts::table.filter(accounts::id.eq_any(&wanted)).order((accounts::name, accounts::id)).load(conn)?;
+    Ok(accounts
+        .into_iter()
+        .map(|a| {
+            let mine = buildings.iter().filter(|b| b.account_id == a.id).cloned().collect();
+            (a, mine)
+        })
+        .collect())
+}
+
+/// Up to `limit` buildings whose name, address or account matches `search`, and the accounts
+/// whose name matches it.
+pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<i64>, Vec<i64>), AppError> {
+    use super::lower;
+    let pattern = super::directory::like_pattern(search);
+    let buildings = buildings::table
+        .inner_join(accounts::table)
+        .filter(
+            lower(buildings::name)
+                .like(&pattern)
+                .escape('\\')
+                .or(lower(buildings::city).like(&pattern).escape('\\'))
+                .or(lower(buildings::street).like(&pattern).escape('\\'))
+                .or(lower(accounts::name).like(&pattern).escape('\\')),
+        )
+        .order((accounts::name, buildings::name, buildings::id))
+        .limit(limit)
+        .select(buildings::id)
+        .load(conn)?;
+    let accounts = accounts::table
+        .filter(lower(accounts::name).like(&pattern).escape('\\'))
+        .order((accounts::name, accounts::id))
+        .limit(limit)
+        .select(accounts::id)
+        .load(conn)?;
+    Ok((buildings, accounts))
+}
+
 pub fn building_ids(conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {
     Ok(buildings::table.select(buildings::id).load(conn)?)
 }
@@ -83,8 +134,7 @@ pub fn reachable(
 ) -> Result<(Vec<BuildingRow>, i64), AppError> {
     use super::lower;
     use super::schema::{account_access, building_access};
-    let pattern =
-        format!("%{}%", search.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let pattern = super::directory::like_pattern(search);
     let direct =
         building_access::table.filter(building_access::user_id.eq(user_id)).select(building_access::building_id);
     let whole = account_access::table.filter(account_access::user_id.eq(user_id)).select(account_access::account_id);

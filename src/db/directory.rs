@@ -152,7 +152,7 @@ enum Bind {
 }
 
 /// Escapes LIKE wildcards so a search for "50%" finds "50%".
-fn like_pattern(search: &str) -> String {
+pub(crate) fn like_pattern(search: &str) -> String {
     let mut p = String::from("%");
     for c in search.trim().to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {

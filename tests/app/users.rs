@@ -618,15 +618,22 @@ async fn building_counts_follow_every_change_and_the_list_sorts_by_them() {
     let (_, docks) = account_with_buildings(&app, "Docks", 2).await;
     let nina = app.create_user(UserSpec { email: "nina@example.com", first_name: "Nina", ..UserSpec::default() }).await;
     let omar = app.create_user(UserSpec { email: "omar@example.com", first_name: "Omar", ..UserSpec::default() }).await;
-    let rita =
-        app.create_user(UserSpec { email: "rita@example.com", first_name: "Rita", group: "regular", ..UserSpec::default() })
-            .await;
+    let rita = app
+        .create_user(UserSpec {
+            email: "rita@example.com",
+            first_name: "Rita",
+            group: "regular",
+            ..UserSpec::default()
+        })
+        .await;
     assert_eq!(app.user(owner.id).await.building_count, REACHES_ALL, "an admin reaches every building");
     assert_eq!(app.user(nina.id).await.building_count, 0);
 
     // Direct grants and a whole-account grant that overlaps them are counted once.
     let (d0, t0, acct) = (docks[0].to_string(), towers[0].to_string(), harbor.to_string());
-    browser.post(&format!("/users/{}/access", nina.id), &[("building", &d0), ("building", &t0), ("account", &acct)]).await;
+    browser
+        .post(&format!("/users/{}/access", nina.id), &[("building", &d0), ("building", &t0), ("account", &acct)])
+        .await;
     assert_eq!(app.user(nina.id).await.building_count, 4, "Harbor's three and one of the Docks");
     browser.post(&format!("/users/{}/access", omar.id), &[("building", &d0)]).await;
     assert_eq!(app.user(omar.id).await.building_count, 1);
@@ -698,7 +705,11 @@ async fn building_counts_follow_every_change_and_the_list_sorts_by_them() {
     let page = browser.get("/users?sort=buildings&per_page=25").await;
     let order = |body: &str| ["Omar", "Rita", "Nina", "Olive"].map(|n| body.find(&format!("Select {n} ")).expect(n));
     let at = order(&page.body);
-    assert!(at[0] < at[2] && at[1] < at[2] && at[2] < at[3], "fewest buildings first, admins last: {at:?}\n{}", page.body);
+    assert!(
+        at[0] < at[2] && at[1] < at[2] && at[2] < at[3],
+        "fewest buildings first, admins last: {at:?}\n{}",
+        page.body
+    );
     assert!(page.body.contains("<td>All</td>"));
     let page = browser.get("/users?sort=buildings&dir=desc&per_page=25").await;
     let at = order(&page.body);
@@ -710,4 +721,55 @@ async fn building_counts_follow_every_change_and_the_list_sorts_by_them() {
     browser.post(&format!("/accounts/{harbor}/delete"), &[]).await;
     assert_eq!(app.user(nina.id).await.building_count, 0);
     assert_counts_kept(&app, "an account deleted").await;
+}
+
+#[actix_web::test]
+async fn with_many_buildings_property_access_lists_grants_and_a_search_and_saving_keeps_the_rest() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in_owner().await;
+    let (_, towers) = account_with_buildings(&app, "Harbor", 200).await;
+    let (docks_account, docks) = account_with_buildings(&app, "Docks", 150).await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", ..UserSpec::default() }).await;
+    let path = format!("/users/{}/access", nina.id);
+    let (t0, t1) = (towers[0].to_string(), towers[1].to_string());
+    browser.post(&path, &[("building", &t0), ("building", &t1)]).await;
+
+    // The page lists her two buildings, not all 350.
+    let page = browser.get(&format!("/users/{}", nina.id)).await;
+    page.assert_status(200).assert_contains("Find buildings or accounts to grant");
+    assert_eq!(page.body.matches("name=\"building\"").count(), 2, "only her grants are listed");
+
+    // A search lists the Docks; granting one of them keeps her Harbor grants, which the form
+    // showed, and the whole Docks account is offered too.
+    let page = browser.get(&format!("/users/{}?buildings_q=docks+tower+1", nina.id)).await;
+    assert!(page.body.contains(&format!("value=\"{docks_account}\"")), "the Docks account is offered");
+    let listed = page.body.matches("name=\"building\"").count();
+    assert!(listed > 2 && listed <= 52, "her two and up to fifty found: {listed}");
+    let shown_buildings = hidden_value(&page.body, "shown_buildings");
+    let shown_accounts = hidden_value(&page.body, "shown_accounts");
+    let d1 = docks[1].to_string();
+    browser
+        .post(
+            &path,
+            &[
+                ("shown_buildings", &shown_buildings),
+                ("shown_accounts", &shown_accounts),
+                ("building", &t0),
+                ("building", &d1),
+            ],
+        )
+        .await;
+    let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
+    assert_eq!(access.buildings.into_iter().collect::<Vec<_>>(), vec![towers[0], docks[1]], "t1 unchecked, d1 added");
+
+    // Saving a form that showed only the Docks leaves the Harbor grant alone.
+    let only = docks.iter().take(5).map(i64::to_string).collect::<Vec<_>>().join(",");
+    browser.post(&path, &[("shown_buildings", &only), ("shown_accounts", "")]).await;
+    let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
+    assert_eq!(access.buildings.into_iter().collect::<Vec<_>>(), vec![towers[0]], "only what was shown changed");
+}
+
+fn hidden_value(body: &str, name: &str) -> String {
+    let start = body.find(&format!("name=\"{name}\" value=\"")).expect(name) + name.len() + 15;
+    body[start..start + body[start..].find('"').unwrap()].to_owned()
 }

@@ -88,7 +88,61 @@ pub fn access_choices(
     conn: &mut DbConnection,
     access: &crate::db::user_access::Access,
 ) -> Result<Vec<AccountChoice>, AppError> {
-    Ok(crate::db::buildings::all_by_account(conn)?
+    Ok(choices(crate::db::buildings::all_by_account(conn)?, access))
+}
+
+/// Up to this many buildings, Property Access lists every one; beyond, a user's page lists what
+/// they have and what a search finds, so the page stays small with ten thousand buildings.
+pub const LIST_EVERY_BUILDING_UP_TO: i64 = 300;
+/// How many buildings a Property Access search shows.
+const FOUND_BUILDINGS: i64 = 50;
+
+/// What Property Access on a user's page lists: every building, or (past
+/// `LIST_EVERY_BUILDING_UP_TO`) the user's grants and the buildings `search` finds. `shown_*`
+/// name what the form holds, so saving changes only that.
+pub struct AccessScope {
+    pub every_building: bool,
+    pub search: String,
+    pub shown_buildings: String,
+    pub shown_accounts: String,
+}
+
+pub fn access_view(
+    conn: &mut DbConnection,
+    access: &crate::db::user_access::Access,
+    search: &str,
+) -> Result<(Vec<AccountChoice>, AccessScope), AppError> {
+    use crate::db::buildings;
+    let search = search.trim().chars().take(100).collect::<String>();
+    if buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO {
+        let accounts = choices(buildings::all_by_account(conn)?, access);
+        let scope =
+            AccessScope { every_building: true, search, shown_buildings: String::new(), shown_accounts: String::new() };
+        return Ok((accounts, scope));
+    }
+    let (mut ids, mut account_ids): (Vec<i64>, Vec<i64>) =
+        (access.buildings.iter().copied().collect(), access.accounts.iter().copied().collect());
+    if !search.is_empty() {
+        let (found, found_accounts) = buildings::search(conn, &search, FOUND_BUILDINGS)?;
+        ids.extend(found);
+        account_ids.extend(found_accounts);
+    }
+    let accounts = choices(buildings::some_by_account(conn, &ids, &account_ids)?, access);
+    let join = |ids: &mut dyn Iterator<Item = i64>| ids.map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let scope = AccessScope {
+        shown_buildings: join(&mut accounts.iter().flat_map(|a| a.buildings.iter().map(|b| b.id))),
+        shown_accounts: join(&mut accounts.iter().map(|a| a.id)),
+        every_building: false,
+        search,
+    };
+    Ok((accounts, scope))
+}
+
+fn choices(
+    by_account: Vec<(crate::db::buildings::Account, Vec<crate::db::buildings::Building>)>,
+    access: &crate::db::user_access::Access,
+) -> Vec<AccountChoice> {
+    by_account
         .into_iter()
         .map(|(account, buildings)| AccountChoice {
             whole: access.accounts.contains(&account.id),
@@ -109,7 +163,34 @@ pub fn access_choices(
                 })
                 .collect(),
         })
-        .collect())
+        .collect()
+}
+
+/// The access a Property Access form asks for: all of `wanted` when the form listed every
+/// building, else `current` changed only where the form showed a checkbox (`shown_buildings`,
+/// `shown_accounts`), so grants the page did not list are kept.
+pub fn access_within_form(
+    form: &[(String, String)],
+    current: &crate::db::user_access::Access,
+    wanted: crate::db::user_access::Access,
+) -> crate::db::user_access::Access {
+    let shown = |name: &str| -> Option<std::collections::BTreeSet<i64>> {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.split(',').filter_map(|id| id.trim().parse().ok()).collect())
+    };
+    let (Some(buildings), Some(accounts)) = (shown("shown_buildings"), shown("shown_accounts")) else {
+        return wanted;
+    };
+    let every = form.iter().any(|(k, v)| k == "all_buildings" && v == "on");
+    crate::db::user_access::Access {
+        buildings: if every {
+            wanted.buildings
+        } else {
+            &(&current.buildings - &buildings) | &(&wanted.buildings & &buildings)
+        },
+        accounts: &(&current.accounts - &accounts) | &(&wanted.accounts & &accounts),
+    }
 }
 
 /// Reads repeated `building` / `account` fields (and "every building") into an access set.

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 
 use super::new::{JobChoice, job_choices};
 use super::{
-    AccountChoice, GroupChoice, access_choices, access_from_form, check, check_group, group_choices, load_target, when,
+    AccessScope, AccountChoice, GroupChoice, access_from_form, access_view, access_within_form, check, check_group,
+    group_choices, load_target, when,
 };
 use crate::auth::Require;
 use crate::auth::current_user::{ManageUsers, ViewUsers};
@@ -58,6 +59,7 @@ struct ShowPage {
     last_sign_in: String,
     created_at: String,
     accounts: Vec<AccountChoice>,
+    access: AccessScope,
     reaches_all: bool,
     invites: Vec<InviteView>,
     events: Vec<EventView>,
@@ -72,22 +74,31 @@ struct ShowPage {
     can_impersonate: bool,
 }
 
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct ShowParams {
+    /// A search for buildings to grant, when there are too many to list.
+    buildings_q: String,
+}
+
 pub async fn show(
     state: web::Data<AppState>,
     user: Require<ViewUsers>,
     path: web::Path<i64>,
+    params: web::Query<ShowParams>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
-    let (target, accounts, invites, events) = state
+    let search = params.into_inner().buildings_q;
+    let (target, (accounts, access), invites, events) = state
         .db
         .run(move |conn| {
             let target = load_target(conn, id)?;
             let access = user_access::of_user(conn, id)?;
-            let accounts = access_choices(conn, &access)?;
+            let (accounts, access) = access_view(conn, &access, &search)?;
             let invites = tokens::invites_of_user(conn, id)?;
             let events = audit::for_target(conn, "user", id, 50)?;
-            Ok((target, accounts, invites, events))
+            Ok((target, (accounts, access), invites, events))
         })
         .await?;
     let manage = user.can(Permission::UsersManage);
@@ -111,6 +122,7 @@ pub async fn show(
         created_at: when(Some(u.created_at)),
         reaches_all: target.permissions.has(Permission::BuildingsViewAll),
         accounts,
+        access,
         invites: invites
             .iter()
             .map(|i| InviteView {
@@ -395,6 +407,7 @@ pub async fn update_access(
             }
             check(&acting, &target, Action::ChangeAccess).map_err(|_| AppError::Forbidden)?;
             let wanted = access_from_form(&pairs, &buildings::building_ids(conn)?);
+            let wanted = access_within_form(&pairs, &user_access::of_user(conn, id)?, wanted);
             let change = user_access::set(conn, id, &wanted, acting.id)?;
             if !change.is_empty() {
                 audit::record(
