@@ -221,7 +221,7 @@ pub fn seed(
         crate::db::transaction(conn, |conn| {
             let mut i = n;
             while i < end {
-                let stop = (i + 500).min(end);
+                let stop = (i + 5_000).min(end);
                 let mut sql = String::from(columns);
                 for k in i..stop {
                     let (first, last) = (FIRST[rng.below(40) as usize], LAST[rng.below(40) as usize]);
