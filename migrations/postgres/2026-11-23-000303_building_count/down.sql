@@ -5,6 +5,7 @@ DROP FUNCTION group_permissions_count();
 DROP TRIGGER users_count_group ON users;
 DROP TRIGGER users_count_insert ON users;
 DROP FUNCTION users_count();
+DROP FUNCTION users_count_new();
 DROP TRIGGER buildings_count_move ON buildings;
 DROP TRIGGER buildings_count ON buildings;
 DROP FUNCTION buildings_count();

@@ -15,8 +15,8 @@ SELECT u.id AS user_id, CASE
 FROM users u;
 
 CREATE FUNCTION recount_buildings_of_users(ids BIGINT[]) RETURNS void LANGUAGE sql AS $$
-    UPDATE users SET building_count = r.building_count
-    FROM user_building_reach r WHERE r.user_id = users.id AND users.id = ANY(ids)
+    UPDATE users SET building_count = (SELECT r.building_count FROM user_building_reach r WHERE r.user_id = users.id)
+    WHERE users.id = ANY(ids)
 $$;
 
 CREATE FUNCTION access_count() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -50,13 +50,21 @@ CREATE TRIGGER buildings_count AFTER INSERT OR DELETE ON buildings FOR EACH ROW 
 CREATE TRIGGER buildings_count_move AFTER UPDATE OF account_id ON buildings
     FOR EACH ROW WHEN (OLD.account_id <> NEW.account_id) EXECUTE FUNCTION buildings_count();
 
--- A new user, or a user moved to another group.
+-- A new user (no grants yet: only their group can reach anything), or a user moved to another group.
+CREATE FUNCTION users_count_new() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM groups g WHERE g.id = NEW.group_id AND (g.builtin_key = 'admin' OR EXISTS
+        (SELECT 1 FROM group_permissions gp WHERE gp.group_id = g.id AND gp.permission = 'buildings.view_all'))) THEN
+        NEW.building_count := 2147483647;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER users_count_insert BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION users_count_new();
 CREATE FUNCTION users_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM recount_buildings_of_users(ARRAY[NEW.id]);
     RETURN NULL;
 END $$;
-CREATE TRIGGER users_count_insert AFTER INSERT ON users FOR EACH ROW EXECUTE FUNCTION users_count();
 CREATE TRIGGER users_count_group AFTER UPDATE OF group_id ON users
     FOR EACH ROW WHEN (OLD.group_id <> NEW.group_id) EXECUTE FUNCTION users_count();
 
@@ -73,5 +81,5 @@ CREATE TRIGGER group_permissions_count_insert AFTER INSERT ON group_permissions
 CREATE TRIGGER group_permissions_count_delete AFTER DELETE ON group_permissions
     FOR EACH ROW WHEN (OLD.permission = 'buildings.view_all') EXECUTE FUNCTION group_permissions_count();
 
-UPDATE users SET building_count = r.building_count FROM user_building_reach r WHERE r.user_id = users.id;
+UPDATE users SET building_count = (SELECT r.building_count FROM user_building_reach r WHERE r.user_id = users.id);
 CREATE INDEX users_building_count ON users (building_count, id);
