@@ -156,7 +156,7 @@ pub fn seed(
     let run_id: i64 = u::table.count().get_result(conn)?;
     let pg = matches!(conn, DbConnection::Postgresql(_));
     if !pg {
-        conn.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY;")?;
+        conn.batch_execute("PRAGMA synchronous = OFF; PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY;")?;
     }
     let group_ids: Vec<(String, i64)> =
         groups::list(conn)?.into_iter().filter_map(|g| g.builtin_key.map(|k| (k, g.id))).collect();
@@ -209,107 +209,131 @@ pub fn seed(
         conn.batch_execute(&sql)?;
     }
 
-    // Users, in transactions of 50,000.
+    // Users, with their property access.
     let first_user: i64 = u::table.select(diesel::dsl::max(u::id)).first::<Option<i64>>(conn)?.unwrap_or(0) + 1;
     let year = chrono::Duration::days(365);
     let columns = "INSERT INTO users (email, first_name, last_name, phone, title, job_function, company, group_id, status, \
                    is_owner, password_hash, must_change_password, notification_preference, security_stamp, last_sign_in_at, \
                    created_at, updated_at, version) VALUES ";
-    let mut n = 0u64;
-    while n < users {
-        let end = (n + 50_000).min(users);
-        crate::db::transaction(conn, |conn| {
-            let mut i = n;
-            while i < end {
-                let stop = (i + 5_000).min(end);
-                let mut sql = String::from(columns);
-                for k in i..stop {
-                    let (first, last) = (FIRST[rng.below(40) as usize], LAST[rng.below(40) as usize]);
-                    let company = COMPANIES[rng.below(12) as usize];
-                    let roll = rng.below(100);
-                    let (group_key, email) = if k == 0 && existing == 0 {
-                        ("admin", DEMO_ADMIN.to_owned())
-                    } else {
-                        let key = match roll {
-                            0 => "admin",
-                            1..=30 => "regular",
-                            31..=40 => "read_only",
-                            41..=45 => "support",
-                            _ => "customer",
-                        };
-                        (
-                            key,
-                            format!(
-                                "{}.{}.{}@demo.example",
-                                first.to_lowercase(),
-                                last.to_lowercase(),
-                                run_id as u64 + k
-                            ),
-                        )
+    let mut add_users = |conn: &mut DbConnection, n: u64, end: u64| -> Result<(), AppError> {
+        let mut i = n;
+        while i < end {
+            let stop = (i + 5_000).min(end);
+            let mut sql = String::from(columns);
+            for k in i..stop {
+                let (first, last) = (FIRST[rng.below(40) as usize], LAST[rng.below(40) as usize]);
+                let company = COMPANIES[rng.below(12) as usize];
+                let roll = rng.below(100);
+                let (group_key, email) = if k == 0 && existing == 0 {
+                    ("admin", DEMO_ADMIN.to_owned())
+                } else {
+                    let key = match roll {
+                        0 => "admin",
+                        1..=30 => "regular",
+                        31..=40 => "read_only",
+                        41..=45 => "support",
+                        _ => "customer",
                     };
-                    let status = match rng.below(100) {
-                        _ if k == 0 && existing == 0 => "active",
-                        0..=84 => "active",
-                        85..=91 => "invited",
-                        92..=96 => "disabled",
-                        _ => "deleted",
-                    };
-                    let signed_in = status != "invited" && rng.below(10) > 0;
-                    let last_sign_in = if signed_in {
-                        ts(at - chrono::Duration::seconds(rng.below(year.num_seconds() as u64) as i64))
-                    } else {
-                        "NULL".into()
-                    };
-                    let created = ts(at - chrono::Duration::seconds(rng.below(2 * year.num_seconds() as u64) as i64));
-                    let sep = if k == i { "" } else { "," };
-                    write!(
-                        sql,
-                        "{sep}({}, {}, {}, {}, {}, {}, {}, {}, {}, FALSE, {}, FALSE, 'all', {}, {last_sign_in}, {created}, {created}, 1)",
-                        quote(&email),
-                        quote(first),
-                        quote(last),
-                        quote(&format!("+1 702 555 {:04}", rng.below(10000))),
-                        quote(TITLES[rng.below(8) as usize]),
-                        quote(JOBS[rng.below(8) as usize]),
-                        quote(company),
-                        group(group_key),
-                        quote(status),
-                        if status == "invited" { "NULL".into() } else { quote(password_hash) },
-                        quote(&format!("{:032x}", rng.next() as u128 * 31 + k as u128)),
+                    (
+                        key,
+                        format!("{}.{}.{}@demo.example", first.to_lowercase(), last.to_lowercase(), run_id as u64 + k),
                     )
-                    .ok();
-                }
-                conn.batch_execute(&sql)?;
-                i = stop;
+                };
+                let status = match rng.below(100) {
+                    _ if k == 0 && existing == 0 => "active",
+                    0..=84 => "active",
+                    85..=91 => "invited",
+                    92..=96 => "disabled",
+                    _ => "deleted",
+                };
+                let signed_in = status != "invited" && rng.below(10) > 0;
+                let last_sign_in = if signed_in {
+                    ts(at - chrono::Duration::seconds(rng.below(year.num_seconds() as u64) as i64))
+                } else {
+                    "NULL".into()
+                };
+                let created = ts(at - chrono::Duration::seconds(rng.below(2 * year.num_seconds() as u64) as i64));
+                let sep = if k == i { "" } else { "," };
+                write!(
+                    sql,
+                    "{sep}({}, {}, {}, {}, {}, {}, {}, {}, {}, FALSE, {}, FALSE, 'all', {}, {last_sign_in}, {created}, {created}, 1)",
+                    quote(&email),
+                    quote(first),
+                    quote(last),
+                    quote(&format!("+1 702 555 {:04}", rng.below(10000))),
+                    quote(TITLES[rng.below(8) as usize]),
+                    quote(JOBS[rng.below(8) as usize]),
+                    quote(company),
+                    group(group_key),
+                    quote(status),
+                    if status == "invited" { "NULL".into() } else { quote(password_hash) },
+                    quote(&format!("{:032x}", rng.next() as u128 * 31 + k as u128)),
+                )
+                .ok();
             }
-            // Property access: a third get one building, one in fifty a whole account.
-            if buildings > 0 {
-                let mut grants = Vec::new();
-                let mut account_grants = Vec::new();
-                for k in (n..end).filter(|k| k % 3 == 0) {
-                    let building = first_building + rng.below(buildings) as i64;
-                    grants.push(format!("({}, {building}, {})", first_user + k as i64, ts(at)));
-                    if k % 50 == 0 {
-                        let account = first_account + rng.below(accounts) as i64;
-                        account_grants.push(format!("({}, {account}, {})", first_user + k as i64, ts(at)));
-                    }
+            conn.batch_execute(&sql)?;
+            i = stop;
+        }
+        // Property access: a third get one building, one in fifty a whole account.
+        if buildings > 0 {
+            let mut grants = Vec::new();
+            let mut account_grants = Vec::new();
+            for k in (n..end).filter(|k| k % 3 == 0) {
+                let building = first_building + rng.below(buildings) as i64;
+                grants.push(format!("({}, {building}, {})", first_user + k as i64, ts(at)));
+                if k % 50 == 0 {
+                    let account = first_account + rng.below(accounts) as i64;
+                    account_grants.push(format!("({}, {account}, {})", first_user + k as i64, ts(at)));
                 }
-                for rows in grants.chunks(1000) {
-                    let rows = rows.join(",");
-                    conn.batch_execute(&format!(
-                        "INSERT INTO building_access (user_id, building_id, granted_at) VALUES {rows}"
-                    ))?;
-                }
-                for rows in account_grants.chunks(1000) {
-                    let rows = rows.join(",");
-                    conn.batch_execute(&format!(
-                        "INSERT INTO account_access (user_id, account_id, granted_at) VALUES {rows}"
-                    ))?;
-                }
+            }
+            for rows in grants.chunks(1000) {
+                let rows = rows.join(",");
+                conn.batch_execute(&format!(
+                    "INSERT INTO building_access (user_id, building_id, granted_at) VALUES {rows}"
+                ))?;
+            }
+            for rows in account_grants.chunks(1000) {
+                let rows = rows.join(",");
+                conn.batch_execute(&format!(
+                    "INSERT INTO account_access (user_id, account_id, granted_at) VALUES {rows}"
+                ))?;
+            }
+        }
+        Ok(())
+    };
+
+    // Many users into a small table: its indexes are dropped and built again at the end (a sort
+    // each), all in one transaction, instead of being updated row by row; most of a large
+    // seed's time went there. Otherwise, transactions of 50,000 users.
+    let rebuild = !pg && users as i64 > run_id;
+    if rebuild {
+        crate::db::transaction(conn, |conn| {
+            #[derive(QueryableByName)]
+            struct Index {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                name: String,
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                sql: String,
+            }
+            let indexes: Vec<Index> = diesel::sql_query(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL",
+            )
+            .load(conn)?;
+            for index in &indexes {
+                conn.batch_execute(&format!("DROP INDEX \"{}\"", index.name.replace('"', "\"\"")))?;
+            }
+            for n in (0..users).step_by(50_000) {
+                add_users(conn, n, (n + 50_000).min(users))?;
+            }
+            for index in &indexes {
+                conn.batch_execute(&index.sql)?;
             }
             Ok(())
         })?;
-        n = end;
+    } else {
+        for n in (0..users).step_by(50_000) {
+            crate::db::transaction(conn, |conn| add_users(conn, n, (n + 50_000).min(users)))?;
+        }
     }
     if !pg {
         conn.batch_execute("PRAGMA synchronous = NORMAL; ANALYZE;")?;

@@ -773,3 +773,48 @@ fn hidden_value(body: &str, name: &str) -> String {
     let start = body.find(&format!("name=\"{name}\" value=\"")).expect(name) + name.len() + 15;
     body[start..start + body[start..].find('"').unwrap()].to_owned()
 }
+
+/// How many indexes the users table has on SQLite (0 on PostgreSQL).
+async fn sqlite_user_indexes(app: &TestApp) -> i64 {
+    app.with_db(|conn| {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        match conn {
+            concierge::db::DbConnection::Sqlite(_) => {
+                diesel::sql_query("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users'")
+                    .get_result::<N>(conn)
+                    .unwrap()
+                    .n
+            }
+            concierge::db::DbConnection::Postgresql(_) => 0,
+        }
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn seed_demo_fills_a_fresh_database_keeps_every_index_and_count_and_adds_more() {
+    let app = spawn_app().await;
+    let before = sqlite_user_indexes(&app).await;
+    let hash = bcrypt::hash("demo", 4).unwrap();
+    let h = hash.clone();
+    let seeded = app.with_db(move |conn| concierge::seed::seed(conn, 2_000, 60, &h, false).unwrap()).await;
+    assert_eq!(seeded.users, 2_000);
+    assert_eq!(sqlite_user_indexes(&app).await, before, "every index of users is back");
+    assert_counts_kept(&app, "the seed").await;
+    let h = hash.clone();
+    let again = app.with_db(move |conn| concierge::seed::seed(conn, 10, 0, &h, false).is_err()).await;
+    assert!(again, "a second seed needs --force");
+    app.with_db(move |conn| concierge::seed::seed(conn, 10, 0, &hash, true).unwrap()).await;
+    let total = app.with_db(|conn| concierge::db::schema::users::table.count().get_result::<i64>(conn).unwrap()).await;
+    assert_eq!(total, 2_010, "ten more, added row by row");
+    assert_counts_kept(&app, "a second seed").await;
+    let demo = user_by_email(&app, "admin@demo.example").await;
+    assert_eq!(demo.building_count, concierge::db::directory::REACHES_ALL);
+    // The list and a search work on what was seeded.
+    let (browser, _) = app.signed_in("lead@example.com", "admin").await;
+    browser.get("/users?q=novak").await.assert_status(200).assert_contains("Novak");
+}
