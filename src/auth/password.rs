@@ -1,11 +1,12 @@
-//! bcrypt hashing, always on the blocking pool and at most on half the cores at once, so a burst
-//! of sign-ins waits its turn instead of stalling every other page.
+//! bcrypt hashing on its own threads, half as many as there are cores, running at a lower CPU
+//! priority: a burst of sign-ins waits its turn and takes only the time pages leave idle, instead
+//! of stalling every other page.
 
-use std::sync::{Arc, OnceLock};
-
-use tokio::sync::Semaphore;
+use std::sync::{Arc, Mutex, OnceLock, mpsc};
 
 use crate::error::AppError;
+
+type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone)]
 pub struct Hasher {
@@ -13,14 +14,46 @@ pub struct Hasher {
     /// A hash of nothing anyone knows, checked when there is no real one, so that an unknown
     /// email takes as long as a wrong password.
     decoy: Arc<OnceLock<String>>,
-    /// Hashes running at once.
-    slots: Arc<Semaphore>,
+    /// Work for the hashing threads; they end when the last `Hasher` clone is dropped.
+    jobs: mpsc::Sender<Job>,
 }
 
 impl Hasher {
     pub fn new(cost: u32) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        Hasher { cost, decoy: Arc::new(OnceLock::new()), slots: Arc::new(Semaphore::new((cores / 2).max(1))) }
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..(cores / 2).max(1) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new().name(format!("password-{n}")).spawn(move || {
+                lower_priority();
+                loop {
+                    let job = match queue.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        Hasher { cost, decoy: Arc::new(OnceLock::new()), jobs }
+    }
+
+    /// Runs `f` on a hashing thread.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move || {
+                let _ = done.send(f());
+            }))
+            .map_err(|_| AppError::Internal(anyhow::anyhow!("the password hashing threads stopped")))?;
+        result.await.map_err(|_| AppError::Internal(anyhow::anyhow!("a password hash was dropped")))
     }
 
     pub fn cost(&self) -> u32 {
@@ -29,25 +62,20 @@ impl Hasher {
 
     pub async fn hash(&self, password: String) -> Result<String, AppError> {
         let cost = self.cost;
-        let _slot = self.slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
-        actix_web::web::block(move || bcrypt::hash(password, cost))
-            .await
-            .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing stopped: {e}")))?
-            .map_err(|e| AppError::Internal(e.into()))
+        self.run(move || bcrypt::hash(password, cost)).await?.map_err(|e| AppError::Internal(e.into()))
     }
 
     /// Checks `password` against `hash`, or against the decoy when there is no hash.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AppError> {
-        let this = self.clone();
-        let _slot = self.slots.acquire().await.map_err(|e| AppError::Internal(e.into()))?;
-        actix_web::web::block(move || {
+        let decoy = self.decoy.clone();
+        let cost = self.cost;
+        self.run(move || {
             let real = hash.is_some();
-            let hash = hash.unwrap_or_else(|| this.decoy().to_owned());
+            let hash = hash.unwrap_or_else(|| decoy_hash(&decoy, cost).to_owned());
             let ok = bcrypt::verify(password, &hash).unwrap_or(false);
             real && ok
         })
         .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing stopped: {e}")))
     }
 
     /// Prepares the decoy ahead of the first sign-in (call from a blocking thread).
@@ -56,6 +84,20 @@ impl Hasher {
     }
 
     fn decoy(&self) -> &str {
-        self.decoy.get_or_init(|| bcrypt::hash(super::secret::new_token(), self.cost).unwrap_or_default())
+        decoy_hash(&self.decoy, self.cost)
+    }
+}
+
+fn decoy_hash(decoy: &OnceLock<String>, cost: u32) -> &str {
+    decoy.get_or_init(|| bcrypt::hash(super::secret::new_token(), cost).unwrap_or_default())
+}
+
+/// Lowers the calling thread's CPU priority (nice 10), so pages are served first.
+fn lower_priority() {
+    // SAFETY: setpriority only reads its arguments; on Linux `who == 0` with PRIO_PROCESS means
+    // the calling thread.
+    #[cfg(target_os = "linux")]
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
