@@ -38,7 +38,9 @@ TOKEN=$(curl -fs -c "$JAR" "$BASE/sign-in" | grep -o 'name="csrf_token" value="[
 curl -fs -b "$JAR" -c "$JAR" -o /dev/null --data-urlencode "csrf_token=$TOKEN" \
   --data-urlencode "email=admin@demo.example" --data-urlencode "password=demo-harbor-lantern-2026" "$BASE/sign-in"
 export BENCH_COOKIE="concierge_session=$(awk '$6 == "concierge_session" {print $7}' "$JAR")"
-curl -fs -H "Cookie: $BENCH_COOKIE" "$BASE/users" | grep -q "Add New User" || { echo "bench: sign-in failed"; exit 1; }
+# (To a file first: `grep -q` closing the pipe early made curl fail, and pipefail with it.)
+curl -fs -o "$WORK/users.html" -H "Cookie: $BENCH_COOKIE" "$BASE/users"
+grep -q "Add New User" "$WORK/users.html" || { echo "bench: sign-in failed"; exit 1; }
 
 # A deep page: the cursor of a page near the end of the list.
 DEEP=$(curl -fs -H "Cookie: $BENCH_COOKIE" "$BASE/users?dir=desc&per_page=100" | grep -o 'href="[^"]*" rel="next"' | sed 's/href="//; s/" rel="next"//; s/&amp;/\&/g; s/&#38;/\&/g')
