@@ -70,17 +70,24 @@ fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let public_url = config.public_url.clone();
         let app = Application::build(config).await?;
-        let db = app.state.db.clone();
-        let link = actix_web::web::block(move || {
-            let mut conn = db.get()?;
-            concierge::owner::setup_link(&mut conn, &public_url)
-        })
-        .await?
-        .map_err(|e| anyhow::anyhow!("issuing the owner setup link failed: {e:?}"))?;
         tracing::info!(port = app.port(), "Concierge is listening");
-        if let Some(link) = link {
-            println!("No owner yet. Open this one-time link to create the owner account: {link}");
-        }
+        // The server answers while the link is issued: `/readyz` does not wait on it.
+        let db = app.state.db.clone();
+        actix_web::rt::spawn(async move {
+            let link = actix_web::web::block(move || {
+                let mut conn = db.get()?;
+                concierge::owner::setup_link(&mut conn, &public_url)
+            })
+            .await;
+            match link {
+                Ok(Ok(Some(link))) => {
+                    println!("No owner yet. Open this one-time link to create the owner account: {link}")
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!(error = ?e, "issuing the owner setup link failed"),
+                Err(e) => tracing::error!(error = %e, "issuing the owner setup link failed"),
+            }
+        });
         app.run_until_stopped().await?;
         Ok(())
     })

@@ -446,6 +446,103 @@ pub async fn signup(
     render(StatusCode::OK, &page)
 }
 
+#[derive(Template)]
+#[template(path = "public/confirm_link.html")]
+struct ConfirmLinkPage {
+    layout: Layout,
+    heading: &'static str,
+    message: String,
+    action: String,
+    button: &'static str,
+}
+
+/// What an emailed link does happens on a button, not on opening it: mail scanners open links.
+async fn confirm_link_page(
+    state: &AppState,
+    session: &SessionState,
+    title: &str,
+    page: impl FnOnce(Layout) -> ConfirmLinkPage,
+) -> Result<HttpResponse, AppError> {
+    let (layout, _) = public_layout(state, session, title).await?;
+    render(StatusCode::OK, &page(layout))
+}
+
+/// The link in a self-signup mail: a button that confirms the address.
+pub async fn verify_email_page(
+    state: web::Data<AppState>,
+    session: SessionState,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let action = format!("/verify-email/{secret}");
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailVerify, &secret)? else {
+                return Ok(None);
+            };
+            let user = crate::db::users::find(conn, token.user_id.unwrap_or_default())?;
+            Ok(user.map(|u| match token.state(now()) {
+                TokenState::Valid if u.status() == UserStatus::Invited => Ok(u.email),
+                TokenState::Valid => Err(TokenState::Used),
+                other => Err(other),
+            }))
+        })
+        .await?;
+    match found {
+        None => Err(AppError::NotFound),
+        Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,
+        Some(Ok(email)) => {
+            confirm_link_page(&state, &session, "Confirm email", |layout| ConfirmLinkPage {
+                layout,
+                heading: "Confirm your email",
+                message: format!("Confirm that {email} is your address to finish setting up your account."),
+                action,
+                button: "Confirm my email",
+            })
+            .await
+        }
+    }
+}
+
+/// The link in an email-change mail: a button that makes the new address the sign-in address.
+pub async fn confirm_email_change_page(
+    state: web::Data<AppState>,
+    session: SessionState,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let secret = path.into_inner();
+    let action = format!("/confirm-email/{secret}");
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailChange, &secret)? else {
+                return Ok(None);
+            };
+            let user = crate::db::users::find(conn, token.user_id.unwrap_or_default())?;
+            Ok(user.map(|u| match token.state(now()) {
+                TokenState::Valid if u.status() == UserStatus::Active => Ok(token.email.unwrap_or_default()),
+                TokenState::Valid => Err(TokenState::Revoked),
+                other => Err(other),
+            }))
+        })
+        .await?;
+    match found {
+        None => Err(AppError::NotFound),
+        Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,
+        Some(Ok(email)) => {
+            confirm_link_page(&state, &session, "Confirm email", |layout| ConfirmLinkPage {
+                layout,
+                heading: "Change your sign-in address",
+                message: format!("From now on you will sign in with {email}; your old address will stop working."),
+                action,
+                button: "Use this address",
+            })
+            .await
+        }
+    }
+}
+
 pub async fn verify_email(
     state: web::Data<AppState>,
     session: SessionState,

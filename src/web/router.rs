@@ -42,8 +42,10 @@ routes! {
     post "/reset-password/{token}" => account::reset,
     get "/signup" => account::signup_page,
     post "/signup" => account::signup,
-    get "/verify-email/{token}" => account::verify_email,
-    get "/confirm-email/{token}" => account::confirm_email_change,
+    get "/verify-email/{token}" => account::verify_email_page,
+    post "/verify-email/{token}" => account::verify_email,
+    get "/confirm-email/{token}" => account::confirm_email_change_page,
+    post "/confirm-email/{token}" => account::confirm_email_change,
 
     get "/profile" => profile::show,
     post "/profile" => profile::update,

@@ -108,13 +108,17 @@ async fn self_signup_is_off_by_default_and_when_on_verifies_the_address() {
     assert_eq!(queued.len(), 2);
     let path = link_path(&queued[0].2, "/verify-email/");
     let sam_browser = app.browser();
-    sam_browser.get(&path).await.assert_redirect_to("/settings");
+    // Opening the link (as a mail scanner would) changes nothing; the button does.
+    sam_browser.get(&path).await.assert_status(200).assert_contains("Confirm my email");
+    assert_eq!(app.user(sam.id).await.status(), UserStatus::Invited);
+    sam_browser.post(&path, &[]).await.assert_redirect_to("/settings");
     sam_browser.follow("/settings").await.assert_contains("Your email is confirmed");
     let sam = app.user(sam.id).await;
     assert_eq!(sam.status(), UserStatus::Active);
     let group = app.with_db(move |c| concierge::db::groups::find(c, sam.group_id).unwrap().unwrap()).await;
     assert_eq!(group.builtin_key.as_deref(), Some("customer"));
     app.browser().get(&path).await.assert_status(410);
+    app.browser().post(&path, &[]).await.assert_status(410);
 }
 
 #[actix_web::test]
@@ -146,11 +150,14 @@ async fn an_email_change_happens_when_the_link_to_the_new_address_is_followed() 
     assert_eq!(app.user(user.id).await.email, "ann@example.com", "nothing changes before the link");
 
     let path = link_path(&queued[0].2, "/confirm-email/");
-    app.browser().get(&path).await.assert_status(200).assert_contains("Your email was changed");
+    app.browser().get(&path).await.assert_status(200).assert_contains("Use this address");
+    assert_eq!(app.user(user.id).await.email, "ann@example.com", "opening the link changes nothing");
+    app.browser().post(&path, &[]).await.assert_status(200).assert_contains("Your email was changed");
     assert_eq!(app.user(user.id).await.email, "new@example.com");
     app.browser().sign_in("ann@example.com", PASSWORD).await.assert_status(422);
     app.browser().sign_in("new@example.com", PASSWORD).await.assert_redirect_to("/settings");
     app.browser().get(&path).await.assert_status(410);
+    app.browser().post(&path, &[]).await.assert_status(410);
 }
 
 #[actix_web::test]
