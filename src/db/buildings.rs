@@ -68,6 +68,18 @@ pub fn some_by_account(
         .collect())
 }
 
+/// A building (joined with its account) whose name, street, city or account name holds `pattern`.
+macro_rules! building_matches {
+    ($pattern:expr) => {
+        super::lower(buildings::name)
+            .like(&$pattern)
+            .escape('\\')
+            .or(super::lower(buildings::city).like(&$pattern).escape('\\'))
+            .or(super::lower(buildings::street).like(&$pattern).escape('\\'))
+            .or(super::lower(accounts::name).like(&$pattern).escape('\\'))
+    };
+}
+
 /// Up to `limit` buildings whose name, address or account matches `search`, and the accounts
 /// whose name matches it.
 pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<i64>, Vec<i64>), AppError> {
@@ -75,14 +87,7 @@ pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<
     let pattern = super::directory::like_pattern(search);
     let buildings = buildings::table
         .inner_join(accounts::table)
-        .filter(
-            lower(buildings::name)
-                .like(&pattern)
-                .escape('\\')
-                .or(lower(buildings::city).like(&pattern).escape('\\'))
-                .or(lower(buildings::street).like(&pattern).escape('\\'))
-                .or(lower(accounts::name).like(&pattern).escape('\\')),
-        )
+        .filter(building_matches!(pattern))
         .order((accounts::name, buildings::name, buildings::id))
         .limit(limit)
         .select(buildings::id)
@@ -132,7 +137,6 @@ pub fn reachable(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<BuildingRow>, i64), AppError> {
-    use super::lower;
     use super::schema::{account_access, building_access};
     let pattern = super::directory::like_pattern(search);
     let direct =
@@ -140,14 +144,7 @@ pub fn reachable(
     let whole = account_access::table.filter(account_access::user_id.eq(user_id)).select(account_access::account_id);
     macro_rules! base {
         () => {
-            buildings::table.inner_join(accounts::table).filter(
-                lower(buildings::name)
-                    .like(&pattern)
-                    .escape('\\')
-                    .or(lower(buildings::city).like(&pattern).escape('\\'))
-                    .or(lower(buildings::street).like(&pattern).escape('\\'))
-                    .or(lower(accounts::name).like(&pattern).escape('\\')),
-            )
+            buildings::table.inner_join(accounts::table).filter(building_matches!(pattern))
         };
     }
     let (rows, total) = if all {

@@ -456,15 +456,43 @@ struct ConfirmLinkPage {
     button: &'static str,
 }
 
-/// What an emailed link does happens on a button, not on opening it: mail scanners open links.
+/// An emailed link's page: what the link does happens on its button, not on opening it, since
+/// mail scanners open links. `purpose` and `status` say which links for which users still work;
+/// `text` words the page from the address concerned.
+#[allow(clippy::too_many_arguments)]
 async fn confirm_link_page(
     state: &AppState,
     session: &SessionState,
-    title: &str,
-    page: impl FnOnce(Layout) -> ConfirmLinkPage,
+    purpose: Purpose,
+    secret: String,
+    status: UserStatus,
+    wrong_status: TokenState,
+    action: String,
+    text: impl FnOnce(&str) -> (&'static str, String, &'static str),
 ) -> Result<HttpResponse, AppError> {
-    let (layout, _) = public_layout(state, session, title).await?;
-    render(StatusCode::OK, &page(layout))
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(token) = tokens::find_by_secret(conn, purpose, &secret)? else {
+                return Ok(None);
+            };
+            let user = crate::db::users::find(conn, token.user_id.unwrap_or_default())?;
+            Ok(user.map(|u| match token.state(now()) {
+                TokenState::Valid if u.status() == status => Ok(token.email.clone().unwrap_or(u.email)),
+                TokenState::Valid => Err(wrong_status),
+                other => Err(other),
+            }))
+        })
+        .await?;
+    match found {
+        None => Err(AppError::NotFound),
+        Some(Err(why)) => link_problem(state, session, why, "Confirm email").await,
+        Some(Ok(email)) => {
+            let (heading, message, button) = text(&email);
+            let (layout, _) = public_layout(state, session, heading).await?;
+            render(StatusCode::OK, &ConfirmLinkPage { layout, heading, message, action, button })
+        }
+    }
 }
 
 /// The link in a self-signup mail: a button that confirms the address.
@@ -475,34 +503,23 @@ pub async fn verify_email_page(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let action = format!("/verify-email/{secret}");
-    let found = state
-        .db
-        .run(move |conn| {
-            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailVerify, &secret)? else {
-                return Ok(None);
-            };
-            let user = crate::db::users::find(conn, token.user_id.unwrap_or_default())?;
-            Ok(user.map(|u| match token.state(now()) {
-                TokenState::Valid if u.status() == UserStatus::Invited => Ok(u.email),
-                TokenState::Valid => Err(TokenState::Used),
-                other => Err(other),
-            }))
-        })
-        .await?;
-    match found {
-        None => Err(AppError::NotFound),
-        Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,
-        Some(Ok(email)) => {
-            confirm_link_page(&state, &session, "Confirm email", |layout| ConfirmLinkPage {
-                layout,
-                heading: "Confirm your email",
-                message: format!("Confirm that {email} is your address to finish setting up your account."),
-                action,
-                button: "Confirm my email",
-            })
-            .await
-        }
-    }
+    confirm_link_page(
+        &state,
+        &session,
+        Purpose::EmailVerify,
+        secret,
+        UserStatus::Invited,
+        TokenState::Used,
+        action,
+        |email| {
+            (
+                "Confirm your email",
+                format!("Confirm that {email} is your address to finish setting up your account."),
+                "Confirm my email",
+            )
+        },
+    )
+    .await
 }
 
 /// The link in an email-change mail: a button that makes the new address the sign-in address.
@@ -513,34 +530,23 @@ pub async fn confirm_email_change_page(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let action = format!("/confirm-email/{secret}");
-    let found = state
-        .db
-        .run(move |conn| {
-            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailChange, &secret)? else {
-                return Ok(None);
-            };
-            let user = crate::db::users::find(conn, token.user_id.unwrap_or_default())?;
-            Ok(user.map(|u| match token.state(now()) {
-                TokenState::Valid if u.status() == UserStatus::Active => Ok(token.email.unwrap_or_default()),
-                TokenState::Valid => Err(TokenState::Revoked),
-                other => Err(other),
-            }))
-        })
-        .await?;
-    match found {
-        None => Err(AppError::NotFound),
-        Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,
-        Some(Ok(email)) => {
-            confirm_link_page(&state, &session, "Confirm email", |layout| ConfirmLinkPage {
-                layout,
-                heading: "Change your sign-in address",
-                message: format!("From now on you will sign in with {email}; your old address will stop working."),
-                action,
-                button: "Use this address",
-            })
-            .await
-        }
-    }
+    confirm_link_page(
+        &state,
+        &session,
+        Purpose::EmailChange,
+        secret,
+        UserStatus::Active,
+        TokenState::Revoked,
+        action,
+        |email| {
+            (
+                "Change your sign-in address",
+                format!("From now on you will sign in with {email}; your old address will stop working."),
+                "Use this address",
+            )
+        },
+    )
+    .await
 }
 
 pub async fn verify_email(
