@@ -734,6 +734,12 @@ async fn with_many_buildings_property_access_lists_grants_and_a_search_and_savin
     let (t0, t1) = (towers[0].to_string(), towers[1].to_string());
     browser.post(&path, &[("building", &t0), ("building", &t1)]).await;
 
+    // Add New User offers the two accounts whole, not 350 checkboxes.
+    let page = browser.get("/users/new").await;
+    page.assert_status(200).assert_contains("too many buildings to list here");
+    assert_eq!(page.body.matches("name=\"building\"").count(), 0);
+    assert_eq!(page.body.matches("name=\"account\"").count(), 2);
+
     // The page lists her two buildings, not all 350.
     let page = browser.get(&format!("/users/{}", nina.id)).await;
     page.assert_status(200).assert_contains("Find buildings or accounts to grant");

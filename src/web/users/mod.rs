@@ -84,11 +84,21 @@ pub struct BuildingChoice {
     pub checked: bool,
 }
 
+/// Every account with its buildings for Add New User; past `LIST_EVERY_BUILDING_UP_TO` buildings,
+/// the accounts alone (whole-account grants), with any building already checked. The flag says
+/// whether every building is listed.
 pub fn access_choices(
     conn: &mut DbConnection,
     access: &crate::db::user_access::Access,
-) -> Result<Vec<AccountChoice>, AppError> {
-    Ok(choices(crate::db::buildings::all_by_account(conn)?, access))
+) -> Result<(Vec<AccountChoice>, bool), AppError> {
+    use crate::db::buildings;
+    if buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO {
+        return Ok((choices(buildings::all_by_account(conn)?, access), true));
+    }
+    let checked: Vec<i64> = access.buildings.iter().copied().collect();
+    let accounts = buildings::account_ids(conn)?;
+    let by_account = buildings::some_by_account(conn, &checked, &accounts)?;
+    Ok((choices(by_account, access), false))
 }
 
 /// Up to this many buildings, Property Access lists every one; beyond, a user's page lists what

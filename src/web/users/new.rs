@@ -47,6 +47,7 @@ struct NewPage {
     groups: Vec<GroupChoice>,
     jobs: Vec<JobChoice>,
     accounts: Vec<AccountChoice>,
+    every_building: bool,
     invite: bool,
     subject: String,
     bcc_me: bool,
@@ -56,12 +57,11 @@ struct NewPage {
 
 pub async fn new(state: web::Data<AppState>, user: Require<ManageUsers>) -> Result<HttpResponse, AppError> {
     let acting = user.acting();
-    let (groups, accounts) = state
+    let (groups, (accounts, every_building)) = state
         .db
         .run(move |conn| {
             let groups = group_choices(conn, &acting, "")?;
-            let accounts = access_choices(conn, &Access::default())?;
-            Ok((groups, accounts))
+            Ok((groups, access_choices(conn, &Access::default())?))
         })
         .await?;
     let page = NewPage {
@@ -71,6 +71,7 @@ pub async fn new(state: web::Data<AppState>, user: Require<ManageUsers>) -> Resu
         groups,
         jobs: job_choices(""),
         accounts,
+        every_building,
         invite: true,
         subject: String::new(),
         bcc_me: false,
@@ -231,7 +232,8 @@ pub async fn create(
                 form: refused.form,
                 errors: refused.errors,
                 groups: refused.groups,
-                accounts: refused.accounts,
+                accounts: refused.accounts.0,
+                every_building: refused.accounts.1,
                 invite,
                 subject: String::new(),
                 bcc_me,
@@ -248,6 +250,7 @@ struct Refused {
     form: UserInfoForm,
     errors: FieldErrors,
     groups: Vec<GroupChoice>,
-    accounts: Vec<AccountChoice>,
+    /// The accounts and buildings to show, and whether that is every building.
+    accounts: (Vec<AccountChoice>, bool),
     existing: Option<Existing>,
 }
