@@ -147,45 +147,31 @@ pub fn reachable(
             buildings::table.inner_join(accounts::table).filter(building_matches!(pattern))
         };
     }
-    let (rows, total) = if all {
-        let rows = base!()
-            .order((accounts::name, buildings::name, buildings::id))
-            .offset(offset)
-            .limit(limit)
-            .select((
-                buildings::id,
-                buildings::account_id,
-                accounts::name,
-                buildings::name,
-                buildings::street,
-                buildings::city,
-                buildings::region,
-                buildings::postal_code,
-                buildings::country,
-            ))
-            .load(conn)?;
-        (rows, base!().count().get_result(conn)?)
-    } else {
-        let reach = buildings::id.eq_any(direct).or(buildings::account_id.eq_any(whole));
-        let rows = base!()
-            .filter(reach)
-            .order((accounts::name, buildings::name, buildings::id))
-            .offset(offset)
-            .limit(limit)
-            .select((
-                buildings::id,
-                buildings::account_id,
-                accounts::name,
-                buildings::name,
-                buildings::street,
-                buildings::city,
-                buildings::region,
-                buildings::postal_code,
-                buildings::country,
-            ))
-            .load(conn)?;
-        (rows, base!().filter(reach).count().get_result(conn)?)
-    };
+    let reach = buildings::id.eq_any(direct).or(buildings::account_id.eq_any(whole));
+    // Everything matches for a user who reaches all; otherwise what they were granted.
+    let mut rows = base!().into_boxed();
+    let mut count = base!().into_boxed();
+    if !all {
+        rows = rows.filter(reach);
+        count = count.filter(reach);
+    }
+    let rows = rows
+        .order((accounts::name, buildings::name, buildings::id))
+        .offset(offset)
+        .limit(limit)
+        .select((
+            buildings::id,
+            buildings::account_id,
+            accounts::name,
+            buildings::name,
+            buildings::street,
+            buildings::city,
+            buildings::region,
+            buildings::postal_code,
+            buildings::country,
+        ))
+        .load(conn)?;
+    let total = count.count().get_result(conn)?;
     Ok((rows, total))
 }
 

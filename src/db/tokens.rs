@@ -105,6 +105,28 @@ pub fn issue(conn: &mut DbConnection, new: NewToken<'_>) -> Result<(Token, Strin
 }
 
 /// The token a link's secret belongs to, if it is one of `purpose`.
+/// The token a link carries, the user it is for, and the state it is in for that user: a link
+/// still valid whose user is no longer `status` (say, an invite whose user is already active)
+/// can no longer be used.
+pub fn find_for_user(
+    conn: &mut DbConnection,
+    purpose: Purpose,
+    secret: &str,
+    status: crate::domain::UserStatus,
+) -> Result<Option<(Token, super::users::User, TokenState)>, AppError> {
+    let Some(token) = find_by_secret(conn, purpose, secret)? else {
+        return Ok(None);
+    };
+    let Some(user) = super::users::find(conn, token.user_id.unwrap_or_default())? else {
+        return Ok(None);
+    };
+    let mut state = token.state(super::now());
+    if state == TokenState::Valid && user.status() != status {
+        state = TokenState::Revoked;
+    }
+    Ok(Some((token, user, state)))
+}
+
 pub fn find_by_secret(conn: &mut DbConnection, purpose: Purpose, secret: &str) -> Result<Option<Token>, AppError> {
     if secret.len() != 64 {
         return Ok(None);

@@ -155,17 +155,7 @@ fn reset_token(
     conn: &mut DbConnection,
     secret: &str,
 ) -> Result<Option<(tokens::Token, crate::db::users::User, TokenState)>, AppError> {
-    let Some(token) = tokens::find_by_secret(conn, Purpose::PasswordReset, secret)? else {
-        return Ok(None);
-    };
-    let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
-        return Ok(None);
-    };
-    let mut state = token.state(now());
-    if state == TokenState::Valid && user.status() != UserStatus::Active {
-        state = TokenState::Revoked;
-    }
-    Ok(Some((token, user, state)))
+    tokens::find_for_user(conn, Purpose::PasswordReset, secret, UserStatus::Active)
 }
 
 pub async fn reset_page(
@@ -459,27 +449,21 @@ struct ConfirmLinkPage {
 /// An emailed link's page: what the link does happens on its button, not on opening it, since
 /// mail scanners open links. `purpose` and `status` say which links for which users still work;
 /// `text` words the page from the address concerned.
-#[allow(clippy::too_many_arguments)]
 async fn confirm_link_page(
     state: &AppState,
     session: &SessionState,
     purpose: Purpose,
     secret: String,
     status: UserStatus,
-    wrong_status: TokenState,
     action: String,
     text: impl FnOnce(&str) -> (&'static str, String, &'static str),
 ) -> Result<HttpResponse, AppError> {
     let found = state
         .db
         .run(move |conn| {
-            let Some(token) = tokens::find_by_secret(conn, purpose, &secret)? else {
-                return Ok(None);
-            };
-            let user = crate::db::users::find(conn, token.user_id.unwrap_or_default())?;
-            Ok(user.map(|u| match token.state(now()) {
-                TokenState::Valid if u.status() == status => Ok(token.email.clone().unwrap_or(u.email)),
-                TokenState::Valid => Err(wrong_status),
+            let found = tokens::find_for_user(conn, purpose, &secret, status)?;
+            Ok(found.map(|(token, user, state)| match state {
+                TokenState::Valid => Ok(token.email.unwrap_or(user.email)),
                 other => Err(other),
             }))
         })
@@ -503,22 +487,13 @@ pub async fn verify_email_page(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let action = format!("/verify-email/{secret}");
-    confirm_link_page(
-        &state,
-        &session,
-        Purpose::EmailVerify,
-        secret,
-        UserStatus::Invited,
-        TokenState::Used,
-        action,
-        |email| {
-            (
-                "Confirm your email",
-                format!("Confirm that {email} is your address to finish setting up your account."),
-                "Confirm my email",
-            )
-        },
-    )
+    confirm_link_page(&state, &session, Purpose::EmailVerify, secret, UserStatus::Invited, action, |email| {
+        (
+            "Confirm your email",
+            format!("Confirm that {email} is your address to finish setting up your account."),
+            "Confirm my email",
+        )
+    })
     .await
 }
 
@@ -530,22 +505,13 @@ pub async fn confirm_email_change_page(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let action = format!("/confirm-email/{secret}");
-    confirm_link_page(
-        &state,
-        &session,
-        Purpose::EmailChange,
-        secret,
-        UserStatus::Active,
-        TokenState::Revoked,
-        action,
-        |email| {
-            (
-                "Change your sign-in address",
-                format!("From now on you will sign in with {email}; your old address will stop working."),
-                "Use this address",
-            )
-        },
-    )
+    confirm_link_page(&state, &session, Purpose::EmailChange, secret, UserStatus::Active, action, |email| {
+        (
+            "Change your sign-in address",
+            format!("From now on you will sign in with {email}; your old address will stop working."),
+            "Use this address",
+        )
+    })
     .await
 }
 
@@ -560,17 +526,12 @@ pub async fn verify_email(
     let outcome = state
         .db
         .transaction(move |conn| {
-            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailVerify, &secret)? else {
+            let Some((token, user, token_state)) =
+                tokens::find_for_user(conn, Purpose::EmailVerify, &secret, UserStatus::Invited)?
+            else {
                 return Ok(None);
             };
-            let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
-                return Ok(None);
-            };
-            let token_state = token.state(now());
-            if token_state != TokenState::Valid
-                || user.status() != UserStatus::Invited
-                || !tokens::consume(conn, token.id)?
-            {
+            if token_state != TokenState::Valid || !tokens::consume(conn, token.id)? {
                 return Ok(Some(Err(if token_state == TokenState::Valid { TokenState::Used } else { token_state })));
             }
             diesel::update(users::table.find(user.id))
@@ -718,14 +679,12 @@ pub async fn confirm_email_change(
     let outcome = state
         .db
         .transaction(move |conn| {
-            let Some(token) = tokens::find_by_secret(conn, Purpose::EmailChange, &secret)? else {
+            let Some((token, user, token_state)) =
+                tokens::find_for_user(conn, Purpose::EmailChange, &secret, UserStatus::Active)?
+            else {
                 return Ok(None);
             };
-            let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
-                return Ok(None);
-            };
-            let token_state = token.state(now());
-            if token_state != TokenState::Valid || user.status() != UserStatus::Active {
+            if token_state != TokenState::Valid {
                 return Ok(Some(Err(token_state)));
             }
             let new_email = token.email.clone().unwrap_or_default();

@@ -37,17 +37,7 @@ fn lookup(
     conn: &mut DbConnection,
     secret: &str,
 ) -> Result<Option<(Token, crate::db::users::User, TokenState)>, AppError> {
-    let Some(token) = tokens::find_by_secret(conn, Purpose::Invite, secret)? else {
-        return Ok(None);
-    };
-    let Some(user) = crate::db::users::find(conn, token.user_id.unwrap_or_default())? else {
-        return Ok(None);
-    };
-    let mut state = token.state(now());
-    if state == TokenState::Valid && user.status() != UserStatus::Invited {
-        state = TokenState::Revoked;
-    }
-    Ok(Some((token, user, state)))
+    tokens::find_for_user(conn, Purpose::Invite, secret, UserStatus::Invited)
 }
 
 async fn refused(state: &AppState, session: &SessionState, why: TokenState) -> Result<HttpResponse, AppError> {
