@@ -106,6 +106,7 @@ impl Application {
                 // Raw bodies are read only by the CSV import.
                 .app_data(web::PayloadConfig::new(2 * 1024 * 1024))
                 .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
+                .wrap(from_fn(crate::auth::current_user::check_first))
                 .wrap(from_fn(csrf::check))
                 .wrap(session)
                 .wrap(Compress::default())

@@ -147,12 +147,40 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     })
 }
 
+/// The user check of a state-changing request, made by `check_first`.
+struct Checked(Option<Result<CurrentUser, AppError>>);
+
+/// Checks the session of a state-changing request before its handler reads the form, so a
+/// session that ended is sent to sign in rather than told its form was wrong.
+pub async fn check_first(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody + 'static>, actix_web::Error> {
+    use actix_web::HttpMessage;
+    let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && SessionState::new(req.get_session()).user().is_some() {
+        let checked = load(req.request().clone()).await;
+        req.extensions_mut().insert(Checked(Some(checked)));
+    }
+    next.call(req).await
+}
+
+/// The user `check_first` found for this request, or a fresh check.
+async fn checked_or_load(req: HttpRequest) -> Result<CurrentUser, AppError> {
+    use actix_web::HttpMessage;
+    let checked = req.extensions_mut().get_mut::<Checked>().and_then(|c| c.0.take());
+    match checked {
+        Some(result) => result,
+        None => load(req).await,
+    }
+}
+
 impl FromRequest for CurrentUser {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        Box::pin(load(req.clone()))
+        Box::pin(checked_or_load(req.clone()))
     }
 }
 
@@ -166,7 +194,7 @@ impl FromRequest for MaybeUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            match load(req).await {
+            match checked_or_load(req).await {
                 Ok(user) => Ok(MaybeUser(Some(user))),
                 Err(AppError::SignInRequired { .. } | AppError::PasswordChangeRequired) => Ok(MaybeUser(None)),
                 Err(e) => Err(e),
@@ -207,7 +235,7 @@ impl<C: Capability + 'static> FromRequest for Require<C> {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let user = load(req).await?;
+            let user = checked_or_load(req).await?;
             if user.impersonator_id.is_some() || !user.can(C::PERMISSION) {
                 return Err(AppError::Forbidden);
             }

@@ -141,3 +141,13 @@ async fn a_user_who_must_choose_a_new_password_can_go_nowhere_else() {
     browser.get("/profile").await.assert_redirect_to("/profile/password");
     browser.get("/profile/password").await.assert_status(200).assert_contains("Choose a new password");
 }
+
+#[actix_web::test]
+async fn a_session_that_ended_is_sent_to_sign_in_even_with_a_malformed_form() {
+    let app = spawn_app().await;
+    let (browser, user) = app.signed_in("gone@example.com", "regular").await;
+    browser.get("/profile/email").await.assert_status(200);
+    app.with_db(move |c| concierge::db::users::set_status(c, user.id, UserStatus::Disabled).unwrap()).await;
+    // The form lacks every field: the session is checked before the form is read.
+    browser.post("/profile/email", &[]).await.assert_redirect_to("/sign-in");
+}
