@@ -744,6 +744,7 @@ async fn with_many_buildings_property_access_lists_grants_and_a_search_and_savin
     let page = browser.get(&format!("/users/{}", nina.id)).await;
     page.assert_status(200).assert_contains("Find buildings or accounts to grant");
     assert_eq!(page.body.matches("name=\"building\"").count(), 2, "only her grants are listed");
+    assert!(!page.body.contains("all_buildings"), "no \"select all\" that would grant buildings not listed");
 
     // A search lists the Docks; granting one of them keeps her Harbor grants, which the form
     // showed, and the whole Docks account is offered too.

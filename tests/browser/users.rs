@@ -167,3 +167,61 @@ async fn the_public_account_pages_are_accessible() {
     walk.finish().await;
     validate_html("public");
 }
+
+#[actix_web::test]
+async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
+    if !available() {
+        return;
+    }
+    const BIG: &str = "users-many-buildings";
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", first_name: "Nina", ..UserSpec::default() }).await;
+    app.with_db(|conn| {
+        let at = concierge::db::now();
+        for account_name in ["Harbor Holdings", "Cedar Estates"] {
+            let account: i64 = diesel::insert_into(accounts::table)
+                .values((accounts::name.eq(account_name), accounts::created_at.eq(at), accounts::updated_at.eq(at)))
+                .returning(accounts::id)
+                .get_result(conn)
+                .unwrap();
+            for i in 0..160 {
+                diesel::insert_into(buildings::table)
+                    .values((
+                        buildings::account_id.eq(account),
+                        buildings::name.eq(format!("{} {i}", &account_name[..5])),
+                        buildings::created_at.eq(at),
+                        buildings::updated_at.eq(at),
+                    ))
+                    .execute(conn)
+                    .unwrap();
+            }
+        }
+    })
+    .await;
+    let mut walk = Walk::start(&app.address, BIG).await;
+    sign_in(&mut walk, "owner@example.com").await;
+    walk.visit("/users/new").await;
+    assert!(walk.text().await.contains("too many buildings to list here"));
+    walk.check_accessibility().await;
+
+    walk.visit(&format!("/users/{}", nina.id)).await;
+    walk.check_accessibility().await;
+    walk.fill("buildings-q", "Cedar 12").await;
+    walk.press("Find").await;
+    assert!(walk.text().await.contains("Cedar 120"));
+    walk.check_accessibility().await;
+    let cedar_12 = walk
+        .client
+        .find(Locator::XPath("//label[normalize-space()='Cedar 12']/preceding-sibling::input"))
+        .await
+        .unwrap();
+    cedar_12.click().await.unwrap();
+    walk.press("Save Property Access").await;
+    assert!(walk.text().await.contains("Property Access saved"));
+    let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
+    assert_eq!(access.buildings.len(), 1, "one building granted, nothing else touched");
+    walk.check_accessibility().await;
+    walk.finish().await;
+    validate_html(BIG);
+}

@@ -59,6 +59,7 @@ struct ShowPage {
     last_sign_in: String,
     created_at: String,
     accounts: Vec<AccountChoice>,
+    every_building: bool,
     access: AccessScope,
     reaches_all: bool,
     invites: Vec<InviteView>,
@@ -122,6 +123,7 @@ pub async fn show(
         created_at: when(Some(u.created_at)),
         reaches_all: target.permissions.has(Permission::BuildingsViewAll),
         accounts,
+        every_building: access.every_building,
         access,
         invites: invites
             .iter()
