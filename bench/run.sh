@@ -2,7 +2,7 @@
 # Benchmarks Concierge: seeds USERS demo users, starts the release binary, signs in, and drives
 # it with wrk. Prints one table and writes it to docs/BENCHMARKS.md.
 #   bench/run.sh [USERS] [POSTGRES_URL]
-# Run by hand; never part of the test suite. Needs wrk and curl (apt-get install wrk curl).
+# Run by hand; never part of the test suite. Needs wrk, curl and bc (apt-get install wrk curl bc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 USERS=${1:-100000}
@@ -13,7 +13,9 @@ PORT=${PORT:-18080}
 BASE="http://127.0.0.1:$PORT"
 OUT=${OUT:-docs/BENCHMARKS.md}
 
-command -v wrk >/dev/null || { echo "bench: wrk is missing (apt-get install wrk)"; exit 1; }
+for tool in wrk curl bc; do
+  command -v $tool >/dev/null || { echo "bench: $tool is missing (apt-get install wrk curl bc)"; exit 1; }
+done
 cargo build --release --quiet
 BIN=target/release/concierge
 WORK=$(mktemp -d)
