@@ -25,6 +25,38 @@ const HEADER: [&str; 13] = [
 ];
 const CHUNK: i64 = 2000;
 
+/// The columns of a `Row`, in `HEADER`'s order.
+type Columns = (
+    users::id,
+    users::email,
+    users::first_name,
+    users::last_name,
+    users::phone,
+    users::title,
+    users::job_function,
+    users::company,
+    groups::name,
+    users::status,
+    users::is_owner,
+    users::last_sign_in_at,
+    users::created_at,
+);
+const COLUMNS: Columns = (
+    users::id,
+    users::email,
+    users::first_name,
+    users::last_name,
+    users::phone,
+    users::title,
+    users::job_function,
+    users::company,
+    groups::name,
+    users::status,
+    users::is_owner,
+    users::last_sign_in_at,
+    users::created_at,
+);
+
 /// A cell a spreadsheet would read as a formula gets a leading apostrophe.
 fn cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
@@ -86,21 +118,7 @@ pub fn all_users(conn: &mut DbConnection, mut sink: impl FnMut(Vec<u8>) -> bool)
             .filter(users::id.gt(after))
             .order(users::id)
             .limit(CHUNK)
-            .select((
-                users::id,
-                users::email,
-                users::first_name,
-                users::last_name,
-                users::phone,
-                users::title,
-                users::job_function,
-                users::company,
-                groups::name,
-                users::status,
-                users::is_owner,
-                users::last_sign_in_at,
-                users::created_at,
-            ))
+            .select(COLUMNS)
             .load(conn)?;
         if rows.is_empty() && !header {
             return Ok(written);
@@ -129,26 +147,11 @@ pub fn results(
     loop {
         let page = directory::list(conn, &query)?;
         let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
-        let mut rows: Vec<Row> = users::table
-            .inner_join(groups::table)
-            .filter(users::id.eq_any(&ids))
-            .select((
-                users::id,
-                users::email,
-                users::first_name,
-                users::last_name,
-                users::phone,
-                users::title,
-                users::job_function,
-                users::company,
-                groups::name,
-                users::status,
-                users::is_owner,
-                users::last_sign_in_at,
-                users::created_at,
-            ))
-            .load(conn)?;
-        rows.sort_by_key(|r| ids.iter().position(|id| *id == r.0));
+        let mut rows: Vec<Row> =
+            users::table.inner_join(groups::table).filter(users::id.eq_any(&ids)).select(COLUMNS).load(conn)?;
+        // Back into the list's order (a position per id: chunks are thousands of rows).
+        let position: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|r| position.get(&r.0).copied());
         if !sink(encode(&rows, header)?) {
             return Ok(written);
         }

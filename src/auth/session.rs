@@ -131,6 +131,21 @@ impl SessionState {
         self.flash(FlashKind::Error, message)
     }
 
+    /// Shows what an action came to: its message as a success, or its refusal as an error.
+    /// Returns whether it succeeded.
+    pub fn outcome(&self, outcome: Result<String, String>) -> bool {
+        match outcome {
+            Ok(message) => {
+                self.success(message);
+                true
+            }
+            Err(refusal) => {
+                self.error(refusal);
+                false
+            }
+        }
+    }
+
     pub fn take_flash(&self) -> Option<Flash> {
         self.0.remove_as::<Flash>(FLASH).and_then(Result::ok)
     }

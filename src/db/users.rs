@@ -68,6 +68,50 @@ pub struct NewUser {
     pub version: i32,
 }
 
+impl NewUser {
+    /// A user being made now: version 1, a fresh security stamp, all mail, no password yet, and
+    /// the rest of the profile empty.
+    pub fn new(email: String, first_name: String, last_name: String, group_id: i64, status: UserStatus) -> NewUser {
+        let at = super::now();
+        NewUser {
+            email,
+            first_name,
+            last_name,
+            phone: String::new(),
+            title: String::new(),
+            job_function: String::new(),
+            company: String::new(),
+            group_id,
+            status: status.as_str().to_owned(),
+            is_owner: false,
+            password_hash: None,
+            must_change_password: false,
+            notification_preference: "all".into(),
+            security_stamp: new_security_stamp(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+        }
+    }
+
+    /// A user from the Info part of the user form (Add New User, Import CSV).
+    pub fn from_info(info: &crate::domain::user_form::UserInfo, status: UserStatus) -> NewUser {
+        NewUser {
+            phone: info.phone.as_str().to_owned(),
+            title: info.title.clone(),
+            job_function: info.job_function.key().to_owned(),
+            company: info.company.clone(),
+            ..NewUser::new(
+                info.email.as_str().to_owned(),
+                info.first_name.as_str().to_owned(),
+                info.last_name.as_str().to_owned(),
+                info.group_id,
+                status,
+            )
+        }
+    }
+}
+
 /// A fresh security stamp: changing it ends every session of the user.
 pub fn new_security_stamp() -> String {
     crate::auth::secret::to_hex(&crate::auth::secret::random_bytes::<16>())

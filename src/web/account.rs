@@ -260,12 +260,8 @@ pub async fn send_reset(
             Ok(Ok(format!("A password-reset link is on its way to {}.", target.user.email)))
         })
         .await?;
-    match outcome {
-        Ok(m) => {
-            state.mail_queued.notify_one();
-            user.session.success(m)
-        }
-        Err(m) => user.session.error(m),
+    if user.session.outcome(outcome) {
+        state.mail_queued.notify_one();
     }
     Ok(see_other(&format!("/users/{id}")))
 }
@@ -372,27 +368,17 @@ pub async fn signup(
                 return Ok(());
             }
             let customer = groups::find_builtin(conn, groups::CUSTOMER_KEY)?;
-            let at = now();
             let user = crate::db::users::insert(
                 conn,
                 &crate::db::users::NewUser {
-                    email: email.into_inner(),
-                    first_name: first.into_inner(),
-                    last_name: last.into_inner(),
-                    phone: String::new(),
-                    title: String::new(),
-                    job_function: String::new(),
-                    company: String::new(),
-                    group_id: customer.id,
-                    status: UserStatus::Invited.as_str().into(),
-                    is_owner: false,
                     password_hash: Some(hash),
-                    must_change_password: false,
-                    notification_preference: "all".into(),
-                    security_stamp: crate::db::users::new_security_stamp(),
-                    created_at: at,
-                    updated_at: at,
-                    version: 1,
+                    ..crate::db::users::NewUser::new(
+                        email.into_inner(),
+                        first.into_inner(),
+                        last.into_inner(),
+                        customer.id,
+                        UserStatus::Invited,
+                    )
                 },
             )?;
             let (token, secret) = tokens::issue(

@@ -554,10 +554,7 @@ pub async fn access(
             Ok(Ok(format!("{} can reach {}.", target.full_name(), b.name)))
         })
         .await?;
-    match outcome {
-        Ok(m) => user.session.success(m),
-        Err(m) => user.session.error(m),
-    }
+    user.session.outcome(outcome);
     Ok(see_other(&format!("/buildings/{id}")))
 }
 

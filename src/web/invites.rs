@@ -118,12 +118,8 @@ pub async fn resend(
             Ok(Ok(format!("A new invitation is on its way to {}.", target.user.email)))
         })
         .await?;
-    match outcome {
-        Ok(m) => {
-            state.mail_queued.notify_one();
-            user.session.success(m)
-        }
-        Err(m) => user.session.error(m),
+    if user.session.outcome(outcome) {
+        state.mail_queued.notify_one();
     }
     Ok(see_other("/invites"))
 }
@@ -171,9 +167,6 @@ pub async fn revoke(
             Ok(Ok(format!("The invitation to {} was revoked; its link no longer works.", target.user.email)))
         })
         .await?;
-    match outcome {
-        Ok(m) => user.session.success(m),
-        Err(m) => user.session.error(m),
-    }
+    user.session.outcome(outcome);
     Ok(see_other("/invites"))
 }

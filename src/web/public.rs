@@ -297,27 +297,18 @@ pub async fn setup(
                 return Ok(None);
             }
             let admin = groups::find_builtin(conn, groups::ADMIN_KEY)?;
-            let at = now();
             let user = users::insert(
                 conn,
                 &users::NewUser {
-                    email: email.into_inner(),
-                    first_name: first.into_inner(),
-                    last_name: last.into_inner(),
-                    phone: String::new(),
-                    title: String::new(),
-                    job_function: String::new(),
-                    company: String::new(),
-                    group_id: admin.id,
-                    status: UserStatus::Active.as_str().into(),
                     is_owner: true,
                     password_hash: Some(hash),
-                    must_change_password: false,
-                    notification_preference: "all".into(),
-                    security_stamp: users::new_security_stamp(),
-                    created_at: at,
-                    updated_at: at,
-                    version: 1,
+                    ..users::NewUser::new(
+                        email.into_inner(),
+                        first.into_inner(),
+                        last.into_inner(),
+                        admin.id,
+                        UserStatus::Active,
+                    )
                 },
             )?;
             users::record_sign_in(conn, user.id)?;

@@ -164,27 +164,16 @@ impl TestApp {
             (spec.first_name.to_owned(), spec.last_name.to_owned(), spec.group.to_owned(), spec.status, spec.is_owner);
         self.with_db(move |conn| {
             let group = groups::find_builtin(conn, &group).expect("a built-in group");
-            let at = concierge::db::now();
             users::insert(
                 conn,
                 &users::NewUser {
-                    email,
-                    first_name: first,
-                    last_name: last,
                     phone: "+1 702 555 0100".into(),
                     title: "Manager".into(),
                     job_function: "operations".into(),
                     company: "Acme".into(),
-                    group_id: group.id,
-                    status: status.as_str().into(),
                     is_owner,
                     password_hash: Some(bcrypt::hash(PASSWORD, 4).unwrap()),
-                    must_change_password: false,
-                    notification_preference: "all".into(),
-                    security_stamp: users::new_security_stamp(),
-                    created_at: at,
-                    updated_at: at,
-                    version: 1,
+                    ..users::NewUser::new(email, first, last, group.id, status)
                 },
             )
             .expect("insert user")

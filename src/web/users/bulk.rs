@@ -139,12 +139,8 @@ pub async fn apply(
             Ok(Ok(message))
         })
         .await?;
-    match outcome {
-        Ok(m) => {
-            state.mail_queued.notify_one();
-            user.session.success(m)
-        }
-        Err(m) => user.session.error(m),
+    if user.session.outcome(outcome) {
+        state.mail_queued.notify_one();
     }
     Ok(see_other(&back))
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
 use crate::db::audit::{self, Target};
-use crate::db::{DbConnection, groups, now, users};
+use crate::db::{DbConnection, groups, users};
 use crate::domain::user_form::UserInfoForm;
 use crate::domain::{FieldErrors, UserStatus, reach};
 use crate::error::AppError;
@@ -210,32 +210,10 @@ async fn show(
             if !write || !valid {
                 return Ok(Err((String::new(), parsed.into_iter().map(|p| p.view).collect())));
             }
-            let at = now();
             let mut count = 0;
             for p in parsed {
                 let Some(info) = p.info else { continue };
-                let created = users::insert(
-                    conn,
-                    &users::NewUser {
-                        email: info.email.as_str().to_owned(),
-                        first_name: info.first_name.as_str().to_owned(),
-                        last_name: info.last_name.as_str().to_owned(),
-                        phone: info.phone.as_str().to_owned(),
-                        title: info.title.clone(),
-                        job_function: info.job_function.key().to_owned(),
-                        company: info.company.clone(),
-                        group_id: info.group_id,
-                        status: UserStatus::Invited.as_str().into(),
-                        is_owner: false,
-                        password_hash: None,
-                        must_change_password: false,
-                        notification_preference: "all".into(),
-                        security_stamp: users::new_security_stamp(),
-                        created_at: at,
-                        updated_at: at,
-                        version: 1,
-                    },
-                )?;
+                let created = users::insert(conn, &users::NewUser::from_info(&info, UserStatus::Invited))?;
                 audit::record(
                     conn,
                     &ctx,

@@ -200,12 +200,8 @@ pub async fn resend_invite(
             Ok(Ok(format!("A new invitation is on its way to {}; earlier links no longer work.", target.user.email)))
         })
         .await?;
-    match outcome {
-        Ok(m) => {
-            state.mail_queued.notify_one();
-            user.session.success(m)
-        }
-        Err(m) => user.session.error(m),
+    if user.session.outcome(outcome) {
+        state.mail_queued.notify_one();
     }
     Ok(see_other(&format!("/users/{id}")))
 }

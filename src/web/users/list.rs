@@ -168,16 +168,9 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let view = View::from(&params);
     let query = ListQuery {
-        search: view.q.clone(),
-        group_id: view.group_id,
-        status: view.status,
-        show_disabled: view.show_disabled,
-        sort: view.sort,
-        descending: view.descending,
-        per_page: view.per_page,
         after: Cursor::decode(&params.after, view.sort),
         before: Cursor::decode(&params.before, view.sort),
-        search_groups: Vec::new(),
+        ..list_query(&params)
     };
     let (page, all_groups, building_choices) = state
         .db

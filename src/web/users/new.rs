@@ -10,7 +10,7 @@ use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
 use crate::db::audit::{self, Target};
 use crate::db::user_access::{self, Access};
-use crate::db::{buildings, now, users};
+use crate::db::{buildings, users};
 use crate::domain::user_form::UserInfoForm;
 use crate::domain::{FieldErrors, JobFunction, Password, UserStatus};
 use crate::error::AppError;
@@ -168,27 +168,12 @@ pub async fn create(
                 };
                 return Ok(Err(refused));
             };
-            let at = now();
             let created = users::insert(
                 conn,
                 &users::NewUser {
-                    email: info.email.as_str().to_owned(),
-                    first_name: info.first_name.as_str().to_owned(),
-                    last_name: info.last_name.as_str().to_owned(),
-                    phone: info.phone.as_str().to_owned(),
-                    title: info.title.clone(),
-                    job_function: info.job_function.key().to_owned(),
-                    company: info.company.clone(),
-                    group_id: info.group_id,
-                    status: if invite { UserStatus::Invited } else { UserStatus::Active }.as_str().to_owned(),
-                    is_owner: false,
                     password_hash: hash,
                     must_change_password: !invite && require_new_password,
-                    notification_preference: "all".into(),
-                    security_stamp: users::new_security_stamp(),
-                    created_at: at,
-                    updated_at: at,
-                    version: 1,
+                    ..users::NewUser::from_info(&info, if invite { UserStatus::Invited } else { UserStatus::Active })
                 },
             )?;
             let change = user_access::set(conn, created.id, &access, acting.id)?;
