@@ -65,6 +65,23 @@ impl Hasher {
         self.run(move || bcrypt::hash(password, cost)).await?.map_err(|e| AppError::Internal(e.into()))
     }
 
+    /// Judges a new password (`Password::parse`) on a hashing thread: zxcvbn takes up to ~20 ms
+    /// on a long one, too long to hold a thread that serves pages.
+    pub async fn judge(
+        &self,
+        raw: &str,
+        confirm: &str,
+        personal: &[&str],
+    ) -> Result<Result<crate::domain::Password, &'static str>, AppError> {
+        let (raw, confirm) = (raw.to_owned(), confirm.to_owned());
+        let personal: Vec<String> = personal.iter().map(|s| (*s).to_owned()).collect();
+        self.run(move || {
+            let personal: Vec<&str> = personal.iter().map(String::as_str).collect();
+            crate::domain::Password::parse(&raw, &confirm, &personal)
+        })
+        .await
+    }
+
     /// Checks `password` against `hash`, or against the decoy when there is no hash.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AppError> {
         let decoy = self.decoy.clone();

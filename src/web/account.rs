@@ -14,7 +14,7 @@ use crate::db::schema::users;
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, NewToken, Purpose, TokenState};
 use crate::db::{DbConnection, groups, now, outbox, throttle};
-use crate::domain::{Email, FieldErrors, Password, PersonName, UserStatus};
+use crate::domain::{Email, FieldErrors, PersonName, UserStatus};
 use crate::error::AppError;
 use crate::mail::messages;
 use crate::startup::AppState;
@@ -197,7 +197,7 @@ pub async fn reset(
         return link_problem(&state, &session, token_state, "Reset password").await;
     }
     let personal = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
-    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
         Ok(p) => p,
         Err(m) => {
             let mut errors = FieldErrors::new();
@@ -333,7 +333,7 @@ pub async fn signup(
         errors.add("email", format!("Sign-up is open to addresses at {} only.", settings.signup_domains.join(", ")));
     }
     let personal = [form.first_name.as_str(), form.last_name.as_str(), form.email.as_str()];
-    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
             None

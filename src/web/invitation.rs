@@ -13,7 +13,7 @@ use crate::db::schema::users;
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, Purpose, Token, TokenState};
 use crate::db::{DbConnection, now};
-use crate::domain::{FieldErrors, Password, PersonName, Phone, UserStatus};
+use crate::domain::{FieldErrors, PersonName, Phone, UserStatus};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::layout::Layout;
@@ -121,7 +121,7 @@ pub async fn accept(
     let last = errors.check("last_name", PersonName::parse(&form.last_name));
     let phone = errors.check("phone", Phone::parse(&form.phone));
     let personal = [form.first_name.as_str(), form.last_name.as_str(), user.email.as_str()];
-    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
             None

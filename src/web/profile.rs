@@ -8,7 +8,7 @@ use serde::Deserialize;
 use crate::auth::CurrentUser;
 use crate::db::audit::{self, Target};
 use crate::db::users;
-use crate::domain::{FieldErrors, JobFunction, Password};
+use crate::domain::{FieldErrors, JobFunction};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
@@ -86,7 +86,7 @@ pub async fn change_password(
         errors.add("current_password", "This is not your current password.");
     }
     let personal = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
-    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
             None

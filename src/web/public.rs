@@ -9,7 +9,7 @@ use crate::db::audit::{self, AuditContext, Target};
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, Purpose, TokenState};
 use crate::db::{groups, now, throttle, users};
-use crate::domain::{Email, FieldErrors, Password, PersonName, UserStatus};
+use crate::domain::{Email, FieldErrors, PersonName, UserStatus};
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::web::layout::Layout;
@@ -269,7 +269,7 @@ pub async fn setup(
     let last = errors.check("last_name", PersonName::parse(&form.last_name));
     let email = errors.check("email", Email::parse(&form.email));
     let personal = [form.first_name.as_str(), form.last_name.as_str(), form.email.as_str()];
-    let password = match Password::parse(&form.password, &form.password_confirm, &personal) {
+    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
         Err(m) if m.contains("not the same") => {
             errors.add("password_confirm", m);
             None

@@ -12,7 +12,7 @@ use crate::db::audit::{self, Target};
 use crate::db::user_access::{self, Access};
 use crate::db::{buildings, users};
 use crate::domain::user_form::UserInfoForm;
-use crate::domain::{FieldErrors, JobFunction, Password, UserStatus};
+use crate::domain::{FieldErrors, JobFunction, UserStatus};
 use crate::error::AppError;
 use crate::invites::{self, InviteOptions};
 use crate::startup::AppState;
@@ -113,7 +113,7 @@ pub async fn create(
         None
     } else {
         let personal = [info_form.first_name.as_str(), info_form.last_name.as_str(), info_form.email.as_str()];
-        match Password::parse(&value(&pairs, "password"), &value(&pairs, "password_confirm"), &personal) {
+        match state.hasher.judge(&value(&pairs, "password"), &value(&pairs, "password_confirm"), &personal).await? {
             Ok(p) => Some(p),
             Err(m) if m.contains("not the same") => {
                 errors.add("password_confirm", m);
