@@ -172,6 +172,7 @@ pub async fn list(
         before: Cursor::decode(&params.before, view.sort),
         ..list_query(&params)
     };
+    let can_manage = user.can(Permission::UsersManage);
     let (page, all_groups, building_choices) = state
         .db
         .run(move |conn| {
@@ -182,8 +183,9 @@ pub async fn list(
                 query.search_groups =
                     all_groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect();
             }
-            // The bulk form offers buildings to grant; a very long list is left to the user page.
-            let buildings = if crate::db::buildings::count(conn)? <= 500 {
+            // The bulk form (for those who manage users) offers buildings to grant, up to the
+            // number Property Access lists in full; a longer list is left to the user page.
+            let buildings = if can_manage && crate::db::buildings::count(conn)? <= super::LIST_EVERY_BUILDING_UP_TO {
                 crate::db::buildings::all_by_account(conn)?
                     .into_iter()
                     .flat_map(|(a, bs)| {
@@ -262,7 +264,7 @@ pub async fn list(
         next_href: page.next.as_ref().map(|c| view.href(view.sort, view.descending, Some(("after", c)))),
         previous_href: page.previous.as_ref().map(|c| view.href(view.sort, view.descending, Some(("before", c)))),
         filtered: !view.q.is_empty() || view.group_id.is_some() || view.status.is_some(),
-        can_manage: user.can(Permission::UsersManage),
+        can_manage,
         can_invite: user.can(Permission::InvitesSend),
         can_export: user.can(Permission::UsersExport),
         return_to: view.href(view.sort, view.descending, None),
