@@ -45,8 +45,8 @@ pub fn all_by_account(conn: &mut DbConnection) -> Result<Vec<(Account, Vec<Build
         .collect())
 }
 
-/// The accounts with the buildings among `ids`, plus every building of the accounts among
-/// `account_ids` when `whole_accounts` is set, both by name: a part of `all_by_account`.
+/// Part of `all_by_account`: the buildings among `ids` under their accounts, plus the accounts
+/// among `account_ids` (with only those of their buildings that are in `ids`), both by name.
 pub fn some_by_account(
     conn: &mut DbConnection,
     ids: &[i64],
@@ -99,6 +99,15 @@ pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<
         .select(accounts::id)
         .load(conn)?;
     Ok((buildings, accounts))
+}
+
+/// Every building as (id, account name, building name), by account then name: for a picker.
+pub fn names(conn: &mut DbConnection) -> Result<Vec<(i64, String, String)>, AppError> {
+    Ok(buildings::table
+        .inner_join(accounts::table)
+        .order((accounts::name, buildings::name, buildings::id))
+        .select((buildings::id, accounts::name, buildings::name))
+        .load(conn)?)
 }
 
 pub fn building_ids(conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {

@@ -186,14 +186,12 @@ pub async fn list(
             // The bulk form (for those who manage users) offers buildings to grant, up to the
             // number Property Access lists in full; a longer list is left to the user page.
             let buildings = if can_manage && crate::db::buildings::count(conn)? <= super::LIST_EVERY_BUILDING_UP_TO {
-                crate::db::buildings::all_by_account(conn)?
+                crate::db::buildings::names(conn)?
                     .into_iter()
-                    .flat_map(|(a, bs)| {
-                        bs.into_iter().map(move |b| Choice {
-                            value: b.id.to_string(),
-                            label: format!("{} — {}", a.name, b.name),
-                            selected: false,
-                        })
+                    .map(|(id, account, name)| Choice {
+                        value: id.to_string(),
+                        label: format!("{account} — {name}"),
+                        selected: false,
                     })
                     .collect()
             } else {
