@@ -304,29 +304,34 @@ pub fn seed(
 
     // Many users into a small table: its indexes are dropped and built again at the end (a sort
     // each), all in one transaction, instead of being updated row by row; most of a large
-    // seed's time went there. Otherwise, transactions of 50,000 users.
+    // seed's time went there. The trigger that places each new user in the name order goes
+    // too (it reads an index), so the transaction ends by numbering everyone at once
+    // (`name_order`). Otherwise, transactions of 50,000 users.
     let rebuild = !pg && users as i64 > run_id;
     if rebuild {
         crate::db::transaction(conn, |conn| {
             #[derive(QueryableByName)]
-            struct Index {
+            struct Object {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                r#type: String,
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 name: String,
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 sql: String,
             }
-            let indexes: Vec<Index> = diesel::sql_query(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL",
+            let objects: Vec<Object> = diesel::sql_query(
+                "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'users' AND sql IS NOT NULL \
+                 AND (type = 'index' OR name = 'users_place')",
             )
             .load(conn)?;
-            for index in &indexes {
-                conn.batch_execute(&format!("DROP INDEX \"{}\"", index.name.replace('"', "\"\"")))?;
+            for object in &objects {
+                conn.batch_execute(&format!("DROP {} \"{}\"", object.r#type, object.name.replace('"', "\"\"")))?;
             }
             for n in (0..users).step_by(50_000) {
                 add_users(conn, n, (n + 50_000).min(users))?;
             }
-            for index in &indexes {
-                conn.batch_execute(&index.sql)?;
+            for object in &objects {
+                conn.batch_execute(&object.sql)?;
             }
             Ok(())
         })?;

@@ -179,21 +179,31 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
     let k1 = text_of(columns[0].0);
     let k2 = columns.get(1).map_or("''".to_owned(), |c| text_of(c.0));
 
+    let search = query.search.trim();
+    // On SQLite the trigram index (FTS5) finds substrings of three letters or more. Its rowid is
+    // each user's place in the name order (`name_order`), so sorted by name it is read in that
+    // order and left after a page; a search that also matches group names reads it whole.
+    let trigrams = !pg && search.chars().count() >= 3;
+    let by_place = trigrams && query.sort == Sort::Name && query.search_groups.is_empty();
+
     let last_sign_in = "CAST(u.last_sign_in_at AS TEXT)";
+    let from = if by_place { "users_search s JOIN users u ON u.name_order = s.rowid" } else { "users u" };
     let mut sql = format!(
         "SELECT u.id, u.first_name, u.last_name, u.email, u.company, g.name AS group_name, u.status, u.is_owner, \
          {last_sign_in} AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings, {k1} AS k1, {k2} AS k2 \
-         FROM users u JOIN groups g ON g.id = u.group_id WHERE 1 = 1"
+         FROM {from} JOIN groups g ON g.id = u.group_id WHERE 1 = 1"
     );
 
-    let search = query.search.trim();
     if !search.is_empty() {
         let mut any = Vec::new();
-        if search.chars().count() >= 3 && !pg {
-            // The trigram index (FTS5) finds substrings of three letters or more.
+        if trigrams {
             let phrase = format!("\"{}\"", search.replace('"', "\"\""));
             let p = ph(&mut binds, Bind::Text(phrase));
-            any.push(format!("u.id IN (SELECT rowid FROM users_search WHERE users_search MATCH {p})"));
+            any.push(if by_place {
+                format!("users_search MATCH {p}")
+            } else {
+                format!("u.name_order IN (SELECT rowid FROM users_search WHERE users_search MATCH {p})")
+            });
         } else {
             // On PostgreSQL a trigram GIN index serves this LIKE; short terms scan.
             let p = ph(&mut binds, Bind::Text(like_pattern(search)));
@@ -224,7 +234,21 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
     let backwards = query.before.is_some() && query.after.is_none();
     let cursor = if backwards { query.before.as_ref() } else { query.after.as_ref() };
     let ascending = query.descending == backwards;
-    if let Some(cursor) = cursor {
+    if let (Some(cursor), true) = (cursor, by_place) {
+        // The place of the last row at or before the cursor (or first at or after it, going
+        // down): the cursor's own row, unless it was renamed or deleted since.
+        let (op, dir, outside) = if ascending { ("<=", "DESC", "0") } else { (">=", "ASC", "4611686018427387904") };
+        let (last, first) = (
+            ph(&mut binds, Bind::Text(cursor.values[0].clone())),
+            ph(&mut binds, Bind::Text(cursor.values[1].clone())),
+        );
+        let id = ph(&mut binds, Bind::Int(cursor.id));
+        let cmp = if ascending { ">" } else { "<" };
+        sql += &format!(
+            " AND s.rowid {cmp} COALESCE((SELECT c.name_order FROM users c WHERE (c.last_name, c.first_name, c.id) {op} ({last}, {first}, {id}) \
+             AND c.name_order IS NOT NULL ORDER BY c.last_name {dir}, c.first_name {dir}, c.id {dir} LIMIT 1), {outside})"
+        );
+    } else if let Some(cursor) = cursor {
         let mut left: Vec<String> = columns.iter().map(|c| c.0.to_owned()).collect();
         left.push("u.id".into());
         let mut right = Vec::new();
@@ -237,7 +261,11 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
         sql += &format!(" AND ({}) {op} ({})", left.join(", "), right.join(", "));
     }
     let dir = if ascending { "ASC" } else { "DESC" };
-    let order: Vec<String> = columns.iter().map(|c| format!("{} {dir}", c.0)).chain([format!("u.id {dir}")]).collect();
+    let order: Vec<String> = if by_place {
+        vec![format!("s.rowid {dir}")]
+    } else {
+        columns.iter().map(|c| format!("{} {dir}", c.0)).chain([format!("u.id {dir}")]).collect()
+    };
     let limit = ph(&mut binds, Bind::Int(query.per_page + 1));
     sql += &format!(" ORDER BY {} LIMIT {limit}", order.join(", "));
 

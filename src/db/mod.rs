@@ -5,6 +5,7 @@ pub mod audit;
 pub mod buildings;
 pub mod directory;
 pub mod groups;
+pub mod name_order;
 pub mod outbox;
 pub mod schema;
 pub mod settings;
@@ -181,6 +182,9 @@ impl Db {
         if applied > 0 {
             tracing::info!(applied, "database migrated");
         }
+        // A migration (or a change made by hand) may leave users unplaced in the name order;
+        // every transaction places them before it commits.
+        transaction(&mut conn, |_| Ok(())).map_err(|e| anyhow::anyhow!("placing users in name order failed: {e}"))?;
         Ok(())
     }
 
@@ -208,7 +212,8 @@ where
                 let _ = conn.batch_execute("ROLLBACK");
                 conn.batch_execute("BEGIN IMMEDIATE")?;
             }
-            match f(conn) {
+            // Users a trigger could not place in the name order are placed before the commit.
+            match f(conn).and_then(|value| name_order::place_unplaced(conn).map(|()| value)) {
                 Ok(value) => {
                     conn.batch_execute("COMMIT")?;
                     Ok(value)
