@@ -305,8 +305,8 @@ pub fn seed(
     // Many users into a small table: its indexes are dropped and built again at the end (a sort
     // each), all in one transaction, instead of being updated row by row; most of a large
     // seed's time went there. The trigger that places each new user in the name order goes
-    // too (it reads an index), so the transaction ends by numbering everyone at once
-    // (`name_order`). Otherwise, transactions of 50,000 users.
+    // too (it reads an index): everyone is numbered at once before the indexes are back.
+    // Otherwise, transactions of 50,000 users.
     let rebuild = !pg && users as i64 > run_id;
     if rebuild {
         crate::db::transaction(conn, |conn| {
@@ -330,6 +330,7 @@ pub fn seed(
             for n in (0..users).step_by(50_000) {
                 add_users(conn, n, (n + 50_000).min(users))?;
             }
+            crate::db::name_order::renumber(conn)?;
             for object in &objects {
                 conn.batch_execute(&object.sql)?;
             }

@@ -108,7 +108,7 @@ fn neighbours(conn: &mut DbConnection, row: &Row, op: &str, dir: &str, limit: us
 /// Numbers everyone evenly in name order and fills the search index afresh, in order: for a
 /// bulk load, far faster than placing a row at a time. The index and the trigger that keeps it
 /// are dropped and made again from their own definitions meanwhile.
-fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
+pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
     #[derive(QueryableByName)]
     struct Definition {
         #[diesel(sql_type = Text)]
