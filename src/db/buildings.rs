@@ -101,13 +101,20 @@ pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<
     Ok((buildings, accounts))
 }
 
-/// Every building as (id, account name, building name), by account then name: for a picker.
-pub fn names(conn: &mut DbConnection) -> Result<Vec<(i64, String, String)>, AppError> {
-    Ok(buildings::table
+/// Up to `limit` buildings matching `search` (all when it is empty) as (id, account name,
+/// building name), by account then name: for a picker.
+pub fn pick(conn: &mut DbConnection, search: &str, limit: i64) -> Result<Vec<(i64, String, String)>, AppError> {
+    let pattern = super::directory::like_pattern(search);
+    let mut query = buildings::table
         .inner_join(accounts::table)
         .order((accounts::name, buildings::name, buildings::id))
         .select((buildings::id, accounts::name, buildings::name))
-        .load(conn)?)
+        .limit(limit)
+        .into_boxed();
+    if !search.trim().is_empty() {
+        query = query.filter(building_matches!(pattern));
+    }
+    Ok(query.load(conn)?)
 }
 
 pub fn building_ids(conn: &mut DbConnection) -> Result<Vec<i64>, AppError> {

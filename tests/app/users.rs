@@ -919,3 +919,51 @@ async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_an
     let down = admin.get("/users?q=quill&per_page=25&dir=desc").await;
     assert_eq!(quills(&down)[0], "Quill 99");
 }
+
+#[actix_web::test]
+async fn granting_a_building_to_selected_users_picks_it_on_a_page_of_its_own() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in("admin2@example.com", "admin").await;
+    let a = app.create_user(UserSpec { email: "a@example.com", first_name: "Ann", ..UserSpec::default() }).await;
+    let b = app.create_user(UserSpec { email: "b@example.com", first_name: "Bo", ..UserSpec::default() }).await;
+    let (_, harbor) = account_with_buildings(&app, "Harbor", 60).await;
+    let (_, cedar) = account_with_buildings(&app, "Cedar", 2).await;
+    let list = admin.get("/users").await;
+    list.assert_contains("Grant a building");
+    assert!(!list.body.contains("Harbor Tower"), "the list carries no building picker");
+
+    let (ids_a, ids_b) = (a.id.to_string(), b.id.to_string());
+    let chosen = [("ids", ids_a.as_str()), ("ids", ids_b.as_str()), ("return_to", "/users?q=example")];
+    let to_pick = admin.post("/users/bulk", &[&chosen[..], &[("action", "grant_building")]].concat()).await;
+    let picker = to_pick.location().expect("sent on to pick the building").to_owned();
+    assert!(picker.starts_with("/users/bulk?"));
+    let page = admin.get(&picker).await;
+    page.assert_status(200).assert_contains("Grant a building").assert_contains("Ann").assert_contains("Bo ");
+    page.assert_contains("the first 50");
+    assert!(!page.body.contains("Harbor Tower 9 "), "at most 50 listed, by account and name");
+    let found = admin.get(&format!("{picker}&q=harbor+tower+9")).await;
+    found.assert_contains("Harbor Tower 9 ");
+    assert!(!found.body.contains("Cedar Tower"));
+    admin.get(&format!("{picker}&q=nowhere")).await.assert_contains("No building matches");
+
+    let c = cedar[1].to_string();
+    admin
+        .post("/users/bulk", &[&chosen[..], &[("action", "grant_building"), ("building_id", &c)]].concat())
+        .await
+        .assert_redirect_to("/users?q=example");
+    for id in [a.id, b.id] {
+        let access = app.with_db(move |conn| concierge::db::user_access::of_user(conn, id).unwrap()).await;
+        assert_eq!(access.buildings.into_iter().collect::<Vec<_>>(), vec![cedar[1]]);
+    }
+    let revoke = admin.post("/users/bulk", &[&chosen[..], &[("action", "revoke_building")]].concat()).await;
+    admin.get(revoke.location().unwrap()).await.assert_contains("Revoke a building");
+    admin.post("/users/bulk", &[&chosen[..], &[("action", "revoke_building"), ("building_id", &c)]].concat()).await;
+    let access = app.with_db(move |conn| concierge::db::user_access::of_user(conn, a.id).unwrap()).await;
+    assert!(access.buildings.is_empty());
+    let _ = harbor;
+
+    // Nothing selected, or no building action: back to the list with a message.
+    admin.get("/users/bulk?action=grant_building").await.assert_redirect_to("/users");
+    let (viewer, _) = app.signed_in("ro@example.com", "read_only").await;
+    viewer.get(&picker).await.assert_status(403);
+}

@@ -222,6 +222,27 @@ async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
     let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
     assert_eq!(access.buildings.len(), 1, "one building granted, nothing else touched");
     walk.check_accessibility().await;
+
+    // From the list: select Nina, "Grant a building", and find it on the page that follows.
+    walk.visit("/users").await;
+    click(&walk, &format!("#f-select-{}", nina.id)).await;
+    select(&walk, "f-action", "Grant a building").await;
+    walk.press("Apply to selected").await;
+    assert!(walk.text().await.contains("To 1 selected user: Nina"));
+    walk.check_accessibility().await;
+    walk.fill("building-q", "Harbo 7").await;
+    walk.press("Find").await;
+    walk.check_accessibility().await;
+    let harbo_7 = walk
+        .client
+        .find(Locator::XPath("//label[starts-with(normalize-space(), 'Harbo 7 ')]/preceding-sibling::input"))
+        .await
+        .unwrap();
+    harbo_7.click().await.unwrap();
+    walk.press("Grant").await;
+    assert!(walk.text().await.contains("1 user changed"));
+    let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
+    assert_eq!(access.buildings.len(), 2);
     walk.finish().await;
     validate_html(BIG);
 }

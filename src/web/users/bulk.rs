@@ -2,7 +2,9 @@
 //! building, disable, enable, delete, resend invites. The same rules as the single actions
 //! apply to each user, in one transaction; users the actor may not act on are skipped.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use askama::Template;
 use diesel::prelude::*;
 
 use super::{check, check_group, load_target};
@@ -16,10 +18,24 @@ use crate::domain::reach::Action;
 use crate::error::AppError;
 use crate::invites::{self, InviteOptions};
 use crate::startup::AppState;
-use crate::web::{safe_next, see_other};
+use crate::web::layout::{Layout, Tab};
+use crate::web::{render, safe_next, see_other};
 
 fn field(form: &[(String, String)], key: &str) -> String {
     form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// The selected users' ids (a page holds 200 at most; more are ignored).
+fn selected(form: &[(String, String)]) -> Vec<i64> {
+    form.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).take(1000).collect()
+}
+
+/// Where to go afterwards: the list view the form came from.
+fn back_to(form: &[(String, String)]) -> String {
+    match safe_next(Some(field(form, "return_to").as_str())) {
+        path if path.starts_with("/users") => path.to_owned(),
+        _ => "/users".to_owned(),
+    }
 }
 
 pub async fn apply(
@@ -28,16 +44,13 @@ pub async fn apply(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let ids: Vec<i64> =
-        form.iter().filter(|(k, _)| k == "ids").filter_map(|(_, v)| v.parse().ok()).take(1000).collect();
+    let ids = selected(&form);
+    let chosen = ids.clone();
     let action = field(&form, "action");
+    let action_name = action.clone();
     let group_id = field(&form, "group_id").parse::<i64>().ok();
     let building_id = field(&form, "building_id").parse::<i64>().ok();
-    let return_to = field(&form, "return_to");
-    let back = match safe_next(Some(return_to.as_str())) {
-        path if path.starts_with("/users") => path.to_owned(),
-        _ => "/users".to_owned(),
-    };
+    let back = back_to(&form);
     if ids.is_empty() {
         user.session.error("Select at least one user first.");
         return Ok(see_other(&back));
@@ -68,7 +81,7 @@ pub async fn apply(
                 None => None,
             };
             if action.ends_with("_building") && building.is_none() {
-                return Ok(Err("Choose the building.".to_owned()));
+                return Ok(Ok(None));
             }
             let (mut changed, mut skipped) = (0, Vec::new());
             for id in ids {
@@ -136,11 +149,88 @@ pub async fn apply(
             if !skipped.is_empty() {
                 message += &format!(" Skipped (not within your reach, or not in a state for this): {}.", skipped.join(", "));
             }
-            Ok(Ok(message))
+            Ok(Ok(Some(message)))
         })
         .await?;
+    let outcome = match outcome {
+        // The building is chosen on a page of its own.
+        Ok(None) => {
+            let mut query: Vec<(&str, String)> = vec![("action", action_name), ("return_to", back)];
+            query.extend(chosen.iter().map(|id| ("ids", id.to_string())));
+            let query = serde_urlencoded::to_string(query).map_err(|e| AppError::Internal(e.into()))?;
+            return Ok(see_other(&format!("/users/bulk?{query}")));
+        }
+        Ok(Some(message)) => Ok(message),
+        Err(message) => Err(message),
+    };
     if user.session.outcome(outcome) {
         state.mail_queued.notify_one();
     }
     Ok(see_other(&back))
+}
+
+/// How many buildings the page that picks one lists at most.
+const PICK_AT_MOST: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "users/bulk_building.html")]
+struct BuildingPage {
+    layout: Layout,
+    grant: bool,
+    action: String,
+    ids: Vec<i64>,
+    names: Vec<String>,
+    return_to: String,
+    q: String,
+    buildings: Vec<(i64, String, String)>,
+    /// Whether more buildings match than are listed.
+    more: bool,
+}
+
+/// "Grant a building" and "Revoke a building" from the list send the selected users here, where
+/// the building is found (by name, address or account) and chosen; the list itself carries no
+/// picker, so it stays as light with ten thousand buildings as with ten.
+pub async fn building_page(
+    state: web::Data<AppState>,
+    user: Require<ManageUsers>,
+    query: web::Query<Vec<(String, String)>>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let ids = selected(&query);
+    let action = field(&query, "action");
+    let back = back_to(&query);
+    if ids.is_empty() || !matches!(action.as_str(), "grant_building" | "revoke_building") {
+        user.session.error("Select at least one user and an action first.");
+        return Ok(see_other(&back));
+    }
+    let q = field(&query, "q").trim().chars().take(100).collect::<String>();
+    let (names, mut buildings) = {
+        let (ids, q) = (ids.clone(), q.clone());
+        state
+            .db
+            .run(move |conn| {
+                let names: Vec<(String, String)> = users_table::table
+                    .filter(users_table::id.eq_any(&ids))
+                    .order((users_table::last_name, users_table::first_name, users_table::id))
+                    .select((users_table::first_name, users_table::last_name))
+                    .load(conn)?;
+                Ok((names, buildings::pick(conn, &q, PICK_AT_MOST + 1)?))
+            })
+            .await?
+    };
+    let more = buildings.len() as i64 > PICK_AT_MOST;
+    buildings.truncate(PICK_AT_MOST as usize);
+    let grant = action == "grant_building";
+    let page = BuildingPage {
+        layout: user.layout(if grant { "Grant a building" } else { "Revoke a building" }, Tab::Users),
+        grant,
+        action,
+        ids,
+        names: names.into_iter().map(|(first, last)| format!("{first} {last}")).collect(),
+        return_to: back,
+        q,
+        buildings,
+        more,
+    };
+    render(StatusCode::OK, &page)
 }

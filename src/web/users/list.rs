@@ -133,7 +133,6 @@ struct ListPage {
     can_export: bool,
     export_results_href: String,
     return_to: String,
-    buildings: Vec<Choice>,
 }
 
 pub fn status_class(status: &str) -> &'static str {
@@ -173,7 +172,7 @@ pub async fn list(
         ..list_query(&params)
     };
     let can_manage = user.can(Permission::UsersManage);
-    let (page, all_groups, building_choices) = state
+    let (page, all_groups) = state
         .db
         .run(move |conn| {
             let all_groups = groups::list(conn)?;
@@ -183,21 +182,7 @@ pub async fn list(
                 query.search_groups =
                     all_groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect();
             }
-            // The bulk form (for those who manage users) offers buildings to grant, up to the
-            // number Property Access lists in full; a longer list is left to the user page.
-            let buildings = if can_manage && crate::db::buildings::count(conn)? <= super::LIST_EVERY_BUILDING_UP_TO {
-                crate::db::buildings::names(conn)?
-                    .into_iter()
-                    .map(|(id, account, name)| Choice {
-                        value: id.to_string(),
-                        label: format!("{account} — {name}"),
-                        selected: false,
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            Ok((directory::list(conn, &query)?, all_groups, buildings))
+            Ok((directory::list(conn, &query)?, all_groups))
         })
         .await?;
 
@@ -266,7 +251,6 @@ pub async fn list(
         can_invite: user.can(Permission::InvitesSend),
         can_export: user.can(Permission::UsersExport),
         return_to: view.href(view.sort, view.descending, None),
-        buildings: building_choices,
         export_results_href: {
             let href = view.href(view.sort, view.descending, None);
             match href.split_once('?') {
