@@ -151,6 +151,19 @@ enum Bind {
     Int(i64),
 }
 
+/// Values bound to a statement, and their placeholders.
+struct Params {
+    pg: bool,
+    binds: Vec<Bind>,
+}
+
+impl Params {
+    fn push(&mut self, bind: Bind) -> String {
+        self.binds.push(bind);
+        if self.pg { format!("${}", self.binds.len()) } else { "?".to_owned() }
+    }
+}
+
 /// Escapes LIKE wildcards so a search for "50%" finds "50%".
 pub(crate) fn like_pattern(search: &str) -> String {
     let mut p = String::from("%");
@@ -164,52 +177,204 @@ pub(crate) fn like_pattern(search: &str) -> String {
     p
 }
 
+/// How a page of a search is read on SQLite, where the trigram index (FTS5) finds substrings of
+/// three letters or more. Its rowid is each user's place in the name order (`name_order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plan {
+    /// No trigram search (PostgreSQL, a short term, or none): the database's own plan.
+    Plain,
+    /// Sorted by name: the index is read in name order and left after a page.
+    Place,
+    /// Every match is read, then sorted: cheap when there are few.
+    Matches,
+    /// Many matches: the sort's own index is walked from the cursor, each row tested against
+    /// the matches, up to the row `WALK_AT_MOST` rows on (`bound`; none when fewer are left).
+    Walk,
+}
+
+/// How far a walk goes before the page is read from the matches instead: a term common in the
+/// walk's stretch (one user in a hundred) fills a page well within it; a term whose users sort
+/// together elsewhere (a company, when sorting by company) does not.
+const WALK_AT_MOST: i64 = 10_000;
+
+/// The comparison of a row's sort values and id with a position: rows after it (`>`), before
+/// it (`<`), or up to it (`<=`, `>=`).
+fn keyset(columns: &[(&str, &str)], position: &Cursor, op: &str, params: &mut Params) -> String {
+    let mut left: Vec<String> = columns.iter().map(|c| c.0.to_owned()).collect();
+    left.push("u.id".into());
+    let mut right = Vec::new();
+    for ((_, cast), value) in columns.iter().zip(&position.values) {
+        let p = params.push(Bind::Text(value.clone()));
+        right.push(if cast.is_empty() { p } else { format!("CAST({p} AS {cast})") });
+    }
+    right.push(params.push(Bind::Int(position.id)));
+    format!("({}) {op} ({})", left.join(", "), right.join(", "))
+}
+
+fn load<
+    T: diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
+        + diesel::deserialize::QueryableByName<diesel::pg::Pg>
+        + 'static,
+>(
+    conn: &mut DbConnection,
+    sql: &str,
+    binds: Vec<Bind>,
+) -> Result<Vec<T>, AppError> {
+    macro_rules! run {
+        ($conn:expr, $db:ty) => {{
+            let mut q = diesel::sql_query(sql).into_boxed::<$db>();
+            for b in binds {
+                q = match b {
+                    Bind::Text(s) => q.bind::<Text, _>(s),
+                    Bind::Int(i) => q.bind::<BigInt, _>(i),
+                };
+            }
+            q.load::<T>($conn)?
+        }};
+    }
+    Ok(match conn {
+        DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite),
+        DbConnection::Postgresql(c) => run!(c, diesel::pg::Pg),
+    })
+}
+
 pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppError> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
-    let mut binds: Vec<Bind> = Vec::new();
-    let mut n = 0;
-    let mut ph = |binds: &mut Vec<Bind>, b: Bind| {
-        binds.push(b);
-        n += 1;
-        if pg { format!("${n}") } else { "?".to_owned() }
+    let search = query.search.trim();
+    let trigrams = !pg && search.chars().count() >= 3;
+    // A search that also matches group names takes in users the index does not find.
+    let plan = match query.sort {
+        _ if !trigrams => Plan::Plain,
+        Sort::Name if query.search_groups.is_empty() => Plan::Place,
+        Sort::Email | Sort::Company | Sort::Buildings | Sort::LastSignIn if many_matches(conn, query)? => Plan::Walk,
+        _ => Plan::Matches,
     };
+    let bound = if plan == Plan::Walk { walk_bound(conn, query)? } else { None };
+    let page = read(conn, query, plan, bound.as_ref())?;
+    // A walk that stopped at its bound short of a page: read the page from the matches.
+    if plan == Plan::Walk && bound.is_some() && page.rows.len() as i64 <= query.per_page {
+        return Ok(read(conn, query, Plan::Matches, None)?.into_page(query));
+    }
+    Ok(page.into_page(query))
+}
 
+/// Whether the search matches enough users that a walk of `WALK_AT_MOST` rows would likely
+/// fill the page (counted up to that many, no further).
+fn many_matches(conn: &mut DbConnection, query: &ListQuery) -> Result<bool, AppError> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let users: Count = diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS n FROM users").get_result(conn)?;
+    // Three times the share a walk needs, for the rows the filters leave out and for chance.
+    let enough = (users.n * (query.per_page + 1) * 3 / WALK_AT_MOST).max(200);
+    let found: Vec<Count> = load(
+        conn,
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users_search WHERE users_search MATCH ? LIMIT ?)",
+        vec![Bind::Text(phrase(&query.search)), Bind::Int(enough)],
+    )?;
+    Ok(found.first().is_some_and(|c| c.n >= enough))
+}
+
+/// The position `WALK_AT_MOST` rows on from the cursor in the walk's direction, if there are that many.
+fn walk_bound(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Cursor>, AppError> {
+    #[derive(QueryableByName)]
+    struct Position {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Text)]
+        k1: String,
+    }
+    let (cursor, ascending) = direction(query);
+    let columns = query.sort.columns(false);
+    let mut params = Params { pg: false, binds: Vec::new() };
+    let after = cursor.map_or(String::new(), |c| {
+        format!("WHERE {}", keyset(&columns, c, if ascending { ">" } else { "<" }, &mut params))
+    });
+    let dir = if ascending { "ASC" } else { "DESC" };
+    let key = columns[0].0;
+    let offset = params.push(Bind::Int(WALK_AT_MOST));
+    let sql = format!(
+        "SELECT u.id, CAST({key} AS TEXT) AS k1 FROM users u {after} ORDER BY {key} {dir}, u.id {dir} LIMIT 1 OFFSET {offset}"
+    );
+    let found: Vec<Position> = load(conn, &sql, params.binds)?;
+    Ok(found.into_iter().next().map(|p| Cursor { values: vec![p.k1], id: p.id }))
+}
+
+fn phrase(search: &str) -> String {
+    format!("\"{}\"", search.trim().replace('"', "\"\""))
+}
+
+/// The cursor to read from, and whether rows are read in ascending order (going back a page
+/// reads backwards from the cursor).
+fn direction(query: &ListQuery) -> (Option<&Cursor>, bool) {
+    let backwards = query.before.is_some() && query.after.is_none();
+    let cursor = if backwards { query.before.as_ref() } else { query.after.as_ref() };
+    (cursor, query.descending == backwards)
+}
+
+/// Rows as read, one more than a page when there is more.
+struct Read {
+    rows: Vec<ListRow>,
+    columns: usize,
+}
+
+impl Read {
+    fn into_page(self, query: &ListQuery) -> ListPage {
+        let Read { mut rows, columns } = self;
+        let backwards = query.before.is_some() && query.after.is_none();
+        let (cursor, _) = direction(query);
+        let more = rows.len() as i64 > query.per_page;
+        rows.truncate(query.per_page as usize);
+        if backwards {
+            rows.reverse();
+        }
+        let cursor_of = |r: &ListRow| Cursor {
+            values: if columns == 2 { vec![r.k1.clone(), r.k2.clone()] } else { vec![r.k1.clone()] },
+            id: r.id,
+        };
+        let (has_next, has_previous) = if backwards { (true, more) } else { (more, cursor.is_some()) };
+        ListPage {
+            next: rows.last().filter(|_| has_next).map(cursor_of),
+            previous: rows.first().filter(|_| has_previous).map(cursor_of),
+            rows,
+        }
+    }
+}
+
+fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, bound: Option<&Cursor>) -> Result<Read, AppError> {
+    let pg = matches!(conn, DbConnection::Postgresql(_));
+    let mut params = Params { pg, binds: Vec::new() };
     let columns = query.sort.columns(pg);
     let text_of = |expr: &str| format!("CAST({expr} AS TEXT)");
     let k1 = text_of(columns[0].0);
     let k2 = columns.get(1).map_or("''".to_owned(), |c| text_of(c.0));
 
-    let search = query.search.trim();
-    // On SQLite the trigram index (FTS5) finds substrings of three letters or more. Its rowid is
-    // each user's place in the name order (`name_order`), so sorted by name it is read in that
-    // order and left after a page; a search that also matches group names reads it whole.
-    let trigrams = !pg && search.chars().count() >= 3;
-    let by_place = trigrams && query.sort == Sort::Name && query.search_groups.is_empty();
-
     let last_sign_in = "CAST(u.last_sign_in_at AS TEXT)";
-    let from = if by_place { "users_search s JOIN users u ON u.name_order = s.rowid" } else { "users u" };
+    let from = if plan == Plan::Place { "users_search s JOIN users u ON u.name_order = s.rowid" } else { "users u" };
     let mut sql = format!(
         "SELECT u.id, u.first_name, u.last_name, u.email, u.company, g.name AS group_name, u.status, u.is_owner, \
          {last_sign_in} AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings, {k1} AS k1, {k2} AS k2 \
          FROM {from} JOIN groups g ON g.id = u.group_id WHERE 1 = 1"
     );
 
+    let search = query.search.trim();
     if !search.is_empty() {
         let mut any = Vec::new();
-        if trigrams {
-            let phrase = format!("\"{}\"", search.replace('"', "\"\""));
-            let p = ph(&mut binds, Bind::Text(phrase));
-            any.push(if by_place {
-                format!("users_search MATCH {p}")
-            } else {
-                format!("u.name_order IN (SELECT rowid FROM users_search WHERE users_search MATCH {p})")
-            });
-        } else {
+        match plan {
+            Plan::Place => any.push(format!("users_search MATCH {}", params.push(Bind::Text(phrase(search))))),
+            // The unary + keeps the planner walking the sort's index rather than the matches.
+            Plan::Matches | Plan::Walk => any.push(format!(
+                "{}u.name_order IN (SELECT rowid FROM users_search WHERE users_search MATCH {})",
+                if plan == Plan::Walk { "+" } else { "" },
+                params.push(Bind::Text(phrase(search)))
+            )),
             // On PostgreSQL a trigram GIN index serves this LIKE; short terms scan.
-            let p = ph(&mut binds, Bind::Text(like_pattern(search)));
-            any.push(format!(
-                "lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {p} ESCAPE '\\'"
-            ));
+            Plan::Plain => any.push(format!(
+                "lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {} ESCAPE '\\'",
+                params.push(Bind::Text(like_pattern(search)))
+            )),
         }
         if !query.search_groups.is_empty() {
             let ids: Vec<String> = query.search_groups.iter().map(i64::to_string).collect();
@@ -218,89 +383,42 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
         sql += &format!(" AND ({})", any.join(" OR "));
     }
     if let Some(group_id) = query.group_id {
-        let p = ph(&mut binds, Bind::Int(group_id));
-        sql += &format!(" AND u.group_id = {p}");
+        sql += &format!(" AND u.group_id = {}", params.push(Bind::Int(group_id)));
     }
     match query.status {
-        Some(status) => {
-            let p = ph(&mut binds, Bind::Text(status.as_str().to_owned()));
-            sql += &format!(" AND u.status = {p}");
-        }
+        Some(status) => sql += &format!(" AND u.status = {}", params.push(Bind::Text(status.as_str().to_owned()))),
         None if !query.show_disabled => sql += " AND u.status IN ('invited', 'active')",
         None => {}
     }
 
-    // Going back a page reads backwards from the cursor, then turns the rows around.
-    let backwards = query.before.is_some() && query.after.is_none();
-    let cursor = if backwards { query.before.as_ref() } else { query.after.as_ref() };
-    let ascending = query.descending == backwards;
-    if let (Some(cursor), true) = (cursor, by_place) {
+    let (cursor, ascending) = direction(query);
+    if let (Some(cursor), Plan::Place) = (cursor, plan) {
         // The place of the last row at or before the cursor (or first at or after it, going
         // down): the cursor's own row, unless it was renamed or deleted since.
         let (op, dir, outside) = if ascending { ("<=", "DESC", "0") } else { (">=", "ASC", "4611686018427387904") };
-        let (last, first) = (
-            ph(&mut binds, Bind::Text(cursor.values[0].clone())),
-            ph(&mut binds, Bind::Text(cursor.values[1].clone())),
-        );
-        let id = ph(&mut binds, Bind::Int(cursor.id));
+        let last = params.push(Bind::Text(cursor.values[0].clone()));
+        let first = params.push(Bind::Text(cursor.values[1].clone()));
+        let id = params.push(Bind::Int(cursor.id));
         let cmp = if ascending { ">" } else { "<" };
         sql += &format!(
             " AND s.rowid {cmp} COALESCE((SELECT c.name_order FROM users c WHERE (c.last_name, c.first_name, c.id) {op} ({last}, {first}, {id}) \
              AND c.name_order IS NOT NULL ORDER BY c.last_name {dir}, c.first_name {dir}, c.id {dir} LIMIT 1), {outside})"
         );
     } else if let Some(cursor) = cursor {
-        let mut left: Vec<String> = columns.iter().map(|c| c.0.to_owned()).collect();
-        left.push("u.id".into());
-        let mut right = Vec::new();
-        for ((_, cast), value) in columns.iter().zip(&cursor.values) {
-            let p = ph(&mut binds, Bind::Text(value.clone()));
-            right.push(if cast.is_empty() { p } else { format!("CAST({p} AS {cast})") });
-        }
-        right.push(ph(&mut binds, Bind::Int(cursor.id)));
-        let op = if ascending { ">" } else { "<" };
-        sql += &format!(" AND ({}) {op} ({})", left.join(", "), right.join(", "));
+        sql += &format!(" AND {}", keyset(&columns, cursor, if ascending { ">" } else { "<" }, &mut params));
+    }
+    if let Some(bound) = bound {
+        sql += &format!(" AND {}", keyset(&columns, bound, if ascending { "<=" } else { ">=" }, &mut params));
     }
     let dir = if ascending { "ASC" } else { "DESC" };
-    let order: Vec<String> = if by_place {
+    let order: Vec<String> = if plan == Plan::Place {
         vec![format!("s.rowid {dir}")]
     } else {
         columns.iter().map(|c| format!("{} {dir}", c.0)).chain([format!("u.id {dir}")]).collect()
     };
-    let limit = ph(&mut binds, Bind::Int(query.per_page + 1));
+    let limit = params.push(Bind::Int(query.per_page + 1));
     sql += &format!(" ORDER BY {} LIMIT {limit}", order.join(", "));
-
-    macro_rules! run {
-        ($conn:expr, $db:ty) => {{
-            let mut q = diesel::sql_query(&sql).into_boxed::<$db>();
-            for b in binds {
-                q = match b {
-                    Bind::Text(s) => q.bind::<Text, _>(s),
-                    Bind::Int(i) => q.bind::<BigInt, _>(i),
-                };
-            }
-            q.load::<ListRow>($conn)?
-        }};
-    }
-    let mut rows = match conn {
-        DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite),
-        DbConnection::Postgresql(c) => run!(c, diesel::pg::Pg),
-    };
-
-    let more = rows.len() as i64 > query.per_page;
-    rows.truncate(query.per_page as usize);
-    if backwards {
-        rows.reverse();
-    }
-    let cursor_of = |r: &ListRow| Cursor {
-        values: if columns.len() == 2 { vec![r.k1.clone(), r.k2.clone()] } else { vec![r.k1.clone()] },
-        id: r.id,
-    };
-    let (has_next, has_previous) = if backwards { (true, more) } else { (more, cursor.is_some()) };
-    Ok(ListPage {
-        next: rows.last().filter(|_| has_next).map(cursor_of),
-        previous: rows.first().filter(|_| has_previous).map(cursor_of),
-        rows,
-    })
+    Ok(Read { rows: load(conn, &sql, params.binds)?, columns: columns.len() })
 }
 
 #[cfg(test)]
@@ -316,6 +434,65 @@ mod tests {
         assert_eq!(Cursor::decode("5\u{1f}many", Sort::Buildings), None);
         assert_eq!(Cursor::decode("5\u{1f}yesterday", Sort::LastSignIn), None);
         assert!(Cursor::decode("5\u{1f}2026-11-23 10:00:00.5", Sort::LastSignIn).is_some());
+    }
+
+    /// Every plan pages through a search in exactly the order, and to exactly the rows, that a
+    /// plain read of the whole result gives: both ways, by every column, for terms that match
+    /// many users (walked), users who sort together (a company), and few (read whole).
+    #[test]
+    fn every_plan_pages_through_a_search_as_a_plain_read_orders_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::db::Db::connect(&format!("sqlite://{}", dir.path().join("plans.db").display()), 1).unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.get().unwrap();
+        crate::seed::seed(&mut conn, 12_000, 40, "not-a-hash", false).unwrap();
+        let base = |search: &str, sort: Sort, descending: bool| ListQuery {
+            search: search.into(),
+            group_id: None,
+            status: None,
+            show_disabled: false,
+            sort,
+            descending,
+            per_page: 25,
+            after: None,
+            before: None,
+            search_groups: Vec::new(),
+        };
+        let walked = base("novak", Sort::LastSignIn, false);
+        assert!(many_matches(&mut conn, &walked).unwrap(), "a common surname is walked");
+        assert!(walk_bound(&mut conn, &walked).unwrap().is_some(), "within a bound");
+        for search in ["novak", "riverbend", "summit", "nina novak"] {
+            for sort in Sort::ALL {
+                for descending in [false, true] {
+                    let whole = ListQuery { per_page: 1_000_000, ..base(search, sort, descending) };
+                    let expected: Vec<i64> =
+                        read(&mut conn, &whole, Plan::Plain, None).unwrap().rows.iter().map(|r| r.id).collect();
+                    assert!(!expected.is_empty(), "{search}");
+                    let (mut seen, mut query) = (Vec::new(), base(search, sort, descending));
+                    let last = loop {
+                        let page = list(&mut conn, &query).unwrap();
+                        seen.extend(page.rows.iter().map(|r| r.id));
+                        match page.next {
+                            Some(next) => query.after = Some(next),
+                            None => break page,
+                        }
+                    };
+                    assert_eq!(seen, expected, "{search} by {sort:?}, descending {descending}");
+                    // And back from the last page to the first.
+                    let mut back: Vec<i64> = last.rows.iter().rev().map(|r| r.id).collect();
+                    let mut previous = last.previous;
+                    while let Some(before) = previous {
+                        let page =
+                            list(&mut conn, &ListQuery { before: Some(before), ..base(search, sort, descending) })
+                                .unwrap();
+                        back.extend(page.rows.iter().rev().map(|r| r.id));
+                        previous = page.previous;
+                    }
+                    back.reverse();
+                    assert_eq!(back, expected, "{search} by {sort:?} backwards, descending {descending}");
+                }
+            }
+        }
     }
 
     #[test]
