@@ -36,6 +36,16 @@ impl Sort {
         }
     }
 
+    /// The SQLite index a walk of this sort reads (for the sorts that are walked, see `Plan`).
+    fn index(self) -> &'static str {
+        match self {
+            Sort::Email => "users_email_sort",
+            Sort::Company => "users_company",
+            Sort::Buildings => "users_building_count",
+            _ => "users_sign_in_sort",
+        }
+    }
+
     pub fn parse(key: &str) -> Sort {
         Sort::ALL.into_iter().find(|s| s.key() == key).unwrap_or(Sort::Name)
     }
@@ -187,8 +197,9 @@ enum Plan {
     Place,
     /// Every match is read, then sorted: cheap when there are few.
     Matches,
-    /// Many matches: the sort's own index is walked from the cursor, each row tested against
-    /// the matches, up to the row `WALK_AT_MOST` rows on (`bound`; none when fewer are left).
+    /// Many matches: the sort's own index is walked from the cursor (named, so the planner
+    /// cannot prefer another), each row tested against the matches, up to the row
+    /// `WALK_AT_MOST` rows on (`bound`; none when fewer are left).
     Walk,
 }
 
@@ -302,8 +313,10 @@ fn walk_bound(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Curso
     let dir = if ascending { "ASC" } else { "DESC" };
     let key = columns[0].0;
     let offset = params.push(Bind::Int(WALK_AT_MOST));
+    let index = query.sort.index();
     let sql = format!(
-        "SELECT u.id, CAST({key} AS TEXT) AS k1 FROM users u {after} ORDER BY {key} {dir}, u.id {dir} LIMIT 1 OFFSET {offset}"
+        "SELECT u.id, CAST({key} AS TEXT) AS k1 FROM users u INDEXED BY {index} {after} \
+         ORDER BY {key} {dir}, u.id {dir} LIMIT 1 OFFSET {offset}"
     );
     let found: Vec<Position> = load(conn, &sql, params.binds)?;
     Ok(found.into_iter().next().map(|p| Cursor { values: vec![p.k1], id: p.id }))
@@ -359,7 +372,11 @@ fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, bound: Option<&C
     let k2 = columns.get(1).map_or("''".to_owned(), |c| text_of(c.0));
 
     let last_sign_in = "CAST(u.last_sign_in_at AS TEXT)";
-    let from = if plan == Plan::Place { "users_search s JOIN users u ON u.name_order = s.rowid" } else { "users u" };
+    let from = match plan {
+        Plan::Place => "users_search s JOIN users u ON u.name_order = s.rowid".to_owned(),
+        Plan::Walk => format!("users u INDEXED BY {}", query.sort.index()),
+        Plan::Plain | Plan::Matches => "users u".to_owned(),
+    };
     let mut sql = format!(
         "SELECT u.id, u.first_name, u.last_name, u.email, u.company, g.name AS group_name, u.status, u.is_owner, \
          {last_sign_in} AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings, {k1} AS k1, {k2} AS k2 \

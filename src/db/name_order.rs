@@ -18,8 +18,11 @@ use crate::error::AppError;
 
 /// Places lie strictly between 0 and this.
 const END: i64 = 1 << 62;
+/// How far apart places are when numbered afresh, and at most when placed one by one: close,
+/// since the search index stores the gaps between rowids (2^42 apart tripled its size).
+const SPACING: i64 = 1024;
 /// Respaced rows are left at least this far apart.
-const ROOM: i64 = 1 << 16;
+const ROOM: i64 = 256;
 /// More unplaced users than this (a bulk load) are placed by numbering everyone afresh.
 const RENUMBER_ABOVE: usize = 1_000;
 
@@ -72,7 +75,7 @@ fn respace_around(conn: &mut DbConnection, row: &Row) -> Result<(), AppError> {
             .chain([row.id])
             .chain(after.iter().take(reach).map(|r| r.id))
             .collect();
-        let step = (high - low) / (window.len() as i64 + 1);
+        let step = ((high - low) / (window.len() as i64 + 1)).min(SPACING);
         if step >= ROOM || (low == 0 && high == END) {
             diesel::sql_query("UPDATE users SET name_order = NULL WHERE name_order > ? AND name_order < ?")
                 .bind::<BigInt, _>(low)
@@ -105,7 +108,7 @@ fn neighbours(conn: &mut DbConnection, row: &Row, op: &str, dir: &str, limit: us
         .load(conn)?)
 }
 
-/// Numbers everyone evenly in name order and fills the search index afresh, in order: for a
+/// Numbers everyone `SPACING` apart in name order and fills the search index afresh, in order: for a
 /// bulk load, far faster than placing a row at a time. The index and the trigger that keeps it
 /// are dropped and made again from their own definitions meanwhile.
 pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
@@ -124,7 +127,7 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
     conn.batch_execute(
         "DROP TRIGGER users_search_place; DROP TABLE users_search;
          UPDATE users SET name_order = NULL WHERE name_order IS NOT NULL;
-         UPDATE users SET name_order = ranked.n * (4611686018427387904 / ((SELECT count(*) FROM users) + 1))
+         UPDATE users SET name_order = ranked.n * 1024
          FROM (SELECT id, row_number() OVER (ORDER BY last_name, first_name, id) AS n FROM users) AS ranked
          WHERE users.id = ranked.id;",
     )?;

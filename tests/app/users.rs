@@ -918,6 +918,17 @@ async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_an
     assert!(name_order_kept(&app).await);
     let down = admin.get("/users?q=quill&per_page=25&dir=desc").await;
     assert_eq!(quills(&down)[0], "Quill 99");
+
+    // A new email is found, the old one no longer.
+    app.with_db(move |conn| {
+        diesel::update(concierge::db::schema::users::table.find(moved))
+            .set(concierge::db::schema::users::email.eq("feather@example.com"))
+            .execute(conn)
+            .unwrap()
+    })
+    .await;
+    admin.get("/users?q=feather").await.assert_contains("Quill 99");
+    assert!(!admin.get("/users?q=quill00").await.body.contains("Quill 99"));
 }
 
 #[actix_web::test]

@@ -10,20 +10,19 @@ DROP TRIGGER users_search_delete;
 DROP TABLE users_search;
 
 ALTER TABLE users ADD COLUMN name_order INTEGER;
-UPDATE users SET name_order = ranked.n * (4611686018427387904 / ((SELECT count(*) FROM users) + 1))
-FROM (SELECT id, row_number() OVER (ORDER BY last_name, first_name, id) AS n FROM users) AS ranked
-WHERE users.id = ranked.id;
 CREATE UNIQUE INDEX users_name_order ON users (name_order);
 CREATE INDEX users_unplaced ON users (id) WHERE name_order IS NULL;
 
-CREATE VIRTUAL TABLE users_search USING fts5(doc, tokenize = 'trigram');
-INSERT INTO users_search (rowid, doc)
-SELECT name_order, first_name || ' ' || last_name || ' ' || email || ' ' || company FROM users ORDER BY name_order;
+-- Filled when the application numbers everyone (at its first start after this migration). It
+-- keeps no copy of the text: only rowids are read from it.
+CREATE VIRTUAL TABLE users_search USING fts5(doc, tokenize = 'trigram', content = '', contentless_delete = 1);
 
--- Halfway between the neighbours, or 2^32 past the one before when they are further apart than
--- that (so users added one after another in name order, the usual case, leave room behind them).
+-- Halfway between the neighbours, or 1024 past the one before when they are further apart than
+-- that (users added one after another in name order, the usual case, leave room behind them).
+-- Places are kept close (1024 apart when numbered afresh): the search index stores the gaps
+-- between rowids, and wide gaps tripled its size.
 CREATE TRIGGER users_place AFTER INSERT ON users BEGIN
-    UPDATE users SET name_order = (SELECT CASE WHEN hi - lo > 1 THEN lo + min((hi - lo) / 2, 4294967296) END FROM (SELECT
+    UPDATE users SET name_order = (SELECT CASE WHEN hi - lo > 1 THEN lo + min((hi - lo) / 2, 1024) END FROM (SELECT
         COALESCE((SELECT p.name_order FROM users p WHERE (p.last_name, p.first_name, p.id) < (new.last_name, new.first_name, new.id)
             AND p.name_order IS NOT NULL ORDER BY p.last_name DESC, p.first_name DESC, p.id DESC LIMIT 1), 0) AS lo,
         COALESCE((SELECT n.name_order FROM users n WHERE (n.last_name, n.first_name, n.id) > (new.last_name, new.first_name, new.id)
@@ -32,7 +31,7 @@ CREATE TRIGGER users_place AFTER INSERT ON users BEGIN
 END;
 CREATE TRIGGER users_replace AFTER UPDATE OF first_name, last_name ON users
 WHEN new.first_name IS NOT old.first_name OR new.last_name IS NOT old.last_name BEGIN
-    UPDATE users SET name_order = (SELECT CASE WHEN hi - lo > 1 THEN lo + min((hi - lo) / 2, 4294967296) END FROM (SELECT
+    UPDATE users SET name_order = (SELECT CASE WHEN hi - lo > 1 THEN lo + min((hi - lo) / 2, 1024) END FROM (SELECT
         COALESCE((SELECT p.name_order FROM users p WHERE (p.last_name, p.first_name, p.id) < (new.last_name, new.first_name, new.id)
             AND p.name_order IS NOT NULL ORDER BY p.last_name DESC, p.first_name DESC, p.id DESC LIMIT 1), 0) AS lo,
         COALESCE((SELECT n.name_order FROM users n WHERE (n.last_name, n.first_name, n.id) > (new.last_name, new.first_name, new.id)

@@ -9,3 +9,4 @@ DROP INDEX users_building_count;
 CREATE INDEX users_building_count ON users (building_count, id, name_order);
 DROP INDEX users_sign_in_sort;
 CREATE INDEX users_sign_in_sort ON users (COALESCE(last_sign_in_at, ''), id, name_order);
+ANALYZE users;
