@@ -42,6 +42,7 @@ impl Sort {
             Sort::Email => "users_email_sort",
             Sort::Company => "users_company",
             Sort::Buildings => "users_building_count",
+            Sort::Status => "users_status_sort",
             _ => "users_sign_in_sort",
         }
     }
@@ -197,6 +198,8 @@ enum Plan {
     Place,
     /// Every match is read, then sorted: cheap when there are few.
     Matches,
+    /// As `Matches`, with the matches' places already read (few: bound as a list).
+    Found,
     /// Many matches: the sort's own index is walked from the cursor (named, so the planner
     /// cannot prefer another), each row tested against the matches, up to the row
     /// `WALK_AT_MOST` rows on (`bound`; none when fewer are left).
@@ -257,42 +260,50 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
     let search = query.search.trim();
     let trigrams = !pg && search.chars().count() >= 3;
     // A search that also matches group names takes in users the index does not find.
+    let mut found = Vec::new();
     let plan = match query.sort {
         _ if !trigrams => Plan::Plain,
         Sort::Name if query.search_groups.is_empty() => Plan::Place,
-        Sort::Email | Sort::Company | Sort::Buildings | Sort::LastSignIn if many_matches(conn, query)? => Plan::Walk,
-        _ => Plan::Matches,
+        sort => match matches(conn, query)? {
+            Some(few) if query.search_groups.is_empty() => {
+                found = few;
+                Plan::Found
+            }
+            Some(_) => Plan::Matches,
+            None if sort != Sort::Group => Plan::Walk,
+            None => Plan::Matches,
+        },
     };
     let bound = if plan == Plan::Walk { walk_bound(conn, query)? } else { None };
-    let page = read(conn, query, plan, bound.as_ref())?;
+    let page = read(conn, query, plan, bound.as_ref(), &found)?;
     // A walk that stopped at its bound short of a page: read the page from the matches.
     if plan == Plan::Walk && bound.is_some() && page.rows.len() as i64 <= query.per_page {
-        return Ok(read(conn, query, Plan::Matches, None)?.into_page(query));
+        return Ok(read(conn, query, Plan::Matches, None, &[])?.into_page(query));
     }
     Ok(page.into_page(query))
 }
 
-/// Whether the search matches enough users that a walk of `WALK_AT_MOST` rows would likely
-/// fill the page (counted up to that many, no further).
-fn many_matches(conn: &mut DbConnection, query: &ListQuery) -> Result<bool, AppError> {
+/// The places of the users the search matches, if there are too few for a walk to pay; none
+/// if there are more (read up to that many, no further).
+fn matches(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Vec<i64>>, AppError> {
     #[derive(QueryableByName)]
-    struct Count {
+    struct Number {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    let users: Count = diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS n FROM users").get_result(conn)?;
+    let users: Number = diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS n FROM users").get_result(conn)?;
     // A walked row is an index entry (its place is in the sort's index, migration 000305); a
     // match read and sorted costs about fourteen (measured: 2.8 µs against 0.2 µs). A walk of
     // about page × N / matches rows, a third more for the rows the filters leave out, pays once
     // the matches outnumber about 3 √N, and the page must fit in the walk.
     let (n, page) = (users.n as f64, (query.per_page + 1) as f64);
     let enough = (3.1 * n.sqrt()).max(1.3 * page * n / WALK_AT_MOST as f64).max(200.0) as i64;
-    let found: Vec<Count> = load(
+    let places: Vec<Number> = load(
         conn,
-        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM users_search WHERE users_search MATCH ? LIMIT ?)",
+        "SELECT rowid AS n FROM users_search WHERE users_search MATCH ? LIMIT ?",
         vec![Bind::Text(phrase(&query.search)), Bind::Int(enough)],
     )?;
-    Ok(found.first().is_some_and(|c| c.n >= enough))
+    Ok((places.len() < enough as usize).then(|| places.into_iter().map(|p| p.n).collect()))
 }
 
 /// The position `WALK_AT_MOST` rows on from the cursor in the walk's direction, if there are that many.
@@ -363,7 +374,13 @@ impl Read {
     }
 }
 
-fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, bound: Option<&Cursor>) -> Result<Read, AppError> {
+fn read(
+    conn: &mut DbConnection,
+    query: &ListQuery,
+    plan: Plan,
+    bound: Option<&Cursor>,
+    found: &[i64],
+) -> Result<Read, AppError> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
     let mut params = Params { pg, binds: Vec::new() };
     let columns = query.sort.columns(pg);
@@ -375,6 +392,13 @@ fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, bound: Option<&C
     let from = match plan {
         Plan::Place => "users_search s JOIN users u ON u.name_order = s.rowid".to_owned(),
         Plan::Walk => format!("users u INDEXED BY {}", query.sort.index()),
+        // The few places drive the read (CROSS JOIN keeps them outermost): the planner would
+        // otherwise walk the sort's index for them, not knowing how few they are.
+        Plan::Found => {
+            let places: Vec<String> = found.iter().map(i64::to_string).collect();
+            let list = params.push(Bind::Text(format!("[{}]", places.join(","))));
+            format!("json_each({list}) AS f CROSS JOIN users u")
+        }
         Plan::Plain | Plan::Matches => "users u".to_owned(),
     };
     let mut sql = format!(
@@ -395,6 +419,7 @@ fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, bound: Option<&C
                 params.push(Bind::Text(phrase(search)))
             )),
             // On PostgreSQL a trigram GIN index serves this LIKE; short terms scan.
+            Plan::Found => any.push("u.name_order = f.value".to_owned()),
             Plan::Plain => any.push(format!(
                 "lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {} ESCAPE '\\'",
                 params.push(Bind::Text(like_pattern(search)))
@@ -484,15 +509,15 @@ mod tests {
             search_groups: Vec::new(),
         };
         let walked = base("summit", Sort::LastSignIn, false);
-        assert!(many_matches(&mut conn, &walked).unwrap(), "a common company is walked");
-        assert!(!many_matches(&mut conn, &base("nina novak", Sort::LastSignIn, false)).unwrap());
+        assert!(matches(&mut conn, &walked).unwrap().is_none(), "a common company is walked");
+        assert!(matches(&mut conn, &base("nina novak", Sort::LastSignIn, false)).unwrap().is_some());
         assert!(walk_bound(&mut conn, &walked).unwrap().is_some(), "within a bound");
         for search in ["novak", "riverbend", "summit", "nina novak"] {
             for sort in Sort::ALL {
                 for descending in [false, true] {
                     let whole = ListQuery { per_page: 1_000_000, ..base(search, sort, descending) };
                     let expected: Vec<i64> =
-                        read(&mut conn, &whole, Plan::Plain, None).unwrap().rows.iter().map(|r| r.id).collect();
+                        read(&mut conn, &whole, Plan::Plain, None, &[]).unwrap().rows.iter().map(|r| r.id).collect();
                     assert!(!expected.is_empty(), "{search}");
                     let (mut seen, mut query) = (Vec::new(), base(search, sort, descending));
                     let last = loop {
