@@ -71,6 +71,9 @@ measure "sort by last sign-in" "/users?sort=last_sign_in&dir=desc&per_page=100"
 measure "search" "/users?q=novak&per_page=100"
 measure "search, a full name" "/users?q=nina+novak&per_page=100"
 measure "search, rare" "/users?q=zhang.${USER_ID}&per_page=100"
+measure "search sorted by last sign-in" "/users?q=zhang&sort=last_sign_in&dir=desc&per_page=100"
+measure "search sorted by last sign-in, rare" "/users?q=zhang.${USER_ID}&sort=last_sign_in&dir=desc&per_page=100"
+measure "search sorted by group" "/users?q=zhang&sort=group&per_page=100"
 measure "user page" "/users/$USER_ID"
 
 # The CSV export of every user, timed, and the server's peak memory with it.

@@ -258,7 +258,9 @@ fn load<
 pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppError> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
     let search = query.search.trim();
-    let trigrams = !pg && search.chars().count() >= 3;
+    // A search matches users in whose name, email and company every word of it is found. The
+    // trigram index finds words of three letters or more.
+    let trigrams = !pg && search.split_whitespace().all(|w| w.chars().count() >= 3) && !search.is_empty();
     // A search that also matches group names takes in users the index does not find.
     let mut found = Vec::new();
     let plan = match query.sort {
@@ -333,8 +335,10 @@ fn walk_bound(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Curso
     Ok(found.into_iter().next().map(|p| Cursor { values: vec![p.k1], id: p.id }))
 }
 
+/// The trigram index's query for a search: each word, quoted, must be found (in any order).
 fn phrase(search: &str) -> String {
-    format!("\"{}\"", search.trim().replace('"', "\"\""))
+    let words: Vec<String> = search.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+    words.join(" ")
 }
 
 /// The cursor to read from, and whether rows are read in ascending order (going back a page
@@ -418,12 +422,20 @@ fn read(
                 if plan == Plan::Walk { "+" } else { "" },
                 params.push(Bind::Text(phrase(search)))
             )),
-            // On PostgreSQL a trigram GIN index serves this LIKE; short terms scan.
+            // On PostgreSQL a trigram GIN index serves these LIKEs; short words scan.
             Plan::Found => any.push("u.name_order = f.value".to_owned()),
-            Plan::Plain => any.push(format!(
-                "lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {} ESCAPE '\\'",
-                params.push(Bind::Text(like_pattern(search)))
-            )),
+            Plan::Plain => {
+                let words: Vec<String> = search
+                    .split_whitespace()
+                    .map(|word| {
+                        format!(
+                            "lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {} ESCAPE '\\'",
+                            params.push(Bind::Text(like_pattern(word)))
+                        )
+                    })
+                    .collect();
+                any.push(words.join(" AND "));
+            }
         }
         if !query.search_groups.is_empty() {
             let ids: Vec<String> = query.search_groups.iter().map(i64::to_string).collect();

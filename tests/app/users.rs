@@ -901,6 +901,9 @@ async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_an
     let down = admin.get("/users?q=quill&per_page=25&dir=desc").await;
     let reversed: Vec<String> = expected.iter().rev().take(25).cloned().collect();
     assert_eq!(quills(&down), reversed, "descending");
+    // Every word is found, in any order; a word shorter than three letters too.
+    assert_eq!(quills(&admin.get("/users?q=ANN+quill&per_page=25").await), quills(&first));
+    assert_eq!(quills(&admin.get("/users?q=07+QUILL").await), vec!["Quill 07".to_owned()]);
 
     // A rename moves the user; so does a change of name made outside the portal's own writes,
     // once the next transaction has placed it.
