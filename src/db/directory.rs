@@ -43,6 +43,7 @@ impl Sort {
             Sort::Company => "users_company",
             Sort::Buildings => "users_building_count",
             Sort::Status => "users_status_sort",
+            Sort::Group => "users_group_sort",
             _ => "users_sign_in_sort",
         }
     }
@@ -272,10 +273,13 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
                 Plan::Found
             }
             Some(_) => Plan::Matches,
-            None if sort != Sort::Group => Plan::Walk,
+            None if sort != Sort::Group || query.search_groups.is_empty() => Plan::Walk,
             None => Plan::Matches,
         },
     };
+    if plan == Plan::Walk && query.sort == Sort::Group {
+        return Ok(walk_groups(conn, query)?.into_page(query));
+    }
     let bound = if plan == Plan::Walk { walk_bound(conn, query)? } else { None };
     let page = read(conn, query, plan, bound.as_ref(), &found)?;
     // A walk that stopped at its bound short of a page: read the page from the matches.
@@ -283,6 +287,35 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
         return Ok(read(conn, query, Plan::Matches, None, &[])?.into_page(query));
     }
     Ok(page.into_page(query))
+}
+
+/// Sorted by group, a walk goes group by group in name order (from the cursor's), each along
+/// its users by id, until the page is full.
+fn walk_groups(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
+    use super::schema::groups;
+    let (cursor, ascending) = direction(query);
+    let mut all: Vec<(i64, String)> = match query.group_id {
+        Some(id) => groups::table.find(id).select((groups::id, groups::name)).load(conn)?,
+        None => groups::table.select((groups::id, groups::name)).load(conn)?,
+    };
+    all.sort_by(|a, b| a.1.cmp(&b.1));
+    if !ascending {
+        all.reverse();
+    }
+    let from_cursor = |name: &String| match cursor {
+        Some(c) if ascending => *name >= c.values[0],
+        Some(c) => *name <= c.values[0],
+        None => true,
+    };
+    let mut rows = Vec::new();
+    for (id, _) in all.into_iter().filter(|(_, name)| from_cursor(name)) {
+        let within = ListQuery { group_id: Some(id), per_page: query.per_page - rows.len() as i64, ..query.clone() };
+        rows.extend(read(conn, &within, Plan::Walk, None, &[])?.rows);
+        if rows.len() as i64 > query.per_page {
+            break;
+        }
+    }
+    Ok(Read { rows, columns: 1 })
 }
 
 /// The places of the users the search matches, if there are too few for a walk to pay; none
@@ -474,6 +507,9 @@ fn read(
     let dir = if ascending { "ASC" } else { "DESC" };
     let order: Vec<String> = if plan == Plan::Place {
         vec![format!("s.rowid {dir}")]
+    } else if plan == Plan::Walk && query.sort == Sort::Group {
+        // One group at a time (`walk_groups`).
+        vec![format!("u.id {dir}")]
     } else {
         columns.iter().map(|c| format!("{} {dir}", c.0)).chain([format!("u.id {dir}")]).collect()
     };

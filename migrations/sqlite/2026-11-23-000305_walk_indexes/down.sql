@@ -1,3 +1,4 @@
+DROP INDEX users_group_sort;
 DROP INDEX users_status_sort;
 DROP INDEX users_email_sort;
 CREATE INDEX users_email_sort ON users (email, id);
