@@ -3,6 +3,7 @@ DROP TRIGGER users_search_update;
 DROP TRIGGER users_search_place;
 DROP TRIGGER users_replace;
 DROP TRIGGER users_place;
+DROP VIEW user_free_place;
 DROP TABLE users_search;
 DROP INDEX users_unplaced;
 DROP INDEX users_name_order;

@@ -17,26 +17,25 @@ CREATE INDEX users_unplaced ON users (id) WHERE name_order IS NULL;
 -- keeps no copy of the text: only rowids are read from it.
 CREATE VIRTUAL TABLE users_search USING fts5(doc, tokenize = 'trigram', content = '', contentless_delete = 1);
 
--- Halfway between the neighbours, or 1024 past the one before when they are further apart than
--- that (users added one after another in name order, the usual case, leave room behind them).
--- Places are kept close (1024 apart when numbered afresh): the search index stores the gaps
--- between rowids, and wide gaps tripled its size.
+-- The place a user would take between its placed neighbours: halfway, or 1024 past the one
+-- before when they are further apart than that (users added one after another in name order,
+-- the usual case, leave room behind them); none when they have no room. Places are kept close
+-- (1024 apart when numbered afresh): the search index stores the gaps between rowids, and wide
+-- gaps tripled its size.
+CREATE VIEW user_free_place AS
+SELECT u.id, (SELECT CASE WHEN hi - lo > 1 THEN lo + min((hi - lo) / 2, 1024) END FROM (SELECT
+    COALESCE((SELECT p.name_order FROM users p WHERE (p.last_name, p.first_name, p.id) < (u.last_name, u.first_name, u.id)
+        AND p.name_order IS NOT NULL ORDER BY p.last_name DESC, p.first_name DESC, p.id DESC LIMIT 1), 0) AS lo,
+    COALESCE((SELECT n.name_order FROM users n WHERE (n.last_name, n.first_name, n.id) > (u.last_name, u.first_name, u.id)
+        AND n.name_order IS NOT NULL ORDER BY n.last_name, n.first_name, n.id LIMIT 1), 4611686018427387904) AS hi)) AS place
+FROM users u;
+
 CREATE TRIGGER users_place AFTER INSERT ON users BEGIN
-    UPDATE users SET name_order = (SELECT CASE WHEN hi - lo > 1 THEN lo + min((hi - lo) / 2, 1024) END FROM (SELECT
-        COALESCE((SELECT p.name_order FROM users p WHERE (p.last_name, p.first_name, p.id) < (new.last_name, new.first_name, new.id)
-            AND p.name_order IS NOT NULL ORDER BY p.last_name DESC, p.first_name DESC, p.id DESC LIMIT 1), 0) AS lo,
-        COALESCE((SELECT n.name_order FROM users n WHERE (n.last_name, n.first_name, n.id) > (new.last_name, new.first_name, new.id)
-            AND n.name_order IS NOT NULL ORDER BY n.last_name, n.first_name, n.id LIMIT 1), 4611686018427387904) AS hi))
-    WHERE id = new.id;
+    UPDATE users SET name_order = (SELECT place FROM user_free_place WHERE id = new.id) WHERE id = new.id;
 END;
 CREATE TRIGGER users_replace AFTER UPDATE OF first_name, last_name ON users
 WHEN new.first_name IS NOT old.first_name OR new.last_name IS NOT old.last_name BEGIN
-    UPDATE users SET name_order = (SELECT CASE WHEN hi - lo > 1 THEN lo + min((hi - lo) / 2, 1024) END FROM (SELECT
-        COALESCE((SELECT p.name_order FROM users p WHERE (p.last_name, p.first_name, p.id) < (new.last_name, new.first_name, new.id)
-            AND p.name_order IS NOT NULL ORDER BY p.last_name DESC, p.first_name DESC, p.id DESC LIMIT 1), 0) AS lo,
-        COALESCE((SELECT n.name_order FROM users n WHERE (n.last_name, n.first_name, n.id) > (new.last_name, new.first_name, new.id)
-            AND n.name_order IS NOT NULL ORDER BY n.last_name, n.first_name, n.id LIMIT 1), 4611686018427387904) AS hi))
-    WHERE id = new.id;
+    UPDATE users SET name_order = (SELECT place FROM user_free_place WHERE id = new.id) WHERE id = new.id;
 END;
 
 -- The search index follows each user's place, name, email and company.
