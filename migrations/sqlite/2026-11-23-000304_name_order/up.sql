@@ -2,8 +2,8 @@
 -- after a page. The index's rowid is the user's place in that order, `users.name_order`: an
 -- integer that sorts as (last_name, first_name, id) do. A new or renamed user is placed between
 -- its neighbours by the triggers below; where the neighbours have no room left between them the
--- place stays empty (NULL) until the application respaces the rows around it
--- (`db::users::place_unplaced`), and searches read the index in id order meanwhile.
+-- place stays empty (NULL), and the user out of the index, until the application respaces the
+-- rows around it before the transaction commits (`db::name_order::place_unplaced`).
 DROP TRIGGER users_search_insert;
 DROP TRIGGER users_search_update;
 DROP TRIGGER users_search_delete;
