@@ -25,58 +25,30 @@ const HEADER: [&str; 13] = [
 ];
 const CHUNK: i64 = 2000;
 
-/// The columns of a `Row`, in `HEADER`'s order.
-type Columns = (
-    users::id,
-    users::email,
-    users::first_name,
-    users::last_name,
-    users::phone,
-    users::title,
-    users::job_function,
-    users::company,
-    groups::name,
-    users::status,
-    users::is_owner,
-    users::last_sign_in_at,
-    users::created_at,
-);
-const COLUMNS: Columns = (
-    users::id,
-    users::email,
-    users::first_name,
-    users::last_name,
-    users::phone,
-    users::title,
-    users::job_function,
-    users::company,
-    groups::name,
-    users::status,
-    users::is_owner,
-    users::last_sign_in_at,
-    users::created_at,
-);
-
 /// A cell a spreadsheet would read as a formula gets a leading apostrophe.
 fn cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }
 
-type Row = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    bool,
-    Option<chrono::NaiveDateTime>,
-    chrono::NaiveDateTime,
-);
+/// A user as exported, fields in `HEADER`'s order.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct Row {
+    id: i64,
+    email: String,
+    first_name: String,
+    last_name: String,
+    phone: String,
+    title: String,
+    job_function: String,
+    company: String,
+    #[diesel(select_expression = groups::name)]
+    group: String,
+    status: String,
+    is_owner: bool,
+    last_sign_in_at: Option<chrono::NaiveDateTime>,
+    created_at: chrono::NaiveDateTime,
+}
 
 fn encode(rows: &[Row], header: bool) -> Result<Vec<u8>, AppError> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 160));
@@ -87,19 +59,19 @@ fn encode(rows: &[Row], header: bool) -> Result<Vec<u8>, AppError> {
     for r in rows {
         let at = |t: &chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M:%S").to_string();
         w.write_record([
-            r.0.to_string(),
-            cell(&r.1),
-            cell(&r.2),
-            cell(&r.3),
-            cell(&r.4),
-            cell(&r.5),
-            cell(&r.6),
-            cell(&r.7),
-            cell(&r.8),
-            r.9.clone(),
-            r.10.to_string(),
-            r.11.as_ref().map(at).unwrap_or_default(),
-            at(&r.12),
+            r.id.to_string(),
+            cell(&r.email),
+            cell(&r.first_name),
+            cell(&r.last_name),
+            cell(&r.phone),
+            cell(&r.title),
+            cell(&r.job_function),
+            cell(&r.company),
+            cell(&r.group),
+            r.status.clone(),
+            r.is_owner.to_string(),
+            r.last_sign_in_at.as_ref().map(at).unwrap_or_default(),
+            at(&r.created_at),
         ])
         .map_err(err)?;
     }
@@ -118,7 +90,7 @@ pub fn all_users(conn: &mut DbConnection, mut sink: impl FnMut(Vec<u8>) -> bool)
             .filter(users::id.gt(after))
             .order(users::id)
             .limit(CHUNK)
-            .select(COLUMNS)
+            .select(Row::as_select())
             .load(conn)?;
         if rows.is_empty() && !header {
             return Ok(written);
@@ -129,7 +101,7 @@ pub fn all_users(conn: &mut DbConnection, mut sink: impl FnMut(Vec<u8>) -> bool)
         header = false;
         written += rows.len() as u64;
         match rows.last() {
-            Some(last) if rows.len() as i64 == CHUNK => after = last.0,
+            Some(last) if rows.len() as i64 == CHUNK => after = last.id,
             _ => return Ok(written),
         }
     }
@@ -147,11 +119,14 @@ pub fn results(
     loop {
         let page = directory::list(conn, &query)?;
         let ids: Vec<i64> = page.rows.iter().map(|r| r.id).collect();
-        let mut rows: Vec<Row> =
-            users::table.inner_join(groups::table).filter(users::id.eq_any(&ids)).select(COLUMNS).load(conn)?;
+        let mut rows: Vec<Row> = users::table
+            .inner_join(groups::table)
+            .filter(users::id.eq_any(&ids))
+            .select(Row::as_select())
+            .load(conn)?;
         // Back into the list's order (a position per id: chunks are thousands of rows).
         let position: std::collections::HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        rows.sort_by_key(|r| position.get(&r.0).copied());
+        rows.sort_by_key(|r| position.get(&r.id).copied());
         if !sink(encode(&rows, header)?) {
             return Ok(written);
         }

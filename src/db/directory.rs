@@ -176,6 +176,9 @@ impl Params {
     }
 }
 
+/// The text of a user a search looks in (the trigram index holds the same, migration 000304).
+pub(crate) const SEARCHED: &str = "first_name || ' ' || last_name || ' ' || email || ' ' || company";
+
 /// Escapes LIKE wildcards so a search for "50%" finds "50%".
 pub(crate) fn like_pattern(search: &str) -> String {
     let mut p = String::from("%");
@@ -461,10 +464,7 @@ fn read(
                 let words: Vec<String> = search
                     .split_whitespace()
                     .map(|word| {
-                        format!(
-                            "lower(u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company) LIKE {} ESCAPE '\\'",
-                            params.push(Bind::Text(like_pattern(word)))
-                        )
+                        format!("lower({SEARCHED}) LIKE {} ESCAPE '\\'", params.push(Bind::Text(like_pattern(word))))
                     })
                     .collect();
                 any.push(words.join(" AND "));

@@ -132,10 +132,10 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
          WHERE users.id = ranked.id;",
     )?;
     conn.batch_execute(&index)?;
-    conn.batch_execute(
-        "INSERT INTO users_search (rowid, doc) \
-         SELECT name_order, first_name || ' ' || last_name || ' ' || email || ' ' || company FROM users ORDER BY name_order",
-    )?;
+    conn.batch_execute(&format!(
+        "INSERT INTO users_search (rowid, doc) SELECT name_order, {} FROM users ORDER BY name_order",
+        super::directory::SEARCHED
+    ))?;
     conn.batch_execute(&trigger)?;
     Ok(())
 }

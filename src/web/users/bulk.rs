@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use diesel::prelude::*;
 
-use super::{check, check_group, load_target};
+use super::{check, check_group, field, load_target};
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
 use crate::db::audit::{self, Target};
@@ -20,10 +20,6 @@ use crate::invites::{self, InviteOptions};
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, safe_next, see_other};
-
-fn field(form: &[(String, String)], key: &str) -> String {
-    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
-}
 
 /// The selected users' ids (a page holds 200 at most; more are ignored).
 fn selected(form: &[(String, String)]) -> Vec<i64> {

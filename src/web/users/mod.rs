@@ -176,6 +176,11 @@ fn choices(
         .collect()
 }
 
+/// A form field's value (the first, when repeated), or "" when absent.
+pub fn field(form: &[(String, String)], key: &str) -> String {
+    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
 /// The access a Property Access form asks for: all of `wanted` when the form listed every
 /// building, else `current` changed only where the form showed a checkbox (`shown_buildings`,
 /// `shown_accounts`), so grants the page did not list are kept.

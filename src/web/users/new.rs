@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{AccountChoice, GroupChoice, access_choices, access_from_form, check_group, group_choices};
+use super::{AccountChoice, GroupChoice, access_choices, access_from_form, check_group, field, group_choices};
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
 use crate::db::audit::{self, Target};
@@ -81,10 +81,6 @@ pub async fn new(state: web::Data<AppState>, user: Require<ManageUsers>) -> Resu
     render(StatusCode::OK, &page)
 }
 
-fn value(form: &[(String, String)], key: &str) -> String {
-    form.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default()
-}
-
 pub async fn create(
     state: web::Data<AppState>,
     user: Require<ManageUsers>,
@@ -93,19 +89,19 @@ pub async fn create(
     let user = user.into_user();
     let pairs = form.into_inner();
     let info_form = UserInfoForm {
-        first_name: value(&pairs, "first_name"),
-        last_name: value(&pairs, "last_name"),
-        email: value(&pairs, "email"),
-        phone: value(&pairs, "phone"),
-        title: value(&pairs, "title"),
-        job_function: value(&pairs, "job_function"),
-        company: value(&pairs, "company"),
-        group_id: value(&pairs, "group_id"),
+        first_name: field(&pairs, "first_name"),
+        last_name: field(&pairs, "last_name"),
+        email: field(&pairs, "email"),
+        phone: field(&pairs, "phone"),
+        title: field(&pairs, "title"),
+        job_function: field(&pairs, "job_function"),
+        company: field(&pairs, "company"),
+        group_id: field(&pairs, "group_id"),
     };
-    let invite = value(&pairs, "entry") != "password";
-    let subject = value(&pairs, "subject").trim().chars().take(200).collect::<String>();
-    let bcc_me = value(&pairs, "bcc_me") == "on";
-    let require_new_password = value(&pairs, "require_new_password") == "on";
+    let invite = field(&pairs, "entry") != "password";
+    let subject = field(&pairs, "subject").trim().chars().take(200).collect::<String>();
+    let bcc_me = field(&pairs, "bcc_me") == "on";
+    let require_new_password = field(&pairs, "require_new_password") == "on";
 
     let mut errors = FieldErrors::new();
     let info = info_form.parse(&mut errors);
@@ -113,7 +109,7 @@ pub async fn create(
         None
     } else {
         let personal = [info_form.first_name.as_str(), info_form.last_name.as_str(), info_form.email.as_str()];
-        match state.hasher.judge(&value(&pairs, "password"), &value(&pairs, "password_confirm"), &personal).await? {
+        match state.hasher.judge(&field(&pairs, "password"), &field(&pairs, "password_confirm"), &personal).await? {
             Ok(p) => Some(p),
             Err(m) if m.contains("not the same") => {
                 errors.add("password_confirm", m);
