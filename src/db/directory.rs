@@ -205,8 +205,8 @@ enum Plan {
     /// As `Matches`, with the matches' places already read (few: bound as a list).
     Found,
     /// Many matches: the sort's own index is walked from the cursor (named, so the planner
-    /// cannot prefer another), each row tested against the matches, up to the row
-    /// `WALK_AT_MOST` rows on (`bound`; none when fewer are left).
+    /// cannot prefer another), each entry's place tested against the matches, for at most
+    /// `WALK_AT_MOST` entries.
     Walk,
 }
 
@@ -280,55 +280,24 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
             None => Plan::Matches,
         },
     };
-    if plan == Plan::Walk && query.sort == Sort::Group {
-        return Ok(walk_groups(conn, query)?.into_page(query));
-    }
-    let bound = if plan == Plan::Walk { walk_bound(conn, query)? } else { None };
-    let page = read(conn, query, plan, bound.as_ref(), &found)?;
-    // A walk that stopped at its bound short of a page: read the page from the matches.
-    if plan == Plan::Walk && bound.is_some() && page.rows.len() as i64 <= query.per_page {
-        return Ok(read(conn, query, Plan::Matches, None, &[])?.into_page(query));
+    let page = read(conn, query, plan, &found)?;
+    // A walk that stopped short of a page before the end of its index: read the page from the
+    // matches.
+    if plan == Plan::Walk && page.rows.len() as i64 <= query.per_page && walk_stops_early(conn, query)? {
+        return Ok(read(conn, query, Plan::Matches, &[])?.into_page(query));
     }
     Ok(page.into_page(query))
 }
 
-/// Sorted by group, a walk goes group by group in name order (from the cursor's), each along
-/// its users by id, until the page is full.
-fn walk_groups(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
-    use super::schema::groups;
-    let (cursor, ascending) = direction(query);
-    let mut all: Vec<(i64, String)> = match query.group_id {
-        Some(id) => groups::table.find(id).select((groups::id, groups::name)).load(conn)?,
-        None => groups::table.select((groups::id, groups::name)).load(conn)?,
-    };
-    all.sort_by(|a, b| a.1.cmp(&b.1));
-    if !ascending {
-        all.reverse();
-    }
-    let from_cursor = |name: &String| match cursor {
-        Some(c) if ascending => *name >= c.values[0],
-        Some(c) => *name <= c.values[0],
-        None => true,
-    };
-    let mut rows = Vec::new();
-    for (id, _) in all.into_iter().filter(|(_, name)| from_cursor(name)) {
-        let within = ListQuery { group_id: Some(id), per_page: query.per_page - rows.len() as i64, ..query.clone() };
-        rows.extend(read(conn, &within, Plan::Walk, None, &[])?.rows);
-        if rows.len() as i64 > query.per_page {
-            break;
-        }
-    }
-    Ok(Read { rows, columns: 1 })
+#[derive(QueryableByName)]
+struct Number {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
 }
 
 /// The places of the users the search matches, if there are too few for a walk to pay; none
 /// if there are more (read up to that many, no further).
 fn matches(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Vec<i64>>, AppError> {
-    #[derive(QueryableByName)]
-    struct Number {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
     let users: Number = diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS n FROM users").get_result(conn)?;
     // A walked row is an index entry (its place is in the sort's index, migration 000305); a
     // match read and sorted costs about fourteen (measured: 2.8 µs against 0.2 µs). A walk of
@@ -344,31 +313,47 @@ fn matches(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Vec<i64>
     Ok((places.len() < enough as usize).then(|| places.into_iter().map(|p| p.n).collect()))
 }
 
-/// The position `WALK_AT_MOST` rows on from the cursor in the walk's direction, if there are that many.
-fn walk_bound(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Cursor>, AppError> {
-    #[derive(QueryableByName)]
-    struct Position {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-        #[diesel(sql_type = Text)]
-        k1: String,
-    }
-    let (cursor, ascending) = direction(query);
-    let columns = query.sort.columns(false);
+/// Whether the sort's index goes on past `WALK_AT_MOST` entries from the cursor, where a walk stops.
+fn walk_stops_early(conn: &mut DbConnection, query: &ListQuery) -> Result<bool, AppError> {
     let mut params = Params { pg: false, binds: Vec::new() };
-    let after = cursor.map_or(String::new(), |c| {
-        format!("WHERE {}", keyset(&columns, c, if ascending { ">" } else { "<" }, &mut params))
-    });
-    let dir = if ascending { "ASC" } else { "DESC" };
-    let key = columns[0].0;
+    let (walked, key, dir) = walk(query, &mut params);
     let offset = params.push(Bind::Int(WALK_AT_MOST));
+    let sql = format!("SELECT u.id AS n FROM {walked} ORDER BY {key} {dir}, u.id {dir} LIMIT 1 OFFSET {offset}");
+    Ok(!load::<Number>(conn, &sql, params.binds)?.is_empty())
+}
+
+/// The index entries a walk reads, from the cursor on (`FROM … WHERE …`), the key they are
+/// ordered by (then by id), and the direction. Sorted by group, each group's entries are read
+/// in turn, the groups in name order.
+fn walk(query: &ListQuery, params: &mut Params) -> (String, &'static str, &'static str) {
+    let (cursor, ascending) = direction(query);
+    let dir = if ascending { "ASC" } else { "DESC" };
     let index = query.sort.index();
-    let sql = format!(
-        "SELECT u.id, CAST({key} AS TEXT) AS k1 FROM users u INDEXED BY {index} {after} \
-         ORDER BY {key} {dir}, u.id {dir} LIMIT 1 OFFSET {offset}"
-    );
-    let found: Vec<Position> = load(conn, &sql, params.binds)?;
-    Ok(found.into_iter().next().map(|p| Cursor { values: vec![p.k1], id: p.id }))
+    if query.sort == Sort::Group {
+        let mut within = Vec::new();
+        if let Some(group_id) = query.group_id {
+            within.push(format!("g2.id = {}", params.push(Bind::Int(group_id))));
+        }
+        if let Some(c) = cursor {
+            // The cursor's group from its user on, then the groups after it, each whole: a
+            // range of the index in every group.
+            let (op, whole) = if ascending { (">", "0") } else { ("<", "9223372036854775807") };
+            let name = params.push(Bind::Text(c.values[0].clone()));
+            let same = params.push(Bind::Text(c.values[0].clone()));
+            let id = params.push(Bind::Int(c.id));
+            within.push(format!(
+                "g2.name {op}= {name} AND u.id {op} CASE WHEN g2.name = {same} THEN {id} ELSE {whole} END"
+            ));
+        }
+        let filter = if within.is_empty() { String::new() } else { format!(" WHERE {}", within.join(" AND ")) };
+        let from = format!("groups g2 CROSS JOIN users u INDEXED BY {index} ON u.group_id = g2.id{filter}");
+        return (from, "g2.name", dir);
+    }
+    let columns = query.sort.columns(false);
+    let after = cursor.map_or(String::new(), |c| {
+        format!(" WHERE {}", keyset(&columns, c, if ascending { ">" } else { "<" }, params))
+    });
+    (format!("users u INDEXED BY {index}{after}"), columns[0].0, dir)
 }
 
 /// The trigram index's query for a search: each word, quoted, must be found (in any order).
@@ -414,14 +399,14 @@ impl Read {
     }
 }
 
-fn read(
-    conn: &mut DbConnection,
-    query: &ListQuery,
-    plan: Plan,
-    bound: Option<&Cursor>,
-    found: &[i64],
-) -> Result<Read, AppError> {
+fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, found: &[i64]) -> Result<Read, AppError> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
+    let (sql, binds) = statement(pg, query, plan, found);
+    Ok(Read { rows: load(conn, &sql, binds)?, columns: query.sort.columns(pg).len() })
+}
+
+/// The SQL that reads a page by a plan, and its values.
+fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String, Vec<Bind>) {
     let mut params = Params { pg, binds: Vec::new() };
     let columns = query.sort.columns(pg);
     let text_of = |expr: &str| format!("CAST({expr} AS TEXT)");
@@ -431,7 +416,16 @@ fn read(
     let last_sign_in = "CAST(u.last_sign_in_at AS TEXT)";
     let from = match plan {
         Plan::Place => "users_search s JOIN users u ON u.name_order = s.rowid".to_owned(),
-        Plan::Walk => format!("users u INDEXED BY {}", query.sort.index()),
+        // The walk reads the index alone and stays outermost (CROSS JOIN): rows are read for
+        // the entries that match, and come in the walk's order.
+        Plan::Walk => {
+            let (walked, key, dir) = walk(query, &mut params);
+            let at_most = params.push(Bind::Int(WALK_AT_MOST));
+            format!(
+                "(SELECT u.id, u.name_order, {key} AS k FROM {walked} ORDER BY k {dir}, u.id {dir} LIMIT {at_most}) w \
+                 CROSS JOIN users u ON u.id = w.id"
+            )
+        }
         // The few places drive the read (CROSS JOIN keeps them outermost): the planner would
         // otherwise walk the sort's index for them, not knowing how few they are.
         Plan::Found => {
@@ -452,10 +446,9 @@ fn read(
         let mut any = Vec::new();
         match plan {
             Plan::Place => any.push(format!("users_search MATCH {}", params.push(Bind::Text(phrase(search))))),
-            // The unary + keeps the planner walking the sort's index rather than the matches.
             Plan::Matches | Plan::Walk => any.push(format!(
-                "{}u.name_order IN (SELECT rowid FROM users_search WHERE users_search MATCH {})",
-                if plan == Plan::Walk { "+" } else { "" },
+                "{}.name_order IN (SELECT rowid FROM users_search WHERE users_search MATCH {})",
+                if plan == Plan::Walk { "w" } else { "u" },
                 params.push(Bind::Text(phrase(search)))
             )),
             // On PostgreSQL a trigram GIN index serves these LIKEs; short words scan.
@@ -498,29 +491,32 @@ fn read(
             " AND s.rowid {cmp} COALESCE((SELECT c.name_order FROM users c WHERE (c.last_name, c.first_name, c.id) {op} ({last}, {first}, {id}) \
              AND c.name_order IS NOT NULL ORDER BY c.last_name {dir}, c.first_name {dir}, c.id {dir} LIMIT 1), {outside})"
         );
-    } else if let Some(cursor) = cursor {
+    } else if let (Some(cursor), false) = (cursor, plan == Plan::Walk) {
         sql += &format!(" AND {}", keyset(&columns, cursor, if ascending { ">" } else { "<" }, &mut params));
     }
-    if let Some(bound) = bound {
-        sql += &format!(" AND {}", keyset(&columns, bound, if ascending { "<=" } else { ">=" }, &mut params));
-    }
     let dir = if ascending { "ASC" } else { "DESC" };
+    // A walk's rows come in the walk's order: the page is not sorted again.
     let order: Vec<String> = if plan == Plan::Place {
         vec![format!("s.rowid {dir}")]
-    } else if plan == Plan::Walk && query.sort == Sort::Group {
-        // One group at a time (`walk_groups`).
-        vec![format!("u.id {dir}")]
+    } else if plan == Plan::Walk {
+        vec![format!("w.k {dir}"), format!("w.id {dir}")]
     } else {
         columns.iter().map(|c| format!("{} {dir}", c.0)).chain([format!("u.id {dir}")]).collect()
     };
     let limit = params.push(Bind::Int(query.per_page + 1));
     sql += &format!(" ORDER BY {} LIMIT {limit}", order.join(", "));
-    Ok(Read { rows: load(conn, &sql, params.binds)?, columns: columns.len() })
+    (sql, params.binds)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(QueryableByName)]
+    struct Step {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
 
     #[test]
     fn cursors_round_trip() {
@@ -559,13 +555,45 @@ mod tests {
         let walked = base("summit", Sort::LastSignIn, false);
         assert!(matches(&mut conn, &walked).unwrap().is_none(), "a common company is walked");
         assert!(matches(&mut conn, &base("nina novak", Sort::LastSignIn, false)).unwrap().is_some());
-        assert!(walk_bound(&mut conn, &walked).unwrap().is_some(), "within a bound");
+        assert!(walk_stops_early(&mut conn, &walked).unwrap(), "the walk has a bound");
+        // A walk is the outermost loop, read in its own order: no sort, no other index first;
+        // planned as at a million users (the statistics ANALYZE writes there).
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *conn,
+            "UPDATE sqlite_stat1 SET stat = CASE idx WHEN 'users_email_sort' THEN '1000000 1 1 1' \
+             WHEN 'users_name_order' THEN '1000000 1' WHEN 'users_name' THEN '1000000 25000 630 1' \
+             WHEN 'users_status_name' THEN '1000000 250000 6250 160 1' WHEN 'users_company' THEN '1000000 83334 1 1' \
+             WHEN 'users_sign_in_sort' THEN '1000000 2 1 1' ELSE '1000000 250000 1 1' END WHERE tbl = 'users'; \
+             DELETE FROM sqlite_stat1 WHERE idx = 'groups_name'; ANALYZE sqlite_schema",
+        )
+        .unwrap();
+        for sort in Sort::ALL.into_iter().filter(|s| *s != Sort::Name) {
+            for descending in [false, true] {
+                let after = Some(Cursor { values: vec!["2".into()], id: 500 });
+                for query in [base("summit", sort, descending), ListQuery { after, ..base("summit", sort, descending) }]
+                {
+                    let (sql, binds) = statement(false, &query, Plan::Walk, &[]);
+                    let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
+                        .unwrap()
+                        .into_iter()
+                        .map(|s| s.detail)
+                        .collect();
+                    let walked = format!("USING COVERING INDEX {}", sort.index());
+                    assert!(steps[0] == "CO-ROUTINE w" && steps[1..].iter().any(|s| s.contains(&walked)), "{steps:?}");
+                    let outer = steps.iter().find(|s| {
+                        !s.contains("COVERING INDEX") && !s.starts_with("CO-ROUTINE") && !s.starts_with("SCAN g2")
+                    });
+                    assert_eq!(outer.map(String::as_str), Some("SCAN w"), "{sort:?}: {steps:?}");
+                    assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{sort:?}: {steps:?}");
+                }
+            }
+        }
         for search in ["novak", "riverbend", "summit", "nina novak"] {
             for sort in Sort::ALL {
                 for descending in [false, true] {
                     let whole = ListQuery { per_page: 1_000_000, ..base(search, sort, descending) };
                     let expected: Vec<i64> =
-                        read(&mut conn, &whole, Plan::Plain, None, &[]).unwrap().rows.iter().map(|r| r.id).collect();
+                        read(&mut conn, &whole, Plan::Plain, &[]).unwrap().rows.iter().map(|r| r.id).collect();
                     assert!(!expected.is_empty(), "{search}");
                     let (mut seen, mut query) = (Vec::new(), base(search, sort, descending));
                     let last = loop {
