@@ -14,6 +14,7 @@ pub mod tokens;
 pub mod user_access;
 pub mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -109,11 +110,16 @@ impl r2d2::ManageConnection for Manager {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
-/// The database as the app sees it: a pool and the backend it talks to.
+/// The database as the app sees it: a pool, the backend it talks to, and the line requests
+/// wait in for a connection.
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    /// One permit per connection, handed out in the order requests asked: the pool wakes the
+    /// threads waiting for it in no particular order, and under load a few waited hundreds of
+    /// milliseconds while others went ahead.
+    turns: Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
@@ -135,7 +141,7 @@ impl Db {
             // round trip), so the portal recovers by itself; a SQLite file needs no such check.
             .test_on_check_out(backend == Backend::Postgres)
             .build_unchecked(Manager { url: url.to_owned(), backend });
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, turns: Arc::new(tokio::sync::Semaphore::new(max_connections as usize)) })
     }
 
     pub fn backend(&self) -> Backend {
@@ -153,8 +159,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
+        let turn = self.turns.clone().acquire_owned().await.map_err(|e| AppError::Unavailable(e.into()))?;
         let pool = self.pool.clone();
         actix_web::web::block(move || {
+            let _turn = turn;
             let mut conn = pool.get().map_err(|e| AppError::Unavailable(e.into()))?;
             f(&mut conn)
         })
