@@ -68,6 +68,7 @@ measure "sign-in page" "/sign-in"
 measure "users list, page 1 (100 rows)" "/users?per_page=100"; LIST_RPS=$LAST_RPS
 measure "users list, deep page" "${DEEP:-/users?per_page=100}"
 measure "sort by last sign-in" "/users?sort=last_sign_in&dir=desc&per_page=100"
+measure "sort by group" "/users?sort=group&per_page=100"
 measure "search" "/users?q=novak&per_page=100"
 measure "search, a full name" "/users?q=nina+novak&per_page=100"
 measure "search, rare" "/users?q=zhang.${USER_ID}&per_page=100"
