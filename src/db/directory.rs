@@ -467,6 +467,8 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String,
     let last_sign_in = "CAST(u.last_sign_in_at AS TEXT)";
     let search = query.search.trim();
     let mut with = String::new();
+    // Sorted by group, the groups in name order, each one's users by id: no sort (SQLite).
+    let by_groups = plan == Plan::Plain && !pg && query.sort == Sort::Group;
     let from = match plan {
         Plan::Matches if pg => {
             with = format!("WITH found AS MATERIALIZED (SELECT * FROM users WHERE {}) ", like(search, &mut params));
@@ -490,13 +492,12 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String,
             let list = params.push(Bind::Text(format!("[{}]", places.join(","))));
             format!("json_each({list}) AS f CROSS JOIN users u")
         }
-        // Sorted by group, the groups in name order, each one's users by id: no sort (SQLite).
-        Plan::Plain if !pg && query.sort == Sort::Group => {
+        Plan::Plain if by_groups => {
             format!("groups g CROSS JOIN users u INDEXED BY {} ON u.group_id = g.id", query.sort.index())
         }
         Plan::Plain | Plan::Matches => "users u".to_owned(),
     };
-    let groups = if from.starts_with("groups g ") { "" } else { " JOIN groups g ON g.id = u.group_id" };
+    let groups = if by_groups { "" } else { " JOIN groups g ON g.id = u.group_id" };
     let mut sql = format!(
         "{with}SELECT u.id, u.first_name, u.last_name, u.email, u.company, g.name AS group_name, u.status, u.is_owner, \
          {last_sign_in} AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings, {k1} AS k1, {k2} AS k2 \
@@ -548,7 +549,7 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String,
             " AND s.rowid {cmp} COALESCE((SELECT c.name_order FROM users c WHERE (c.last_name, c.first_name, c.id) {op} ({last}, {first}, {id}) \
              AND c.name_order IS NOT NULL ORDER BY c.last_name {dir}, c.first_name {dir}, c.id {dir} LIMIT 1), {outside})"
         );
-    } else if let (Some(cursor), true) = (cursor, groups.is_empty()) {
+    } else if let (Some(cursor), true) = (cursor, by_groups) {
         sql += &format!(" AND {}", after_in_group("g", cursor, ascending, &mut params));
     } else if let (Some(cursor), false) = (cursor, plan == Plan::Walk) {
         sql += &format!(" AND {}", keyset(&columns, cursor, if ascending { ">" } else { "<" }, &mut params));
