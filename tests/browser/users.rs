@@ -21,6 +21,12 @@ async fn click(walk: &Walk, css: &str) {
     walk.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.unwrap();
 }
 
+/// Clicks the checkbox or radio button of the label that meets `condition` (an XPath test).
+async fn click_input_labelled(walk: &Walk, condition: &str) {
+    let xpath = format!("//label[{condition}]/preceding-sibling::input");
+    walk.client.find(Locator::XPath(&xpath)).await.unwrap_or_else(|_| panic!("{xpath}")).click().await.unwrap();
+}
+
 async fn select(walk: &Walk, id: &str, visible_text: &str) {
     let select = walk.client.find(Locator::Id(id)).await.unwrap();
     select.select_by_label(visible_text).await.unwrap();
@@ -83,9 +89,7 @@ async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
     assert!(walk.text().await.contains("Changes saved"));
     assert!(walk.text().await.contains("Director"));
 
-    let harbor_two =
-        walk.client.find(Locator::XPath("//label[contains(., 'Harbor Two')]/preceding-sibling::input")).await.unwrap();
-    harbor_two.click().await.unwrap();
+    click_input_labelled(&walk, "contains(., 'Harbor Two')").await;
     walk.press("Save Property Access").await;
     assert!(walk.text().await.contains("Property Access saved"));
 
@@ -211,12 +215,7 @@ async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
     walk.press("Find").await;
     assert!(walk.text().await.contains("Cedar 120"));
     walk.check_accessibility().await;
-    let cedar_12 = walk
-        .client
-        .find(Locator::XPath("//label[normalize-space()='Cedar 12']/preceding-sibling::input"))
-        .await
-        .unwrap();
-    cedar_12.click().await.unwrap();
+    click_input_labelled(&walk, "normalize-space()='Cedar 12'").await;
     walk.press("Save Property Access").await;
     assert!(walk.text().await.contains("Property Access saved"));
     let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;
@@ -233,12 +232,7 @@ async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
     walk.fill("building-q", "Harbo 7").await;
     walk.press("Find").await;
     walk.check_accessibility().await;
-    let harbo_7 = walk
-        .client
-        .find(Locator::XPath("//label[starts-with(normalize-space(), 'Harbo 7 ')]/preceding-sibling::input"))
-        .await
-        .unwrap();
-    harbo_7.click().await.unwrap();
+    click_input_labelled(&walk, "starts-with(normalize-space(), 'Harbo 7 ')").await;
     walk.press("Grant").await;
     assert!(walk.text().await.contains("1 user changed"));
     let access = app.with_db(move |c| concierge::db::user_access::of_user(c, nina.id).unwrap()).await;

@@ -41,9 +41,7 @@ pub async fn apply(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let ids = selected(&form);
-    let chosen = ids.clone();
     let action = field(&form, "action");
-    let action_name = action.clone();
     let group_id = field(&form, "group_id").parse::<i64>().ok();
     let building_id = field(&form, "building_id").parse::<i64>().ok();
     let back = back_to(&form);
@@ -51,6 +49,12 @@ pub async fn apply(
         user.session.error("Select at least one user first.");
         return Ok(see_other(&back));
     }
+    // Where a building action without its building goes: the page that picks one.
+    let picker = {
+        let mut query: Vec<(&str, String)> = vec![("action", action.clone()), ("return_to", back.clone())];
+        query.extend(ids.iter().map(|id| ("ids", id.to_string())));
+        format!("/users/bulk?{}", serde_urlencoded::to_string(query).map_err(|e| AppError::Internal(e.into()))?)
+    };
     let acting = user.acting();
     let ctx = user.audit.clone();
     let public_url = state.config.public_url.clone();
@@ -149,13 +153,7 @@ pub async fn apply(
         })
         .await?;
     let outcome = match outcome {
-        // The building is chosen on a page of its own.
-        Ok(None) => {
-            let mut query: Vec<(&str, String)> = vec![("action", action_name), ("return_to", back)];
-            query.extend(chosen.iter().map(|id| ("ids", id.to_string())));
-            let query = serde_urlencoded::to_string(query).map_err(|e| AppError::Internal(e.into()))?;
-            return Ok(see_other(&format!("/users/bulk?{query}")));
-        }
+        Ok(None) => return Ok(see_other(&picker)),
         Ok(Some(message)) => Ok(message),
         Err(message) => Err(message),
     };
