@@ -270,7 +270,7 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
     let long = |w: &str| w.chars().count() >= 3;
     let trigrams = !pg && search.split_whitespace().all(long) && !search.is_empty();
     // A search that also matches group names takes in users the index does not find.
-    let mut found = Vec::new();
+    let mut found = String::new();
     let plan = match query.sort {
         _ if pg
             && search.split_whitespace().any(long)
@@ -295,7 +295,7 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
     // A walk that stopped short of a page before the end of its index: read the page from the
     // matches.
     if plan == Plan::Walk && page.rows.len() as i64 <= query.per_page && walk_stops_early(conn, query)? {
-        return Ok(read(conn, query, Plan::Matches, &[])?.into_page(query));
+        return Ok(read(conn, query, Plan::Matches, "")?.into_page(query));
     }
     Ok(page.into_page(query))
 }
@@ -333,22 +333,31 @@ fn few_expected(conn: &mut DbConnection, search: &str, sort: Sort) -> Result<boo
     Ok(expected * share < users.n as f64 || users.n == 0)
 }
 
-/// The places of the users the search matches, if there are too few for a walk to pay; none
-/// if there are more (read up to that many, no further).
-fn matches(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Vec<i64>>, AppError> {
+/// The places of the users the search matches (a JSON array), if there are too few for a walk
+/// to pay; none if there are more (read up to that many, no further).
+fn matches(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<String>, AppError> {
+    #[derive(QueryableByName)]
+    struct Places {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+        #[diesel(sql_type = Text)]
+        places: String,
+    }
     let users: Number = diesel::sql_query("SELECT COALESCE(MAX(id), 0) AS n FROM users").get_result(conn)?;
-    // A walked row is an index entry (its place is in the sort's index, migration 000305); a
-    // match read and sorted costs about fourteen (measured: 2.8 µs against 0.2 µs). A walk of
-    // about page × N / matches rows, a third more for the rows the filters leave out, pays once
-    // the matches outnumber about 3 √N, and the page must fit in the walk.
+    // A walked entry holds what the search looks at (migration 000307); a match read and sorted
+    // costs about forty times as much (2.8 µs against 0.07 µs). A walk of about page × N / matches
+    // entries, a third more for the rows the filters leave out, pays once the matches outnumber
+    // about 1.3 √N, and the page must fit in the walk.
     let (n, page) = (users.n as f64, (query.per_page + 1) as f64);
-    let enough = (3.1 * n.sqrt()).max(1.3 * page * n / WALK_AT_MOST as f64).max(200.0) as i64;
-    let places: Vec<Number> = load(
+    let enough = (1.3 * n.sqrt()).max(1.3 * page * n / WALK_AT_MOST as f64).max(200.0) as i64;
+    let found: Places = load(
         conn,
-        "SELECT rowid AS n FROM users_search WHERE users_search MATCH ? LIMIT ?",
+        "SELECT count(*) AS n, json_group_array(rowid) AS places \
+         FROM (SELECT rowid FROM users_search WHERE users_search MATCH ? LIMIT ?)",
         vec![Bind::Text(phrase(&query.search)), Bind::Int(enough)],
-    )?;
-    Ok((places.len() < enough as usize).then(|| places.into_iter().map(|p| p.n).collect()))
+    )?
+    .remove(0);
+    Ok((found.n < enough).then_some(found.places))
 }
 
 /// Whether the sort's index goes on past `WALK_AT_MOST` entries from the cursor, where a walk stops.
@@ -389,9 +398,14 @@ fn walk(query: &ListQuery, params: &mut Params) -> (String, &'static str, &'stat
 /// Every word of a search found in a user's text. On PostgreSQL a trigram GIN index serves
 /// words of three letters or more.
 fn like(search: &str, params: &mut Params) -> String {
+    like_in(&format!("lower({SEARCHED})"), search, params)
+}
+
+/// Every word of a search found in a lower-cased text (a walked entry's copy of a user's).
+fn like_in(text: &str, search: &str, params: &mut Params) -> String {
     let words: Vec<String> = search
         .split_whitespace()
-        .map(|word| format!("lower({SEARCHED}) LIKE {} ESCAPE '\\'", params.push(Bind::Text(like_pattern(word)))))
+        .map(|word| format!("{text} LIKE {} ESCAPE '\\'", params.push(Bind::Text(like_pattern(word)))))
         .collect();
     words.join(" AND ")
 }
@@ -450,14 +464,14 @@ impl Read {
     }
 }
 
-fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, found: &[i64]) -> Result<Read, AppError> {
+fn read(conn: &mut DbConnection, query: &ListQuery, plan: Plan, found: &str) -> Result<Read, AppError> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
     let (sql, binds) = statement(pg, query, plan, found);
     Ok(Read { rows: load(conn, &sql, binds)?, columns: query.sort.columns(pg).len() })
 }
 
 /// The SQL that reads a page by a plan, and its values.
-fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String, Vec<Bind>) {
+fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, Vec<Bind>) {
     let mut params = Params { pg, binds: Vec::new() };
     let columns = query.sort.columns(pg);
     let text_of = |expr: &str| format!("CAST({expr} AS TEXT)");
@@ -481,15 +495,14 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String,
             let (walked, key, dir) = walk(query, &mut params);
             let at_most = params.push(Bind::Int(WALK_AT_MOST));
             format!(
-                "(SELECT u.id, u.name_order, {key} AS k FROM {walked} ORDER BY k {dir}, u.id {dir} LIMIT {at_most}) w \
-                 CROSS JOIN users u ON u.id = w.id"
+                "(SELECT u.id, u.name_order, u.group_id AS group_id, lower({SEARCHED}) AS searched, {key} AS k \
+                 FROM {walked} ORDER BY k {dir}, u.id {dir} LIMIT {at_most}) w CROSS JOIN users u ON u.id = w.id"
             )
         }
         // The few places drive the read (CROSS JOIN keeps them outermost): the planner would
         // otherwise walk the sort's index for them, not knowing how few they are.
         Plan::Found => {
-            let places: Vec<String> = found.iter().map(i64::to_string).collect();
-            let list = params.push(Bind::Text(format!("[{}]", places.join(","))));
+            let list = params.push(Bind::Text(found.to_owned()));
             format!("json_each({list}) AS f CROSS JOIN users u")
         }
         Plan::Plain if by_groups => {
@@ -509,6 +522,10 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String,
         let mut any = Vec::new();
         match plan {
             Plan::Place => any.push(format!("users_search MATCH {}", params.push(Bind::Text(phrase(search))))),
+            // The walked entry holds the searched text: tested as it is read. SQLite lower-cases
+            // only ASCII letters, the trigram index every letter: a word with others in it (an
+            // "É" typed as "é") is looked up there.
+            Plan::Walk if search.is_ascii() => any.push(like_in("w.searched", search, &mut params)),
             Plan::Matches | Plan::Walk => any.push(format!(
                 "{}.name_order IN (SELECT rowid FROM users_search WHERE users_search MATCH {})",
                 if plan == Plan::Walk { "w" } else { "u" },
@@ -519,7 +536,7 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &[i64]) -> (String,
         }
         if !query.search_groups.is_empty() {
             let ids: Vec<String> = query.search_groups.iter().map(i64::to_string).collect();
-            any.push(format!("u.group_id IN ({})", ids.join(", ")));
+            any.push(format!("{}.group_id IN ({})", if plan == Plan::Walk { "w" } else { "u" }, ids.join(", ")));
         }
         sql += &format!(" AND ({})", any.join(" OR "));
     }
@@ -632,7 +649,7 @@ mod tests {
                 let after = Some(Cursor { values: vec!["2".into()], id: 500 });
                 for query in [base("summit", sort, descending), ListQuery { after, ..base("summit", sort, descending) }]
                 {
-                    let (sql, binds) = statement(false, &query, Plan::Walk, &[]);
+                    let (sql, binds) = statement(false, &query, Plan::Walk, "");
                     let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
                         .unwrap()
                         .into_iter()
@@ -650,7 +667,7 @@ mod tests {
         }
         // So is the list without a search, by every column: read in the sort's order.
         for sort in Sort::ALL {
-            let (sql, binds) = statement(false, &base("", sort, true), Plan::Plain, &[]);
+            let (sql, binds) = statement(false, &base("", sort, true), Plan::Plain, "");
             let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
                 .unwrap()
                 .into_iter()
@@ -663,7 +680,7 @@ mod tests {
             for descending in [false, true] {
                 let whole = ListQuery { per_page: 1_000_000, ..base("", sort, descending) };
                 let expected: Vec<i64> =
-                    read(&mut conn, &whole, Plan::Matches, &[]).unwrap().rows.iter().map(|r| r.id).collect();
+                    read(&mut conn, &whole, Plan::Matches, "").unwrap().rows.iter().map(|r| r.id).collect();
                 let (mut seen, mut query) = (Vec::new(), ListQuery { per_page: 500, ..base("", sort, descending) });
                 loop {
                     let page = list(&mut conn, &query).unwrap();
@@ -681,7 +698,7 @@ mod tests {
                 for descending in [false, true] {
                     let whole = ListQuery { per_page: 1_000_000, ..base(search, sort, descending) };
                     let expected: Vec<i64> =
-                        read(&mut conn, &whole, Plan::Plain, &[]).unwrap().rows.iter().map(|r| r.id).collect();
+                        read(&mut conn, &whole, Plan::Plain, "").unwrap().rows.iter().map(|r| r.id).collect();
                     assert!(!expected.is_empty(), "{search}");
                     let (mut seen, mut query) = (Vec::new(), base(search, sort, descending));
                     let last = loop {
@@ -707,6 +724,24 @@ mod tests {
                     assert_eq!(back, expected, "{search} by {sort:?} backwards, descending {descending}");
                 }
             }
+        }
+        // A walk tests ASCII words in the walked entry, lower-cased by SQLite (ASCII letters
+        // only); a word with other letters is looked up in the trigram index, which folds them all.
+        diesel::connection::SimpleConnection::batch_execute(
+            &mut *conn,
+            "UPDATE users SET first_name = 'Émile' WHERE id % 40 = 0; \
+             UPDATE users SET company = 'Maison émile' WHERE id % 40 = 20",
+        )
+        .unwrap();
+        for search in ["émile", "Émile", "mile"] {
+            let query = base(search, Sort::LastSignIn, false);
+            assert!(matches(&mut conn, &query).unwrap().is_none(), "{search} is walked");
+            let whole = ListQuery { per_page: 1_000_000, ..query.clone() };
+            let expected: Vec<i64> =
+                read(&mut conn, &whole, Plan::Matches, "").unwrap().rows.iter().take(25).map(|r| r.id).collect();
+            let page: Vec<i64> = list(&mut conn, &query).unwrap().rows.iter().map(|r| r.id).collect();
+            assert_eq!(page.len(), 25, "{search}");
+            assert_eq!(page, expected, "{search}");
         }
     }
 

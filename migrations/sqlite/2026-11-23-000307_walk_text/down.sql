@@ -1,0 +1,13 @@
+DROP INDEX users_email_sort;
+CREATE INDEX users_email_sort ON users (email, id, name_order);
+DROP INDEX users_company;
+CREATE INDEX users_company ON users (company, id, name_order);
+DROP INDEX users_building_count;
+CREATE INDEX users_building_count ON users (building_count, id, name_order);
+DROP INDEX users_sign_in_sort;
+CREATE INDEX users_sign_in_sort ON users (COALESCE(last_sign_in_at, ''), id, name_order);
+DROP INDEX users_status_sort;
+CREATE INDEX users_status_sort ON users (status, id, name_order);
+DROP INDEX users_group_sort;
+CREATE INDEX users_group_sort ON users (group_id, id, name_order);
+ANALYZE users;
