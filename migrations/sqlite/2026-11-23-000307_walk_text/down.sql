@@ -1,3 +1,5 @@
+DROP INDEX users_name;
+CREATE INDEX users_name ON users (last_name, first_name, id);
 DROP INDEX users_email_sort;
 CREATE INDEX users_email_sort ON users (email, id, name_order);
 DROP INDEX users_company;
