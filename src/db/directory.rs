@@ -119,18 +119,21 @@ pub struct ListQuery {
     pub before: Option<Cursor>,
     /// Groups whose name matches the search (resolved first: there are few groups).
     pub search_groups: Vec<i64>,
-    /// Which users a read takes by their group (set by `list` itself, which reads a search
-    /// sorted by group in parts).
-    pub groups: Groups,
+    /// Which of its users a read takes (set by `list` itself, which reads some searches in
+    /// parts).
+    pub part: Part,
 }
 
-/// Users by group: all of them, only those of some groups, or all but those.
+/// Part of a list: all of it; the users of some groups, or of the others; the users of some
+/// companies; those whose email begins with a text.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Groups {
+pub enum Part {
     #[default]
     All,
-    Only(Vec<i64>),
-    Except(Vec<i64>),
+    Groups(Vec<i64>),
+    OtherGroups(Vec<i64>),
+    Companies(Vec<String>),
+    EmailsFrom(String),
 }
 
 /// The `building_count` of a user whose group reaches every building, present and future.
@@ -286,17 +289,30 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
     // the two merged.
     if trigrams && !query.search_groups.is_empty() && matches!(query.sort, Sort::Group | Sort::Name) {
         let searched = query.search_groups.clone();
-        let others = ListQuery { search_groups: Vec::new(), groups: Groups::Except(searched.clone()), ..query.clone() };
-        let whole = ListQuery { search: String::new(), groups: Groups::Only(searched), ..others.clone() };
+        let others =
+            ListQuery { search_groups: Vec::new(), part: Part::OtherGroups(searched.clone()), ..query.clone() };
+        let whole = ListQuery { search: String::new(), part: Part::Groups(searched), ..others.clone() };
         return Ok(rows(conn, &whole)?.merge(rows(conn, &others)?, query));
+    }
+    // Sorted by company, a search for a company's name finds users who sort together there,
+    // where a walk could pass most of the list before it reached them (as, sorted by email, a
+    // first name does: emails begin with it). When they are all the search finds, they are read
+    // alone, in order.
+    if trigrams
+        && search.is_ascii()
+        && query.search_groups.is_empty()
+        && let Some(part) = cluster(conn, query)?
+    {
+        return rows(conn, &ListQuery { search: String::new(), part, ..query.clone() });
     }
     let mut found = String::new();
     // Filtered by group (or by status, but for the name: it has an index of its own), the sort's
     // index is walked and the filters tested in each entry, unless the filters leave few users.
     let by_filters = query.group_id.is_some()
-        || matches!(query.groups, Groups::Only(_))
+        || matches!(query.part, Part::Groups(_))
         || query.status.is_some() && query.sort != Sort::Name;
     let plan = match query.sort {
+        _ if matches!(query.part, Part::Companies(_) | Part::EmailsFrom(_)) => Plan::Plain,
         _ if !pg && search.is_empty() && by_filters => {
             let enough = enough(conn)?;
             if filtered(conn, query, enough)? < enough { Plan::Plain } else { Plan::Walk }
@@ -371,7 +387,7 @@ fn filtered(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<
     if let Some(group_id) = query.group_id {
         filters.push(format!("group_id = {}", params.push(Bind::Int(group_id))));
     }
-    if let Groups::Only(ids) = &query.groups {
+    if let Part::Groups(ids) = &query.part {
         filters.push(format!("group_id IN ({})", list_of(ids)));
     }
     if let Some(status) = query.status {
@@ -380,6 +396,64 @@ fn filtered(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<
     let limit = params.push(Bind::Int(at_most));
     let sql = format!("SELECT count(*) AS n FROM (SELECT 1 FROM users WHERE {} LIMIT {limit})", filters.join(" AND "));
     Ok(load::<Number>(conn, &sql, params.binds)?.remove(0).n)
+}
+
+/// The users of the companies whose name holds every word of a search (sorted by company), or
+/// whose email begins with its one word (sorted by email), when the search finds no one else.
+fn cluster(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Part>, AppError> {
+    #[derive(QueryableByName)]
+    struct Company {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let words: Vec<String> = query.search.split_whitespace().map(str::to_ascii_lowercase).collect();
+    let part = match query.sort {
+        Sort::Company => {
+            // The companies in order, one index seek each: a few hundred at most, or none is
+            // looked for (a company per user or so).
+            let companies: Vec<Company> = load(
+                conn,
+                "WITH RECURSIVE c(name, n) AS (SELECT min(company), 1 FROM users UNION ALL \
+                 SELECT (SELECT company FROM users WHERE company > c.name ORDER BY company LIMIT 1), n + 1 \
+                 FROM c WHERE c.name IS NOT NULL AND n <= 500) SELECT name FROM c WHERE name IS NOT NULL",
+                vec![],
+            )?;
+            if companies.len() > 500 {
+                return Ok(None);
+            }
+            let named: Vec<String> = companies
+                .into_iter()
+                .map(|c| c.name)
+                .filter(|name| words.iter().all(|w| name.to_ascii_lowercase().contains(w.as_str())))
+                .collect();
+            if named.is_empty() {
+                return Ok(None);
+            }
+            Part::Companies(named)
+        }
+        Sort::Email if words.len() == 1 => Part::EmailsFrom(words[0].clone()),
+        _ => return Ok(None),
+    };
+    // Every one of them is a match: the search finds no one else if it finds no more.
+    let (sql, binds) = match &part {
+        Part::Companies(names) => (
+            format!("SELECT count(*) AS n FROM users WHERE company IN ({})", vec!["?"; names.len()].join(", ")),
+            names.iter().map(|n| Bind::Text(n.clone())).collect(),
+        ),
+        Part::EmailsFrom(start) => (
+            "SELECT count(*) AS n FROM users WHERE email >= ? AND email < ?".to_owned(),
+            vec![Bind::Text(start.clone()), Bind::Text(format!("{start}\u{10ffff}"))],
+        ),
+        _ => return Ok(None),
+    };
+    let within = load::<Number>(conn, &sql, binds)?.remove(0).n;
+    let found: Number = load(
+        conn,
+        "SELECT count(*) AS n FROM (SELECT 1 FROM users_search WHERE users_search MATCH ? LIMIT ?)",
+        vec![Bind::Text(phrase(&query.search)), Bind::Int(within + 1)],
+    )?
+    .remove(0);
+    Ok((within > 0 && found.n <= within).then_some(part))
 }
 
 /// The places of the users the search matches (a JSON array), if there are too few for a walk
@@ -417,10 +491,10 @@ fn walk(query: &ListQuery, params: &mut Params) -> (String, Vec<&'static str>) {
         if let Some(c) = cursor {
             within.push(after_in_group("g2", c, ascending, params));
         }
-        match &query.groups {
-            Groups::All => {}
-            Groups::Only(ids) => within.push(format!("g2.id IN ({})", list_of(ids))),
-            Groups::Except(ids) => within.push(format!("g2.id NOT IN ({})", list_of(ids))),
+        match &query.part {
+            Part::Groups(ids) => within.push(format!("g2.id IN ({})", list_of(ids))),
+            Part::OtherGroups(ids) => within.push(format!("g2.id NOT IN ({})", list_of(ids))),
+            _ => {}
         }
         let filter = if within.is_empty() { String::new() } else { format!(" WHERE {}", within.join(" AND ")) };
         let from = format!("groups g2 CROSS JOIN users u INDEXED BY {index} ON u.group_id = g2.id{filter}");
@@ -603,10 +677,19 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
     }
     // (Read group by group, the groups are chosen before their users are read.)
     let group = if by_groups { "g.id".to_owned() } else { format!("{row}.group_id") };
-    match &query.groups {
-        Groups::All => {}
-        Groups::Only(ids) => sql += &format!(" AND {group} IN ({})", list_of(ids)),
-        Groups::Except(ids) => sql += &format!(" AND {group} NOT IN ({})", list_of(ids)),
+    match &query.part {
+        Part::All => {}
+        Part::Groups(ids) => sql += &format!(" AND {group} IN ({})", list_of(ids)),
+        Part::OtherGroups(ids) => sql += &format!(" AND {group} NOT IN ({})", list_of(ids)),
+        Part::Companies(names) => {
+            let names: Vec<String> = names.iter().map(|n| params.push(Bind::Text(n.clone()))).collect();
+            sql += &format!(" AND u.company IN ({})", names.join(", "));
+        }
+        Part::EmailsFrom(start) => {
+            let from = params.push(Bind::Text(start.clone()));
+            let until = params.push(Bind::Text(format!("{start}\u{10ffff}")));
+            sql += &format!(" AND u.email >= {from} AND u.email < {until}");
+        }
     }
     if let Some(group_id) = query.group_id {
         sql += &format!(" AND {row}.group_id = {}", params.push(Bind::Int(group_id)));
@@ -700,7 +783,7 @@ mod tests {
             after: None,
             before: None,
             search_groups: Vec::new(),
-            groups: Groups::All,
+            part: Part::All,
         };
         let walked = base("summit", Sort::LastSignIn, false);
         assert!(matches(&mut conn, &walked).unwrap().is_none(), "a common company is walked");
@@ -810,7 +893,15 @@ mod tests {
             ..base(search, sort, descending)
         };
         assert!(!base("support", Sort::Group, false).search_groups.is_empty());
-        for search in ["novak", "riverbend", "summit", "nina novak", "support", "admin"] {
+        // "summit" and "realty summit" by company, "nina" by email: the users who sort together.
+        let mut clustered =
+            |search: &str, sort: Sort| cluster(&mut conn, &base(search, sort, false)).unwrap().is_some();
+        assert!(clustered("summit", Sort::Company) && clustered("realty summit", Sort::Company));
+        // ("lena" begins Lena's email, and is in Elena's: not all together.)
+        assert!(clustered("nina", Sort::Email) && !clustered("lena", Sort::Email) && !clustered("summit", Sort::Email));
+        for search in
+            ["novak", "riverbend", "summit", "realty summit", "nina", "lena", "nina novak", "support", "admin"]
+        {
             for sort in Sort::ALL {
                 for descending in [false, true] {
                     let whole = ListQuery { per_page: 1_000_000, ..base(search, sort, descending) };

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::auth::Require;
 use crate::auth::current_user::ViewUsers;
-use crate::db::directory::{self, Cursor, Groups, ListQuery, Sort};
+use crate::db::directory::{self, Cursor, ListQuery, Part, Sort};
 use crate::db::groups;
 use crate::domain::{Permission, UserStatus};
 use crate::error::AppError;
@@ -157,7 +157,7 @@ pub fn list_query(params: &ListParams) -> ListQuery {
         after: None,
         before: None,
         search_groups: Vec::new(),
-        groups: Groups::All,
+        part: Part::All,
     }
 }
 
