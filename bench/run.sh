@@ -75,12 +75,19 @@ measure "search, rare" "/users?q=zhang.${USER_ID}&per_page=100"
 measure "search sorted by last sign-in" "/users?q=zhang&sort=last_sign_in&dir=desc&per_page=100"
 measure "search sorted by last sign-in, rare" "/users?q=zhang.${USER_ID}&sort=last_sign_in&dir=desc&per_page=100"
 measure "search sorted by group" "/users?q=zhang&sort=group&per_page=100"
+measure "search in every email, sorted by company" "/users?q=example&sort=company&per_page=100"
+measure "search for a group's name" "/users?q=support&per_page=100"
+measure "search for a company, sorted by company" "/users?q=summit&sort=company&per_page=100"
+measure "search for a first name, sorted by email" "/users?q=nina&sort=email&per_page=100"
+measure "filtered by a group" "/users?group=2&per_page=100"
+measure "filtered by status, sorted by last sign-in" "/users?status=invited&sort=last_sign_in&dir=desc&per_page=100"
 measure "user page" "/users/$USER_ID"
 
 # The CSV export of every user, timed, and the server's peak memory with it.
 EXPORT_SECONDS=$(curl -fs -o "$WORK/export.csv" -w '%{time_total}' -H "Cookie: $BENCH_COOKIE" "$BASE/users/export.csv")
 EXPORT_ROWS=$(( $(wc -l < "$WORK/export.csv") - 1 ))
 EXPORT_PEAK_KB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
+DB_MB=$([ -z "$PG_URL" ] && echo $(( $(stat -c %s "$WORK/bench.db") / 1048576 )) || true)
 ROWS+=("| CSV export of all users ($EXPORT_ROWS rows) | \`/users/export.csv\` | — | ${EXPORT_SECONDS}s total | — | 0 |")
 echo "export: $EXPORT_ROWS rows in ${EXPORT_SECONDS}s, peak RSS $((EXPORT_PEAK_KB / 1024)) MiB"
 
@@ -99,6 +106,7 @@ SIGN_IN_ERRORS=$(awk '/Non-2xx/ {print $NF}' "$WORK/sign-ins.txt")
 echo "sign-ins meanwhile: $SIGN_IN_RATE per second, ${SIGN_IN_ERRORS:-0} refused"
 
 PEAK_KB=$(awk '/VmHWM/ {print $2}' /proc/$SERVER/status)
+DB_MB=$([ -z "$PG_URL" ] && echo $(( $(stat -c %s "$WORK/bench.db") / 1048576 )) || true)
 RATIO=$(echo "scale=2; $LIST_RPS / $HEALTHZ_RPS" | bc)
 
 {
@@ -111,7 +119,7 @@ RATIO=$(echo "scale=2; $LIST_RPS / $HEALTHZ_RPS" | bc)
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${ROWS[@]}"
   echo
-  echo "- seeding: ${SEED_SECONDS%.*} s; start to \`/readyz\` answering: $READY_MS ms"
+  echo "- seeding: ${SEED_SECONDS%.*} s; start to \`/readyz\` answering: $READY_MS ms${DB_MB:+; database file $DB_MB MiB}"
   echo "- server memory: idle $((IDLE_KB / 1024)) MiB; peak after the export $((EXPORT_PEAK_KB / 1024)) MiB; peak at the end $((PEAK_KB / 1024)) MiB (VmHWM)"
   echo "- users list page 1 / \`/healthz\` requests/s: $RATIO"
   echo "- sign-ins completed per second during the burst: $SIGN_IN_RATE (refused: ${SIGN_IN_ERRORS:-0})"

@@ -306,11 +306,12 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
         return rows(conn, &ListQuery { search: String::new(), part, ..query.clone() });
     }
     let mut found = String::new();
-    // Filtered by group (or by status, but for the name: it has an index of its own), the sort's
-    // index is walked and the filters tested in each entry, unless the filters leave few users.
+    // Filtered by group (or by status, but for the name and the last sign-in: they have indexes
+    // by status of their own), the sort's index is walked and the filters tested in each entry,
+    // unless the filters leave few users.
     let by_filters = query.group_id.is_some()
         || matches!(query.part, Part::Groups(_))
-        || query.status.is_some() && query.sort != Sort::Name;
+        || query.status.is_some() && !matches!(query.sort, Sort::Name | Sort::LastSignIn);
     let plan = match query.sort {
         _ if matches!(query.part, Part::Companies(_) | Part::EmailsFrom(_)) => Plan::Plain,
         _ if !pg && search.is_empty() && by_filters => {
@@ -827,6 +828,19 @@ mod tests {
                 .map(|s| s.detail)
                 .collect();
             assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{sort:?}: {steps:?}");
+            // Filtered by status, the name and the last sign-in are read in order by status.
+            if matches!(sort, Sort::Name | Sort::LastSignIn) {
+                let invited = ListQuery { status: Some(UserStatus::Invited), ..base("", sort, true) };
+                let (sql, binds) = statement(false, &invited, Plan::Plain, "");
+                let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.detail)
+                    .collect();
+                let index = if sort == Sort::Name { "users_status_name" } else { "users_status_sign_in" };
+                assert!(steps.iter().any(|s| s.contains(&format!("INDEX {index} (status=?)"))), "{sort:?}: {steps:?}");
+                assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{sort:?}: {steps:?}");
+            }
             // Filtered by group or status, the sort's index is walked, the filters tested in it.
             let filtered = ListQuery { group_id: Some(2), status: Some(UserStatus::Invited), ..base("", sort, true) };
             let (sql, binds) = statement(false, &filtered, Plan::Walk, "");

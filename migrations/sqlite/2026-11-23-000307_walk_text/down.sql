@@ -1,3 +1,4 @@
+DROP INDEX users_status_sign_in;
 DROP INDEX users_name;
 CREATE INDEX users_name ON users (last_name, first_name, id);
 DROP INDEX users_email_sort;

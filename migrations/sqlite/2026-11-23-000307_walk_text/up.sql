@@ -23,4 +23,7 @@ CREATE INDEX users_status_sort ON users (status, id, name_order, group_id,
 DROP INDEX users_group_sort;
 CREATE INDEX users_group_sort ON users (group_id, id, name_order, status,
     lower(first_name || ' ' || last_name || ' ' || email || ' ' || company));
+-- Invited users have never signed in: sorted by last sign-in, latest first, they all come last,
+-- and a walk filtered by status would pass everyone else first. By status, then last sign-in.
+CREATE INDEX users_status_sign_in ON users (status, COALESCE(last_sign_in_at, ''), id);
 ANALYZE users;
