@@ -1,1 +1,1 @@
-SELECT 1;
+DROP INDEX users_status_sign_in;
