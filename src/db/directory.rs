@@ -751,6 +751,13 @@ mod tests {
         detail: String,
     }
 
+    /// The steps of SQLite's plan for a read.
+    fn plan_of(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Vec<String> {
+        let (sql, binds) = statement(false, query, plan, "");
+        let steps = load::<Step>(conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds).unwrap();
+        steps.into_iter().map(|s| s.detail).collect()
+    }
+
     #[test]
     fn cursors_round_trip() {
         let c = Cursor { values: vec!["Lee".into(), "Ann".into()], id: 42 };
@@ -805,12 +812,7 @@ mod tests {
                 let after = Some(Cursor { values: vec!["2".into()], id: 500 });
                 for query in [base("summit", sort, descending), ListQuery { after, ..base("summit", sort, descending) }]
                 {
-                    let (sql, binds) = statement(false, &query, Plan::Walk, "");
-                    let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
-                        .unwrap()
-                        .into_iter()
-                        .map(|s| s.detail)
-                        .collect();
+                    let steps = plan_of(&mut conn, &query, Plan::Walk);
                     let walked = format!("USING COVERING INDEX {}", sort.index());
                     // (Sorted by group, the groups come first, each one's users from the index.)
                     let first = if sort == Sort::Group { 1 } else { 0 };
@@ -821,34 +823,19 @@ mod tests {
         }
         // So is the list without a search, by every column: read in the sort's order.
         for sort in Sort::ALL {
-            let (sql, binds) = statement(false, &base("", sort, true), Plan::Plain, "");
-            let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
-                .unwrap()
-                .into_iter()
-                .map(|s| s.detail)
-                .collect();
+            let steps = plan_of(&mut conn, &base("", sort, true), Plan::Plain);
             assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{sort:?}: {steps:?}");
             // Filtered by status, the name and the last sign-in are read in order by status.
             if matches!(sort, Sort::Name | Sort::LastSignIn) {
                 let invited = ListQuery { status: Some(UserStatus::Invited), ..base("", sort, true) };
-                let (sql, binds) = statement(false, &invited, Plan::Plain, "");
-                let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
-                    .unwrap()
-                    .into_iter()
-                    .map(|s| s.detail)
-                    .collect();
+                let steps = plan_of(&mut conn, &invited, Plan::Plain);
                 let index = if sort == Sort::Name { "users_status_name" } else { "users_status_sign_in" };
                 assert!(steps.iter().any(|s| s.contains(&format!("INDEX {index} (status=?)"))), "{sort:?}: {steps:?}");
                 assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{sort:?}: {steps:?}");
             }
             // Filtered by group or status, the sort's index is walked, the filters tested in it.
             let filtered = ListQuery { group_id: Some(2), status: Some(UserStatus::Invited), ..base("", sort, true) };
-            let (sql, binds) = statement(false, &filtered, Plan::Walk, "");
-            let steps: Vec<String> = load::<Step>(&mut conn, &format!("EXPLAIN QUERY PLAN {sql}"), binds)
-                .unwrap()
-                .into_iter()
-                .map(|s| s.detail)
-                .collect();
+            let steps = plan_of(&mut conn, &filtered, Plan::Walk);
             let first = if sort == Sort::Group { 1 } else { 0 };
             assert!(steps[first].contains(&format!("USING COVERING INDEX {}", sort.index())), "{sort:?}: {steps:?}");
             assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE") || s.contains("CO-ROUTINE")), "{steps:?}");
