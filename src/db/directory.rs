@@ -126,9 +126,8 @@ pub struct ListQuery {
 
 /// Part of a list: all of it; the users of some groups, or of the others; the users of some
 /// companies; those whose email begins with a text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
-    #[default]
     All,
     Groups(Vec<i64>),
     OtherGroups(Vec<i64>),
@@ -212,7 +211,9 @@ pub(crate) fn like_pattern(search: &str) -> String {
 /// three letters or more. Its rowid is each user's place in the name order (`name_order`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    /// No trigram search (PostgreSQL, a short term, or none): the database's own plan.
+    /// The database's own plan: no trigram search (PostgreSQL, a short term, or none), filters
+    /// that leave few users, or a part read by its own index (a company's users, an email's
+    /// beginning).
     Plain,
     /// Sorted by name: the index is read in name order and left after a page.
     Place,
@@ -223,8 +224,9 @@ enum Plan {
     Matches,
     /// As `Matches`, with the matches' places already read (few: bound as a list).
     Found,
-    /// Many matches: the sort's own index is walked from the cursor (named, so the planner
-    /// cannot prefer another), each entry tested against the search, until a page is found.
+    /// Many matches, or filters that leave many users: the sort's own index is walked from the
+    /// cursor (named, so the planner cannot prefer another), each entry tested against the search
+    /// and the filters, until a page is found.
     /// Matches that sort together far from the cursor (a company's users, sorted by company)
     /// make it long: 0.14 µs an entry, the whole index at worst.
     Walk,
@@ -381,21 +383,14 @@ fn enough(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok((2.0 * (users.n as f64).sqrt()).max(200.0) as i64)
 }
 
-/// How many users the group and status filters leave, counted up to `at_most`.
+/// How many users the part and the group and status filters leave, counted up to `at_most`.
 fn filtered(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<i64, AppError> {
     let mut params = Params { pg: false, binds: Vec::new() };
-    let mut filters = vec!["1 = 1".to_owned()];
-    if let Some(group_id) = query.group_id {
-        filters.push(format!("group_id = {}", params.push(Bind::Int(group_id))));
+    let mut sql = "SELECT count(*) AS n FROM (SELECT 1 FROM users u WHERE 1 = 1".to_owned();
+    for condition in filters(query, "u", "u.group_id", &mut params) {
+        sql += &format!(" AND {condition}");
     }
-    if let Part::Groups(ids) = &query.part {
-        filters.push(format!("group_id IN ({})", list_of(ids)));
-    }
-    if let Some(status) = query.status {
-        filters.push(format!("status = {}", params.push(Bind::Text(status.as_str().to_owned()))));
-    }
-    let limit = params.push(Bind::Int(at_most));
-    let sql = format!("SELECT count(*) AS n FROM (SELECT 1 FROM users WHERE {} LIMIT {limit})", filters.join(" AND "));
+    sql += &format!(" LIMIT {})", params.push(Bind::Int(at_most)));
     Ok(load::<Number>(conn, &sql, params.binds)?.remove(0).n)
 }
 
@@ -436,18 +431,8 @@ fn cluster(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Part>, A
         _ => return Ok(None),
     };
     // Every one of them is a match: the search finds no one else if it finds no more.
-    let (sql, binds) = match &part {
-        Part::Companies(names) => (
-            format!("SELECT count(*) AS n FROM users WHERE company IN ({})", vec!["?"; names.len()].join(", ")),
-            names.iter().map(|n| Bind::Text(n.clone())).collect(),
-        ),
-        Part::EmailsFrom(start) => (
-            "SELECT count(*) AS n FROM users WHERE email >= ? AND email < ?".to_owned(),
-            vec![Bind::Text(start.clone()), Bind::Text(format!("{start}\u{10ffff}"))],
-        ),
-        _ => return Ok(None),
-    };
-    let within = load::<Number>(conn, &sql, binds)?.remove(0).n;
+    let whole = ListQuery { part: part.clone(), group_id: None, status: None, ..query.clone() };
+    let within = filtered(conn, &whole, i64::MAX)?;
     let found: Number = load(
         conn,
         "SELECT count(*) AS n FROM (SELECT 1 FROM users_search WHERE users_search MATCH ? LIMIT ?)",
@@ -532,6 +517,34 @@ fn after_in_group(g: &str, cursor: &Cursor, ascending: bool, params: &mut Params
     let same = params.push(Bind::Text(cursor.values[0].clone()));
     let id = params.push(Bind::Int(cursor.id));
     format!("{g}.name {op}= {name} AND u.id {op} CASE WHEN {g}.name = {same} THEN {id} ELSE {whole} END")
+}
+
+/// The conditions of the part a read takes and of its group and status filters, on a row aliased
+/// `row` whose group is `group` (read group by group, the group's own id). A company's users and
+/// an email's beginning are never walked: they are tested on the user's row.
+fn filters(query: &ListQuery, row: &str, group: &str, params: &mut Params) -> Vec<String> {
+    let mut conditions = Vec::new();
+    match &query.part {
+        Part::All => {}
+        Part::Groups(ids) => conditions.push(format!("{group} IN ({})", list_of(ids))),
+        Part::OtherGroups(ids) => conditions.push(format!("{group} NOT IN ({})", list_of(ids))),
+        Part::Companies(names) => {
+            let names: Vec<String> = names.iter().map(|n| params.push(Bind::Text(n.clone()))).collect();
+            conditions.push(format!("u.company IN ({})", names.join(", ")));
+        }
+        Part::EmailsFrom(start) => {
+            let from = params.push(Bind::Text(start.clone()));
+            let until = params.push(Bind::Text(format!("{start}\u{10ffff}")));
+            conditions.push(format!("u.email >= {from} AND u.email < {until}"));
+        }
+    }
+    if let Some(group_id) = query.group_id {
+        conditions.push(format!("{row}.group_id = {}", params.push(Bind::Int(group_id))));
+    }
+    if let Some(status) = query.status {
+        conditions.push(format!("{row}.status = {}", params.push(Bind::Text(status.as_str().to_owned()))));
+    }
+    conditions
 }
 
 /// Ids as a list for `IN (…)`.
@@ -678,35 +691,18 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
     }
     // (Read group by group, the groups are chosen before their users are read.)
     let group = if by_groups { "g.id".to_owned() } else { format!("{row}.group_id") };
-    match &query.part {
-        Part::All => {}
-        Part::Groups(ids) => sql += &format!(" AND {group} IN ({})", list_of(ids)),
-        Part::OtherGroups(ids) => sql += &format!(" AND {group} NOT IN ({})", list_of(ids)),
-        Part::Companies(names) => {
-            let names: Vec<String> = names.iter().map(|n| params.push(Bind::Text(n.clone()))).collect();
-            sql += &format!(" AND u.company IN ({})", names.join(", "));
-        }
-        Part::EmailsFrom(start) => {
-            let from = params.push(Bind::Text(start.clone()));
-            let until = params.push(Bind::Text(format!("{start}\u{10ffff}")));
-            sql += &format!(" AND u.email >= {from} AND u.email < {until}");
-        }
+    for condition in filters(query, row, &group, &mut params) {
+        sql += &format!(" AND {condition}");
     }
-    if let Some(group_id) = query.group_id {
-        sql += &format!(" AND {row}.group_id = {}", params.push(Bind::Int(group_id)));
-    }
-    match query.status {
-        Some(status) => sql += &format!(" AND {row}.status = {}", params.push(Bind::Text(status.as_str().to_owned()))),
-        // Nine in ten users: never the way in (`+`, SQLite), or the planner, short of statistics,
-        // may read them by status and sort them all (80 req/s for the list at 100k).
-        None if !query.show_disabled => {
-            sql += &if pg {
-                " AND u.status IN ('invited', 'active')".to_owned()
-            } else {
-                format!(" AND +{row}.status IN ('invited', 'active')")
-            }
-        }
-        None => {}
+    // Without a status filter, the invited and active: nine in ten users, never the way in
+    // (`+`, SQLite), or the planner, short of statistics, may read them by status and sort them
+    // all (80 req/s for the list at 100k).
+    if query.status.is_none() && !query.show_disabled {
+        sql += &if pg {
+            " AND u.status IN ('invited', 'active')".to_owned()
+        } else {
+            format!(" AND +{row}.status IN ('invited', 'active')")
+        };
     }
 
     let (cursor, ascending) = direction(query);
