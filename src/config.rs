@@ -34,9 +34,9 @@ pub struct ConfigArgs {
     /// Mark cookies Secure (HTTPS only). Defaults to on when PUBLIC_URL is https.
     #[arg(long, env = "SECURE_COOKIES", global = true)]
     pub secure_cookies: Option<bool>,
-    /// Database connections in the pool.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, global = true)]
-    pub database_pool_size: u32,
+    /// Database connections in the pool (defaults to twice the number of cores).
+    #[arg(long, env = "DATABASE_POOL_SIZE", global = true)]
+    pub database_pool_size: Option<u32>,
     /// Seconds before the first retry of a mail that could not be sent (then 3×, 9×, … up to an hour).
     #[arg(long, env = "MAIL_RETRY_SECONDS", default_value_t = 10, global = true)]
     pub mail_retry_seconds: u64,
@@ -101,11 +101,16 @@ impl ConfigArgs {
         if !known.iter().any(|p| url.starts_with(p)) {
             return Err(format!("DATABASE_URL: {url:?} must start with sqlite:// or postgres://"));
         }
-        if self.database_pool_size == 0 {
+        // The list's reads are CPU work on SQLite (and on PostgreSQL, on the same machine): more
+        // connections than two a core share the cores and stretch every request (at 16 clients
+        // on 2 cores, 10 connections gave a search p99 17 ms, 4 gave 12 ms, at the same rate).
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let database_pool_size = self.database_pool_size.unwrap_or(2 * cores as u32);
+        if database_pool_size == 0 {
             return Err("DATABASE_POOL_SIZE: must be at least 1".into());
         }
         let secure_cookies = self.secure_cookies.unwrap_or(public_url.starts_with("https://"));
-        let workers = self.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let workers = self.workers.unwrap_or(cores);
         Ok(Config {
             database_url: self.database_url,
             bind,
@@ -115,7 +120,7 @@ impl ConfigArgs {
             smtp_url: self.smtp_url,
             mail_dir: self.mail_dir,
             secure_cookies,
-            database_pool_size: self.database_pool_size,
+            database_pool_size,
             workers,
             deliver_mail: true,
             mail_retry_base: std::time::Duration::from_secs(self.mail_retry_seconds.max(1)),
