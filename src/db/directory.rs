@@ -298,14 +298,20 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
     }
     // Sorted by company, a search for a company's name finds users who sort together there,
     // where a walk could pass most of the list before it reached them (as, sorted by email, a
-    // first name does: emails begin with it). When they are all the search finds, they are read
-    // alone, in order.
-    if trigrams
-        && search.is_ascii()
-        && query.search_groups.is_empty()
-        && let Some(part) = cluster(conn, query)?
-    {
-        return rows(conn, &ListQuery { search: String::new(), part, ..query.clone() });
+    // first name does: emails begin with it). They are read alone, in order: a company's users
+    // merged with the few others the search finds; an email's beginning when it is all the
+    // search finds.
+    if trigrams && search.is_ascii() && query.search_groups.is_empty() {
+        if query.sort == Sort::Company
+            && let Some(read) = companies(conn, query)?
+        {
+            return Ok(read);
+        }
+        if query.sort == Sort::Email
+            && let Some(part) = emails_from(conn, query)?
+        {
+            return rows(conn, &ListQuery { search: String::new(), part, ..query.clone() });
+        }
     }
     let mut found = String::new();
     // Filtered by group (or by status, but for the name and the last sign-in: they have indexes
@@ -394,42 +400,84 @@ fn filtered(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<
     Ok(load::<Number>(conn, &sql, params.binds)?.remove(0).n)
 }
 
-/// The users of the companies whose name holds every word of a search (sorted by company), or
-/// whose email begins with its one word (sorted by email), when the search finds no one else.
-fn cluster(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Part>, AppError> {
+/// Sorted by company, a search that every word of some companies' names holds: those
+/// companies' users, all matches, read alone in order, merged with the others the search finds.
+/// Someone else has a word of it that their company's name lacks in their name or email, where
+/// the second trigram index finds them at once. None when no company's name holds the search,
+/// or those others are too many to read apart.
+fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>, AppError> {
     #[derive(QueryableByName)]
     struct Company {
         #[diesel(sql_type = Text)]
         name: String,
     }
-    let words: Vec<String> = query.search.split_whitespace().map(str::to_ascii_lowercase).collect();
-    let part = match query.sort {
-        Sort::Company => {
-            // The companies in order, one index seek each: a few hundred at most, or none is
-            // looked for (a company per user or so).
-            let companies: Vec<Company> = load(
-                conn,
-                "WITH RECURSIVE c(name, n) AS (SELECT min(company), 1 FROM users UNION ALL \
-                 SELECT (SELECT company FROM users WHERE company > c.name ORDER BY company LIMIT 1), n + 1 \
-                 FROM c WHERE c.name IS NOT NULL AND n <= 500) SELECT name FROM c WHERE name IS NOT NULL",
-                vec![],
-            )?;
-            if companies.len() > 500 {
-                return Ok(None);
-            }
-            let named: Vec<String> = companies
-                .into_iter()
-                .map(|c| c.name)
-                .filter(|name| words.iter().all(|w| name.to_ascii_lowercase().contains(w.as_str())))
-                .collect();
-            if named.is_empty() {
-                return Ok(None);
-            }
-            Part::Companies(named)
-        }
-        Sort::Email if words.len() == 1 => Part::EmailsFrom(words[0].clone()),
-        _ => return Ok(None),
-    };
+    #[derive(QueryableByName)]
+    struct Others {
+        #[diesel(sql_type = BigInt)]
+        seen: i64,
+        #[diesel(sql_type = Text)]
+        places: String,
+    }
+    let search = query.search.trim();
+    let words: Vec<String> = search.split_whitespace().map(str::to_ascii_lowercase).collect();
+    // The companies in order, one index seek each: a few hundred at most, or none is looked for
+    // (a company per user or so).
+    let companies: Vec<Company> = load(
+        conn,
+        "WITH RECURSIVE c(name, n) AS (SELECT min(company), 1 FROM users UNION ALL \
+         SELECT (SELECT company FROM users WHERE company > c.name ORDER BY company LIMIT 1), n + 1 \
+         FROM c WHERE c.name IS NOT NULL AND n <= 500) SELECT name FROM c WHERE name IS NOT NULL",
+        vec![],
+    )?;
+    if companies.len() > 500 {
+        return Ok(None);
+    }
+    let named: Vec<String> = companies
+        .into_iter()
+        .map(|c| c.name)
+        .filter(|name| words.iter().all(|w| name.to_ascii_lowercase().contains(w.as_str())))
+        .collect();
+    if named.is_empty() {
+        return Ok(None);
+    }
+    // Those with a word in their name or email (up to `enough`), and of them the places of the
+    // matches outside the companies.
+    let enough = enough(conn)?;
+    // (Values are pushed in the order they appear.)
+    let mut params = Params { pg: false, binds: Vec::new() };
+    let match_all = like(search, &mut params);
+    let names: Vec<String> = named.iter().map(|n| params.push(Bind::Text(n.clone()))).collect();
+    let candidates: Vec<String> = words
+        .iter()
+        .map(|w| {
+            let word = params.push(Bind::Text(phrase(w)));
+            format!("SELECT rowid AS place FROM users_search_people WHERE users_search_people MATCH {word}")
+        })
+        .collect();
+    let limit = params.push(Bind::Int(enough));
+    let sql = format!(
+        "SELECT count(*) AS seen, json_group_array(u.name_order) FILTER (WHERE {match_all} AND u.company NOT IN ({})) \
+         AS places FROM (SELECT place FROM ({}) LIMIT {limit}) c JOIN users u ON u.name_order = c.place",
+        names.join(", "),
+        candidates.join(" UNION ")
+    );
+    let others: Others = load(conn, &sql, params.binds)?.remove(0);
+    if others.seen >= enough {
+        return Ok(None);
+    }
+    let whole = rows(conn, &ListQuery { search: String::new(), part: Part::Companies(named), ..query.clone() })?;
+    if others.places == "[]" {
+        return Ok(Some(whole));
+    }
+    Ok(Some(whole.merge(read(conn, query, Plan::Found, &others.places)?, query)))
+}
+
+/// Sorted by email, a search of one word: the users whose email begins with it, when they are
+/// all the search finds.
+fn emails_from(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Part>, AppError> {
+    let words: Vec<&str> = query.search.split_whitespace().collect();
+    let [word] = words[..] else { return Ok(None) };
+    let part = Part::EmailsFrom(word.to_ascii_lowercase());
     // Every one of them is a match: the search finds no one else if it finds no more.
     let whole = ListQuery { part: part.clone(), group_id: None, status: None, ..query.clone() };
     let within = filtered(conn, &whole, i64::MAX)?;
@@ -754,6 +802,34 @@ mod tests {
         steps.into_iter().map(|s| s.detail).collect()
     }
 
+    /// Pages through a view to its end and back to its start, checking each way against a plain
+    /// read of the whole result.
+    fn pages_as_read(conn: &mut DbConnection, view: ListQuery) {
+        let whole = ListQuery { per_page: 1_000_000, ..view.clone() };
+        let expected: Vec<i64> = read(conn, &whole, Plan::Plain, "").unwrap().rows.iter().map(|r| r.id).collect();
+        let label = format!("{:?} by {:?}, descending {}", view.search, view.sort, view.descending);
+        assert!(!expected.is_empty(), "{label}");
+        let (mut seen, mut query) = (Vec::new(), view.clone());
+        let last = loop {
+            let page = list(conn, &query).unwrap();
+            seen.extend(page.rows.iter().map(|r| r.id));
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break page,
+            }
+        };
+        assert_eq!(seen, expected, "{label}");
+        let mut back: Vec<i64> = last.rows.iter().rev().map(|r| r.id).collect();
+        let mut previous = last.previous;
+        while let Some(before) = previous {
+            let page = list(conn, &ListQuery { before: Some(before), ..view.clone() }).unwrap();
+            back.extend(page.rows.iter().rev().map(|r| r.id));
+            previous = page.previous;
+        }
+        back.reverse();
+        assert_eq!(back, expected, "{label} backwards");
+    }
+
     #[test]
     fn cursors_round_trip() {
         let c = Cursor { values: vec!["Lee".into(), "Ann".into()], id: 42 };
@@ -891,42 +967,35 @@ mod tests {
         };
         assert!(!base("support", Sort::Group, false).search_groups.is_empty());
         // "summit" and "realty summit" by company, "nina" by email: the users who sort together.
-        let mut clustered =
-            |search: &str, sort: Sort| cluster(&mut conn, &base(search, sort, false)).unwrap().is_some();
-        assert!(clustered("summit", Sort::Company) && clustered("realty summit", Sort::Company));
+        let companies_read = |conn: &mut DbConnection, search: &str| {
+            companies(conn, &base(search, Sort::Company, false)).unwrap().is_some()
+        };
+        assert!(companies_read(&mut conn, "summit") && companies_read(&mut conn, "realty summit"));
+        let mut emails = |search: &str| emails_from(&mut conn, &base(search, Sort::Email, false)).unwrap().is_some();
         // ("lena" begins Lena's email, and is in Elena's: not all together.)
-        assert!(clustered("nina", Sort::Email) && !clustered("lena", Sort::Email) && !clustered("summit", Sort::Email));
+        assert!(emails("nina") && !emails("lena") && !emails("summit"));
         for search in
             ["novak", "riverbend", "summit", "realty summit", "nina", "lena", "nina novak", "support", "admin"]
         {
             for sort in Sort::ALL {
                 for descending in [false, true] {
-                    let whole = ListQuery { per_page: 1_000_000, ..base(search, sort, descending) };
-                    let expected: Vec<i64> =
-                        read(&mut conn, &whole, Plan::Plain, "").unwrap().rows.iter().map(|r| r.id).collect();
-                    assert!(!expected.is_empty(), "{search}");
-                    let (mut seen, mut query) = (Vec::new(), base(search, sort, descending));
-                    let last = loop {
-                        let page = list(&mut conn, &query).unwrap();
-                        seen.extend(page.rows.iter().map(|r| r.id));
-                        match page.next {
-                            Some(next) => query.after = Some(next),
-                            None => break page,
-                        }
-                    };
-                    assert_eq!(seen, expected, "{search} by {sort:?}, descending {descending}");
-                    // And back from the last page to the first.
-                    let mut back: Vec<i64> = last.rows.iter().rev().map(|r| r.id).collect();
-                    let mut previous = last.previous;
-                    while let Some(before) = previous {
-                        let page =
-                            list(&mut conn, &ListQuery { before: Some(before), ..base(search, sort, descending) })
-                                .unwrap();
-                        back.extend(page.rows.iter().rev().map(|r| r.id));
-                        previous = page.previous;
-                    }
-                    back.reverse();
-                    assert_eq!(back, expected, "{search} by {sort:?} backwards, descending {descending}");
+                    pages_as_read(&mut conn, base(search, sort, descending));
+                }
+            }
+        }
+        // Others with a company's name in their email are merged in; too many, and the search is
+        // walked.
+        for (every, read_apart) in [(997, true), (40, false)] {
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut *conn,
+                &format!("UPDATE users SET email = 'summit.' || email WHERE id % {every} = 3"),
+            )
+            .unwrap();
+            assert_eq!(companies_read(&mut conn, "summit"), read_apart);
+            assert_eq!(companies_read(&mut conn, "realty summit"), read_apart);
+            for search in ["summit", "realty summit"] {
+                for descending in [false, true] {
+                    pages_as_read(&mut conn, base(search, Sort::Company, descending));
                 }
             }
         }

@@ -108,9 +108,9 @@ fn neighbours(conn: &mut DbConnection, row: &Row, op: &str, dir: &str, limit: us
         .load(conn)?)
 }
 
-/// Numbers everyone `SPACING` apart in name order and fills the search index afresh, in order: for a
-/// bulk load, far faster than placing a row at a time. The index and the trigger that keeps it
-/// are dropped and made again from their own definitions meanwhile.
+/// Numbers everyone `SPACING` apart in name order and fills the search indexes afresh, in order:
+/// for a bulk load, far faster than placing a row at a time. The indexes and the trigger that
+/// keeps them are dropped and made again from their own definitions meanwhile.
 pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
     #[derive(QueryableByName)]
     struct Definition {
@@ -122,20 +122,27 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
             diesel::sql_query("SELECT sql FROM sqlite_master WHERE name = ?").bind::<Text, _>(name).get_result(conn)?;
         Ok(d.sql)
     };
-    let index = definition(conn, "users_search")?;
+    // Each index and the text it holds: the whole searched text, and the names and email alone.
+    let people = "first_name || ' ' || last_name || ' ' || email";
+    let indexes = [("users_search", super::directory::SEARCHED), ("users_search_people", people)];
     let trigger = definition(conn, "users_search_place")?;
+    let mut made = Vec::new();
+    for (index, _) in indexes {
+        made.push(definition(conn, index)?);
+    }
     conn.batch_execute(
-        "DROP TRIGGER users_search_place; DROP TABLE users_search;
+        "DROP TRIGGER users_search_place; DROP TABLE users_search; DROP TABLE users_search_people;
          UPDATE users SET name_order = NULL WHERE name_order IS NOT NULL;
          UPDATE users SET name_order = ranked.n * 1024
          FROM (SELECT id, row_number() OVER (ORDER BY last_name, first_name, id) AS n FROM users) AS ranked
          WHERE users.id = ranked.id;",
     )?;
-    conn.batch_execute(&index)?;
-    conn.batch_execute(&format!(
-        "INSERT INTO users_search (rowid, doc) SELECT name_order, {} FROM users ORDER BY name_order",
-        super::directory::SEARCHED
-    ))?;
+    for ((index, text), made) in indexes.into_iter().zip(made) {
+        conn.batch_execute(&made)?;
+        conn.batch_execute(&format!(
+            "INSERT INTO {index} (rowid, doc) SELECT name_order, {text} FROM users ORDER BY name_order"
+        ))?;
+    }
     conn.batch_execute(&trigger)?;
     Ok(())
 }
