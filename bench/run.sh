@@ -33,6 +33,7 @@ SERVER=$!
 until curl -fs "$BASE/readyz" >/dev/null 2>&1; do sleep 0.005; done
 READY_MS=$(( ($(date +%s%N) - START) / 1000000 ))
 IDLE_KB=$(awk '/VmRSS/ {print $2}' /proc/$SERVER/status)
+IDLE_OWN_KB=$(awk '/RssAnon/ {print $2}' /proc/$SERVER/status)
 
 # Sign in as the demo administrator; keep the session cookie for wrk.
 JAR=$WORK/jar
@@ -131,7 +132,7 @@ RATIO=$(echo "scale=2; $LIST_RPS / $HEALTHZ_RPS" | bc)
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "- seeding: ${SEED_SECONDS%.*} s; start to \`/readyz\` answering: $READY_MS ms${DB_MB:+; database file $DB_MB MiB}"
-  echo "- server memory: idle $((IDLE_KB / 1024)) MiB; peak after the export $((EXPORT_PEAK_KB / 1024)) MiB (its own, not the mapped database file: $((OWN_PEAK_KB / 1024)) MiB); peak at the end $((PEAK_KB / 1024)) MiB (VmHWM)"
+  echo "- server memory: idle $((IDLE_KB / 1024)) MiB ($((IDLE_OWN_KB / 1024)) MiB its own); peak after the export $((EXPORT_PEAK_KB / 1024)) MiB (its own, not the mapped database file: $((OWN_PEAK_KB / 1024)) MiB); peak at the end $((PEAK_KB / 1024)) MiB (VmHWM)"
   echo "- users list page 1 / \`/healthz\` requests/s: $RATIO"
   echo "- sign-ins completed per second during the burst: $SIGN_IN_RATE (refused: ${SIGN_IN_ERRORS:-0})"
   echo

@@ -196,15 +196,37 @@ pub(crate) const SEARCHED: &str = "first_name || ' ' || last_name || ' ' || emai
 
 /// Escapes LIKE wildcards so a search for "50%" finds "50%".
 pub(crate) fn like_pattern(search: &str) -> String {
-    let mut p = String::from("%");
-    for c in search.trim().to_lowercase().chars() {
+    format!("%{}%", like_escaped(search.trim()))
+}
+
+/// A text lower-cased, its LIKE wildcards escaped.
+fn like_escaped(text: &str) -> String {
+    let mut p = String::new();
+    for c in text.to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {
             p.push('\\');
         }
         p.push(c);
     }
-    p.push('%');
     p
+}
+
+/// Whether a word of a search is looked for at the beginning of a word ("Wu", "Li": one or two
+/// letters, too short for the trigram index, and found inside most users' text anyway) rather
+/// than anywhere.
+fn short(word: &str) -> bool {
+    word.chars().count() < 3
+}
+
+/// The LIKE patterns that find a word of a search in a lower-cased text.
+fn word_patterns(word: &str) -> Vec<String> {
+    let word = like_escaped(word);
+    if short(&word) { vec![format!("{word}%"), format!("% {word}%")] } else { vec![format!("%{word}%")] }
+}
+
+/// Whether a lower-cased text holds a (lower-cased) word of a search, as `word_patterns` finds it.
+fn holds(text: &str, word: &str) -> bool {
+    if short(word) { text.starts_with(word) || text.contains(&format!(" {word}")) } else { text.contains(word) }
 }
 
 /// How a page of a search is read on SQLite, where the trigram index (FTS5) finds substrings of
@@ -222,13 +244,14 @@ enum Plan {
     /// (PostgreSQL would otherwise walk the sort's index and test each row, slow when the
     /// matches sort together, as a surname's do by name).
     Matches,
-    /// As `Matches`, with the matches' places already read (few: bound as a list).
+    /// As `Matches`, with the matches' places already read (few: bound as a list): all the
+    /// search finds, or those outside the companies it names (read apart, sorted by company).
     Found,
     /// Many matches, or filters that leave many users: the sort's own index is walked from the
     /// cursor (named, so the planner cannot prefer another), each entry tested against the search
     /// and the filters, until a page is found.
-    /// Matches that sort together far from the cursor (a company's users, sorted by company)
-    /// make it long: 0.14 µs an entry, the whole index at worst.
+    /// Matches that sort together far from the cursor (Elena's and Lena's emails, sorted by
+    /// email) make it long: 0.14 µs an entry, the whole index at worst.
     Walk,
 }
 
@@ -280,10 +303,11 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
 fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
     let search = query.search.trim();
-    // A search matches users in whose name, email and company every word of it is found. The
-    // trigram index finds words of three letters or more.
-    let long = |w: &str| w.chars().count() >= 3;
-    let trigrams = !pg && search.split_whitespace().all(long) && !search.is_empty();
+    // A search matches users in whose name, email and company every word of it is found (a word
+    // of one or two letters, at the beginning of a word). The trigram index finds words of three
+    // letters or more, and two after a space.
+    let served = |w: &str| w.chars().count() >= 2;
+    let trigrams = !pg && search.split_whitespace().all(served) && !search.is_empty();
     // A search that also matches group names takes in users the index does not find. Sorted by
     // another column, a walk tests their group as it goes (it is in the walked index); sorted by
     // group (where they sort together) or by name (which is not walked), the users of those
@@ -301,7 +325,7 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
     // first name does: emails begin with it). They are read alone, in order: a company's users
     // merged with the few others the search finds; an email's beginning when it is all the
     // search finds.
-    if trigrams && search.is_ascii() && query.search_groups.is_empty() {
+    if trigrams && search.is_ascii() && query.search_groups.is_empty() && query.part == Part::All {
         if query.sort == Sort::Company
             && let Some(read) = companies(conn, query)?
         {
@@ -327,12 +351,15 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
             if filtered(conn, query, enough)? < enough { Plan::Plain } else { Plan::Walk }
         }
         _ if pg
-            && search.split_whitespace().any(long)
+            && search.split_whitespace().any(served)
             && query.search_groups.is_empty()
             && few_expected(conn, search, query.sort)? =>
         {
             Plan::Matches
         }
+        // A word of one letter: walked (its entries hold the text, tested as they are read),
+        // but for the name, whose index does not.
+        _ if !pg && !search.is_empty() && !trigrams && search.is_ascii() && query.sort != Sort::Name => Plan::Walk,
         _ if !trigrams => Plan::Plain,
         Sort::Name => Plan::Place,
         _ if !query.search_groups.is_empty() => Plan::Walk,
@@ -435,7 +462,7 @@ fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>,
     let named: Vec<String> = companies
         .into_iter()
         .map(|c| c.name)
-        .filter(|name| words.iter().all(|w| name.to_ascii_lowercase().contains(w.as_str())))
+        .filter(|name| words.iter().all(|w| holds(&name.to_ascii_lowercase(), w)))
         .collect();
     if named.is_empty() {
         return Ok(None);
@@ -542,7 +569,7 @@ fn walk(query: &ListQuery, params: &mut Params) -> (String, Vec<&'static str>) {
 }
 
 /// Every word of a search found in a user's text. On PostgreSQL a trigram GIN index serves
-/// words of three letters or more.
+/// words of two letters or more (of two, at a word's beginning).
 fn like(search: &str, params: &mut Params) -> String {
     like_in(&format!("lower({SEARCHED})"), search, params)
 }
@@ -551,7 +578,13 @@ fn like(search: &str, params: &mut Params) -> String {
 fn like_in(text: &str, search: &str, params: &mut Params) -> String {
     let words: Vec<String> = search
         .split_whitespace()
-        .map(|word| format!("{text} LIKE {} ESCAPE '\\'", params.push(Bind::Text(like_pattern(word)))))
+        .map(|word| {
+            let found: Vec<String> = word_patterns(word)
+                .into_iter()
+                .map(|p| format!("{text} LIKE {} ESCAPE '\\'", params.push(Bind::Text(p))))
+                .collect();
+            format!("({})", found.join(" OR "))
+        })
         .collect();
     words.join(" AND ")
 }
@@ -600,9 +633,13 @@ fn list_of(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// The trigram index's query for a search: each word, quoted, must be found (in any order).
+/// The trigram index's query for a search: each word, quoted, must be found (in any order); a
+/// short one after a space (each indexed text begins with one).
 fn phrase(search: &str) -> String {
-    let words: Vec<String> = search.split_whitespace().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+    let words: Vec<String> = search
+        .split_whitespace()
+        .map(|w| format!("\"{}{}\"", if short(w) { " " } else { "" }, w.replace('"', "\"\"")))
+        .collect();
     words.join(" ")
 }
 
@@ -949,7 +986,8 @@ mod tests {
         // that group's users too: they are read apart, and merged with the others it finds.
         diesel::connection::SimpleConnection::batch_execute(
             &mut *conn,
-            "UPDATE users SET company = 'Support Desk', building_count = 100 - id % 100 WHERE id % 50 = 7",
+            "UPDATE users SET company = 'Support Desk', building_count = 100 - id % 100 WHERE id % 50 = 7; \
+             UPDATE users SET company = 'Ng Wu Holdings' WHERE id % 500 = 9",
         )
         .unwrap();
         let groups: Vec<(i64, String)> =
@@ -974,9 +1012,52 @@ mod tests {
         let mut emails = |search: &str| emails_from(&mut conn, &base(search, Sort::Email, false)).unwrap().is_some();
         // ("lena" begins Lena's email, and is in Elena's: not all together.)
         assert!(emails("nina") && !emails("lena") && !emails("summit"));
-        for search in
-            ["novak", "riverbend", "summit", "realty summit", "nina", "lena", "nina novak", "support", "admin"]
-        {
+        // A word of one or two letters is found at the beginning of a word only: "li" finds Liam
+        // and Lopez's emails, not Julia; "ho" a company's "Holdings".
+        #[derive(QueryableByName)]
+        struct Searched {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+            #[diesel(sql_type = Text)]
+            text: String,
+        }
+        let everyone: Vec<Searched> = load(
+            &mut conn,
+            &format!(
+                "SELECT id, lower({SEARCHED}) AS text FROM users WHERE status IN ('invited', 'active') ORDER BY id"
+            ),
+            vec![],
+        )
+        .unwrap();
+        for search in ["li", "wu", "ho", "ng wu", "x"] {
+            let expected: Vec<i64> = everyone
+                .iter()
+                .filter(|u| search.split_whitespace().all(|w| holds(&u.text, w)))
+                .map(|u| u.id)
+                .collect();
+            assert!(!expected.is_empty(), "{search}");
+            let query = ListQuery { per_page: 1_000_000, ..base(search, Sort::Email, false) };
+            let mut found: Vec<i64> = list(&mut conn, &query).unwrap().rows.iter().map(|r| r.id).collect();
+            found.sort();
+            assert_eq!(found, expected, "{search}");
+        }
+        assert!(everyone.iter().any(|u| u.text.contains("li") && !holds(&u.text, "li")), "Julia is not found");
+        for search in [
+            "novak",
+            "riverbend",
+            "summit",
+            "realty summit",
+            "nina",
+            "lena",
+            "nina novak",
+            "support",
+            "admin",
+            "li",
+            "wu",
+            "ho",
+            "ng wu",
+            "x",
+        ] {
             for sort in Sort::ALL {
                 for descending in [false, true] {
                     pages_as_read(&mut conn, base(search, sort, descending));

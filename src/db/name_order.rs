@@ -122,12 +122,14 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
             diesel::sql_query("SELECT sql FROM sqlite_master WHERE name = ?").bind::<Text, _>(name).get_result(conn)?;
         Ok(d.sql)
     };
-    // Each index and the text it holds: the whole searched text, and the names and email alone.
-    let people = "first_name || ' ' || last_name || ' ' || email";
-    let indexes = [("users_search", super::directory::SEARCHED), ("users_search_people", people)];
+    // Each index and the text it holds, after a space (migration 000309): the whole searched
+    // text, and the names and email alone.
+    let whole = format!("' ' || {}", super::directory::SEARCHED);
+    let people = "' ' || first_name || ' ' || last_name || ' ' || email".to_owned();
+    let indexes = [("users_search", whole), ("users_search_people", people)];
     let trigger = definition(conn, "users_search_place")?;
     let mut made = Vec::new();
-    for (index, _) in indexes {
+    for (index, _) in &indexes {
         made.push(definition(conn, index)?);
     }
     conn.batch_execute(

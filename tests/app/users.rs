@@ -498,12 +498,12 @@ async fn bulk_actions_apply_the_same_rules_to_each_selected_user() {
                 ("ids", &ids_o),
                 ("ids", &ids_me),
                 ("action", "disable"),
-                ("return_to", "/users?q=x"),
+                ("return_to", "/users?q=example"),
             ],
         )
         .await;
-    page.assert_redirect_to("/users?q=x");
-    admin.get("/users?q=x").await.assert_contains("2 users changed").assert_contains("owner@example.com");
+    page.assert_redirect_to("/users?q=example");
+    admin.get("/users?q=example").await.assert_contains("2 users changed").assert_contains("owner@example.com");
     assert_eq!(app.user(a.id).await.status(), UserStatus::Disabled);
     assert_eq!(app.user(b.id).await.status(), UserStatus::Disabled);
     assert_eq!(app.user(real_owner.id).await.status(), UserStatus::Active, "the owner is skipped");
@@ -872,6 +872,35 @@ async fn name_order_kept(app: &TestApp) -> bool {
         unplaced == 0 && ids(conn, "name_order") == ids(conn, "last_name, first_name, id")
     })
     .await
+}
+
+#[actix_web::test]
+async fn a_word_of_one_or_two_letters_is_found_at_the_beginning_of_a_word() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let header = "email,first_name,last_name,phone,title,job_function,company,group";
+    let rows = [
+        "wei@example.com,Wei,Li,+1 702 555 0100,Clerk,tenant,Harbor,Customer",
+        "mia@example.com,Mia,Lindqvist,+1 702 555 0100,Clerk,tenant,Harbor,Customer",
+        "liv.north@example.com,Olivia,North,+1 702 555 0100,Clerk,tenant,Harbor,Customer",
+        "julia@example.com,Julia,Baker,+1 702 555 0100,Clerk,tenant,Harbor,Customer",
+        "ola@example.com,Ola,Berg,+1 702 555 0100,Clerk,tenant,Lime & Co,Customer",
+    ];
+    let csv = format!("{header}\n{}", rows.join("\n"));
+    admin.post("/users/import/confirm", &[("csv", &csv)]).await.assert_redirect_to("/users");
+    // Li, Lindqvist, Liv's email and Lime & Co; not Julia or Olivia, with "li" inside a word.
+    for sort in ["name", "email", "company", "last_sign_in", "group"] {
+        let page = admin.get(&format!("/users?q=LI&sort={sort}")).await;
+        for found in ["wei@", "mia@", "liv.north@", "ola@"] {
+            page.assert_contains(found);
+        }
+        assert!(!page.body.contains("julia@"), "by {sort}");
+        let page = admin.get(&format!("/users?q=wei+li&sort={sort}")).await;
+        assert!(page.body.contains("wei@") && !page.body.contains("mia@"), "by {sort}");
+    }
+    // Three letters or more are found anywhere.
+    admin.get("/users?q=uli").await.assert_contains("julia@");
+    admin.get("/users?q=ivi").await.assert_contains("Olivia");
 }
 
 #[actix_web::test]
