@@ -330,7 +330,7 @@ pub fn seed(
             for n in (0..users).step_by(50_000) {
                 add_users(conn, n, (n + 50_000).min(users))?;
             }
-            crate::db::name_order::renumber(conn)?;
+            crate::db::places::renumber(conn)?;
             // Indexes sort their entries faster with two threads and SQLite's own cache size.
             conn.batch_execute("PRAGMA threads = 2; PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT;")?;
             for object in &objects {

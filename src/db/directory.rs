@@ -125,14 +125,13 @@ pub struct ListQuery {
 }
 
 /// Part of a list: all of it; the users of some groups, or of the others; the users of some
-/// companies; those whose email begins with a text.
+/// companies.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Part {
     All,
     Groups(Vec<i64>),
     OtherGroups(Vec<i64>),
     Companies(Vec<String>),
-    EmailsFrom(String),
 }
 
 /// The `building_count` of a user whose group reaches every building, present and future.
@@ -229,15 +228,17 @@ fn holds(text: &str, word: &str) -> bool {
     if short(word) { text.starts_with(word) || text.contains(&format!(" {word}")) } else { text.contains(word) }
 }
 
-/// How a page of a search is read on SQLite, where the trigram index (FTS5) finds substrings of
-/// three letters or more. Its rowid is each user's place in the name order (`name_order`).
+/// How a page of a search is read on SQLite, where the trigram indexes (FTS5) find substrings of
+/// three letters or more. Their rowids are each user's place in the name order (`name_order`)
+/// and in the email order (`email_order`, the index of names and emails).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
     /// The database's own plan: no trigram search (PostgreSQL, a short term, or none), filters
     /// that leave few users, or a part read by its own index (a company's users, an email's
     /// beginning).
     Plain,
-    /// Sorted by name: the index is read in name order and left after a page.
+    /// Sorted by name or by email: the trigram index keyed by that order (the whole text by
+    /// name; names and emails by email) is read in order and left after a page.
     Place,
     /// Every match is read, then sorted: cheap when there are few. On PostgreSQL, a search
     /// with a word the trigram index serves: its matches are read through that index first
@@ -250,8 +251,8 @@ enum Plan {
     /// Many matches, or filters that leave many users: the sort's own index is walked from the
     /// cursor (named, so the planner cannot prefer another), each entry tested against the search
     /// and the filters, until a page is found.
-    /// Matches that sort together far from the cursor (Elena's and Lena's emails, sorted by
-    /// email) make it long: 0.14 µs an entry, the whole index at worst.
+    /// Matches that sort together far from the cursor (a company's users, sorted by company,
+    /// when the search also finds many others) make it long: 0.14 µs an entry, the whole index at worst.
     Walk,
 }
 
@@ -320,21 +321,24 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
         let whole = ListQuery { search: String::new(), part: Part::Groups(searched), ..others.clone() };
         return Ok(rows(conn, &whole)?.merge(rows(conn, &others)?, query));
     }
-    // Sorted by company, a search for a company's name finds users who sort together there,
-    // where a walk could pass most of the list before it reached them (as, sorted by email, a
-    // first name does: emails begin with it). They are read alone, in order: a company's users
-    // merged with the few others the search finds; an email's beginning when it is all the
-    // search finds.
+    // Sorted by a column the search looks in, its matches can sort together far from the cursor,
+    // and a walk pass most of the list before it reached them. Sorted by company, a company's
+    // users are read alone, in order, and merged with the few others the search finds.
     if trigrams && search.is_ascii() && query.search_groups.is_empty() && query.part == Part::All {
         if query.sort == Sort::Company
             && let Some(read) = companies(conn, query)?
         {
             return Ok(read);
         }
-        if query.sort == Sort::Email
-            && let Some(part) = emails_from(conn, query)?
-        {
-            return rows(conn, &ListQuery { search: String::new(), part, ..query.clone() });
+        // Sorted by email (Elena's emails, then Lena's, for "lena"), the index of names and
+        // emails is read in email order, unless a company's name holds a word of the search
+        // (that index has no companies).
+        if query.sort == Sort::Email {
+            let words: Vec<String> = search.split_whitespace().map(str::to_ascii_lowercase).collect();
+            let held = |name: &String| words.iter().any(|w| holds(&name.to_ascii_lowercase(), w));
+            if company_names(conn)?.is_some_and(|names| !names.iter().any(held)) {
+                return read(conn, query, Plan::Place, "");
+            }
         }
     }
     let mut found = String::new();
@@ -345,7 +349,7 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
         || matches!(query.part, Part::Groups(_))
         || query.status.is_some() && !matches!(query.sort, Sort::Name | Sort::LastSignIn);
     let plan = match query.sort {
-        _ if matches!(query.part, Part::Companies(_) | Part::EmailsFrom(_)) => Plan::Plain,
+        _ if matches!(query.part, Part::Companies(_)) => Plan::Plain,
         _ if !pg && search.is_empty() && by_filters => {
             let enough = enough(conn)?;
             if filtered(conn, query, enough)? < enough { Plan::Plain } else { Plan::Walk }
@@ -427,17 +431,30 @@ fn filtered(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<
     Ok(load::<Number>(conn, &sql, params.binds)?.remove(0).n)
 }
 
+/// The companies' names in order, one index seek each: a few hundred at most, or none (a
+/// company per user or so).
+fn company_names(conn: &mut DbConnection) -> Result<Option<Vec<String>>, AppError> {
+    #[derive(QueryableByName)]
+    struct Company {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    let companies: Vec<Company> = load(
+        conn,
+        "WITH RECURSIVE c(name, n) AS (SELECT min(company), 1 FROM users UNION ALL \
+         SELECT (SELECT company FROM users WHERE company > c.name ORDER BY company LIMIT 1), n + 1 \
+         FROM c WHERE c.name IS NOT NULL AND n <= 500) SELECT name FROM c WHERE name IS NOT NULL",
+        vec![],
+    )?;
+    Ok((companies.len() <= 500).then(|| companies.into_iter().map(|c| c.name).collect()))
+}
+
 /// Sorted by company, a search that every word of some companies' names holds: those
 /// companies' users, all matches, read alone in order, merged with the others the search finds.
 /// Someone else has a word of it that their company's name lacks in their name or email, where
 /// the second trigram index finds them at once. None when no company's name holds the search,
 /// or those others are too many to read apart.
 fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>, AppError> {
-    #[derive(QueryableByName)]
-    struct Company {
-        #[diesel(sql_type = Text)]
-        name: String,
-    }
     #[derive(QueryableByName)]
     struct Others {
         #[diesel(sql_type = BigInt)]
@@ -447,23 +464,9 @@ fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>,
     }
     let search = query.search.trim();
     let words: Vec<String> = search.split_whitespace().map(str::to_ascii_lowercase).collect();
-    // The companies in order, one index seek each: a few hundred at most, or none is looked for
-    // (a company per user or so).
-    let companies: Vec<Company> = load(
-        conn,
-        "WITH RECURSIVE c(name, n) AS (SELECT min(company), 1 FROM users UNION ALL \
-         SELECT (SELECT company FROM users WHERE company > c.name ORDER BY company LIMIT 1), n + 1 \
-         FROM c WHERE c.name IS NOT NULL AND n <= 500) SELECT name FROM c WHERE name IS NOT NULL",
-        vec![],
-    )?;
-    if companies.len() > 500 {
-        return Ok(None);
-    }
-    let named: Vec<String> = companies
-        .into_iter()
-        .map(|c| c.name)
-        .filter(|name| words.iter().all(|w| holds(&name.to_ascii_lowercase(), w)))
-        .collect();
+    let Some(companies) = company_names(conn)? else { return Ok(None) };
+    let named: Vec<String> =
+        companies.into_iter().filter(|name| words.iter().all(|w| holds(&name.to_ascii_lowercase(), w))).collect();
     if named.is_empty() {
         return Ok(None);
     }
@@ -484,7 +487,7 @@ fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>,
     let limit = params.push(Bind::Int(enough));
     let sql = format!(
         "SELECT count(*) AS seen, json_group_array(u.name_order) FILTER (WHERE {match_all} AND u.company NOT IN ({})) \
-         AS places FROM (SELECT place FROM ({}) LIMIT {limit}) c JOIN users u ON u.name_order = c.place",
+         AS places FROM (SELECT place FROM ({}) LIMIT {limit}) c JOIN users u ON u.email_order = c.place",
         names.join(", "),
         candidates.join(" UNION ")
     );
@@ -497,24 +500,6 @@ fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>,
         return Ok(Some(whole));
     }
     Ok(Some(whole.merge(read(conn, query, Plan::Found, &others.places)?, query)))
-}
-
-/// Sorted by email, a search of one word: the users whose email begins with it, when they are
-/// all the search finds.
-fn emails_from(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Part>, AppError> {
-    let words: Vec<&str> = query.search.split_whitespace().collect();
-    let [word] = words[..] else { return Ok(None) };
-    let part = Part::EmailsFrom(word.to_ascii_lowercase());
-    // Every one of them is a match: the search finds no one else if it finds no more.
-    let whole = ListQuery { part: part.clone(), group_id: None, status: None, ..query.clone() };
-    let within = filtered(conn, &whole, i64::MAX)?;
-    let found: Number = load(
-        conn,
-        "SELECT count(*) AS n FROM (SELECT 1 FROM users_search WHERE users_search MATCH ? LIMIT ?)",
-        vec![Bind::Text(phrase(&query.search)), Bind::Int(within + 1)],
-    )?
-    .remove(0);
-    Ok((within > 0 && found.n <= within).then_some(part))
 }
 
 /// The places of the users the search matches (a JSON array), if there are too few for a walk
@@ -601,8 +586,8 @@ fn after_in_group(g: &str, cursor: &Cursor, ascending: bool, params: &mut Params
 }
 
 /// The conditions of the part a read takes and of its group and status filters, on a row aliased
-/// `row` whose group is `group` (read group by group, the group's own id). A company's users and
-/// an email's beginning are never walked: they are tested on the user's row.
+/// `row` whose group is `group` (read group by group, the group's own id). A company's users are
+/// never walked: they are tested on the user's row.
 fn filters(query: &ListQuery, row: &str, group: &str, params: &mut Params) -> Vec<String> {
     let mut conditions = Vec::new();
     match &query.part {
@@ -613,11 +598,6 @@ fn filters(query: &ListQuery, row: &str, group: &str, params: &mut Params) -> Ve
             let names: Vec<String> = names.iter().map(|n| params.push(Bind::Text(n.clone()))).collect();
             conditions.push(format!("u.company IN ({})", names.join(", ")));
         }
-        Part::EmailsFrom(start) => {
-            let from = params.push(Bind::Text(start.clone()));
-            let until = params.push(Bind::Text(format!("{start}\u{10ffff}")));
-            conditions.push(format!("u.email >= {from} AND u.email < {until}"));
-        }
     }
     if let Some(group_id) = query.group_id {
         conditions.push(format!("{row}.group_id = {}", params.push(Bind::Int(group_id))));
@@ -626,6 +606,16 @@ fn filters(query: &ListQuery, row: &str, group: &str, params: &mut Params) -> Ve
         conditions.push(format!("{row}.status = {}", params.push(Bind::Text(status.as_str().to_owned()))));
     }
     conditions
+}
+
+/// The trigram index a search sorted by name or by email reads in order (`Plan::Place`), and
+/// the column holding each user's place in it.
+fn place_index(sort: Sort) -> &'static str {
+    if sort == Sort::Email { "users_search_people" } else { "users_search" }
+}
+
+fn place_column(sort: Sort) -> &'static str {
+    if sort == Sort::Email { "email_order" } else { "name_order" }
 }
 
 /// Ids as a list for `IN (…)`.
@@ -719,7 +709,9 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
             with = format!("WITH found AS MATERIALIZED (SELECT * FROM users WHERE {}) ", like(search, &mut params));
             "found u".to_owned()
         }
-        Plan::Place => "users_search s JOIN users u ON u.name_order = s.rowid".to_owned(),
+        Plan::Place => {
+            format!("{} s JOIN users u ON u.{} = s.rowid", place_index(query.sort), place_column(query.sort))
+        }
         // The walk reads the index alone and stays outermost (CROSS JOIN): rows are read for
         // the entries that match, and come in the walk's order.
         Plan::Walk => {
@@ -757,7 +749,9 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
     if !(search.is_empty() || pg && plan == Plan::Matches) {
         let mut any = Vec::new();
         match plan {
-            Plan::Place => any.push(format!("users_search MATCH {}", params.push(Bind::Text(phrase(search))))),
+            Plan::Place => {
+                any.push(format!("{} MATCH {}", place_index(query.sort), params.push(Bind::Text(phrase(search)))))
+            }
             // The walked entry holds the searched text: tested as it is read. SQLite lower-cases
             // only ASCII letters, the trigram index every letter: a word with others in it (an
             // "É" typed as "é") is looked up there.
@@ -793,15 +787,21 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
     let (cursor, ascending) = direction(query);
     if let (Some(cursor), Plan::Place) = (cursor, plan) {
         // The place of the last row at or before the cursor (or first at or after it, going
-        // down): the cursor's own row, unless it was renamed or deleted since.
+        // down): the cursor's own row, unless it was renamed, re-addressed or deleted since.
         let (op, dir, outside) = if ascending { ("<=", "DESC", "0") } else { (">=", "ASC", "4611686018427387904") };
-        let last = params.push(Bind::Text(cursor.values[0].clone()));
-        let first = params.push(Bind::Text(cursor.values[1].clone()));
+        let keys: Vec<&str> =
+            if query.sort == Sort::Email { vec!["c.email"] } else { vec!["c.last_name", "c.first_name"] };
+        let values: Vec<String> = cursor.values.iter().map(|v| params.push(Bind::Text(v.clone()))).collect();
         let id = params.push(Bind::Int(cursor.id));
+        let place = place_column(query.sort);
+        let sorted: Vec<String> = keys.iter().chain(&["c.id"]).map(|k| format!("{k} {dir}")).collect();
         let cmp = if ascending { ">" } else { "<" };
         sql += &format!(
-            " AND s.rowid {cmp} COALESCE((SELECT c.name_order FROM users c WHERE (c.last_name, c.first_name, c.id) {op} ({last}, {first}, {id}) \
-             AND c.name_order IS NOT NULL ORDER BY c.last_name {dir}, c.first_name {dir}, c.id {dir} LIMIT 1), {outside})"
+            " AND s.rowid {cmp} COALESCE((SELECT c.{place} FROM users c WHERE ({}, c.id) {op} ({}, {id}) \
+             AND c.{place} IS NOT NULL ORDER BY {} LIMIT 1), {outside})",
+            keys.join(", "),
+            values.join(", "),
+            sorted.join(", ")
         );
     } else if let (Some(cursor), true) = (cursor, by_groups) {
         sql += &format!(" AND {}", after_in_group("g", cursor, ascending, &mut params));
@@ -930,6 +930,18 @@ mod tests {
                 }
             }
         }
+        // Sorted by name or by email, a search reads the trigram index keyed by that order, in
+        // order: no sort.
+        for sort in [Sort::Name, Sort::Email] {
+            let after = Some(Cursor { values: vec!["lena.x@".into(); sort.columns(false).len()], id: 500 });
+            for query in [base("lena", sort, true), ListQuery { after, ..base("lena", sort, true) }] {
+                let steps = plan_of(&mut conn, &query, Plan::Place);
+                assert!(steps[0].starts_with("SCAN s VIRTUAL TABLE"), "{sort:?}: {steps:?}");
+                let place = format!("USING INDEX users_{}", place_column(sort));
+                assert!(steps.iter().any(|s| s.starts_with("SEARCH u") && s.contains(&place)), "{sort:?}: {steps:?}");
+                assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{sort:?}: {steps:?}");
+            }
+        }
         // So is the list without a search, by every column: read in the sort's order.
         for sort in Sort::ALL {
             let steps = plan_of(&mut conn, &base("", sort, true), Plan::Plain);
@@ -1004,14 +1016,11 @@ mod tests {
             ..base(search, sort, descending)
         };
         assert!(!base("support", Sort::Group, false).search_groups.is_empty());
-        // "summit" and "realty summit" by company, "nina" by email: the users who sort together.
+        // "summit" and "realty summit" by company: the users who sort together.
         let companies_read = |conn: &mut DbConnection, search: &str| {
             companies(conn, &base(search, Sort::Company, false)).unwrap().is_some()
         };
         assert!(companies_read(&mut conn, "summit") && companies_read(&mut conn, "realty summit"));
-        let mut emails = |search: &str| emails_from(&mut conn, &base(search, Sort::Email, false)).unwrap().is_some();
-        // ("lena" begins Lena's email, and is in Elena's: not all together.)
-        assert!(emails("nina") && !emails("lena") && !emails("summit"));
         // A word of one or two letters is found at the beginning of a word only: "li" finds Liam
         // and Lopez's emails, not Julia; "ho" a company's "Holdings".
         #[derive(QueryableByName)]
@@ -1072,6 +1081,8 @@ mod tests {
                 &format!("UPDATE users SET email = 'summit.' || email WHERE id % {every} = 3"),
             )
             .unwrap();
+            // (As every transaction of the portal does before it commits.)
+            crate::db::places::place_unplaced(&mut conn).unwrap();
             assert_eq!(companies_read(&mut conn, "summit"), read_apart);
             assert_eq!(companies_read(&mut conn, "realty summit"), read_apart);
             for search in ["summit", "realty summit"] {

@@ -5,8 +5,8 @@ pub mod audit;
 pub mod buildings;
 pub mod directory;
 pub mod groups;
-pub mod name_order;
 pub mod outbox;
+pub mod places;
 pub mod schema;
 pub mod settings;
 pub mod throttle;
@@ -224,7 +224,7 @@ where
                 conn.batch_execute("BEGIN IMMEDIATE")?;
             }
             // Users a trigger could not place in the name order are placed before the commit.
-            match f(conn).and_then(|value| name_order::place_unplaced(conn).map(|()| value)) {
+            match f(conn).and_then(|value| places::place_unplaced(conn).map(|()| value)) {
                 Ok(value) => {
                     conn.batch_execute("COMMIT")?;
                     Ok(value)

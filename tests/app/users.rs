@@ -838,6 +838,16 @@ fn quills(page: &Page) -> Vec<String> {
     names
 }
 
+/// The addresses of the listed users whose email ends in @example.com, up to the @, in order.
+fn emails(page: &Page) -> Vec<String> {
+    page.body
+        .split("<td>")
+        .skip(1)
+        .filter_map(|cell| cell.split_once("example.com</td>").map(|(address, _)| address.to_owned()))
+        .filter(|address| address.ends_with('@') && !address.contains('<'))
+        .collect()
+}
+
 fn link(page: &Page, rel: &str) -> String {
     let marker = format!("rel=\"{rel}\"");
     let before = page.body.split(&marker).next().unwrap();
@@ -846,7 +856,7 @@ fn link(page: &Page, rel: &str) -> String {
 
 /// Whether, on SQLite, every user has a place in the name order and the places sort as the
 /// names do (PostgreSQL has no such column).
-async fn name_order_kept(app: &TestApp) -> bool {
+async fn places_kept(app: &TestApp) -> bool {
     app.with_db(|conn| {
         #[derive(QueryableByName)]
         struct Id {
@@ -865,11 +875,13 @@ async fn name_order_kept(app: &TestApp) -> bool {
                 .collect()
         };
         let unplaced: i64 = concierge::db::schema::users::table
-            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("name_order IS NULL"))
+            .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("name_order IS NULL OR email_order IS NULL"))
             .count()
             .get_result(conn)
             .unwrap();
-        unplaced == 0 && ids(conn, "name_order") == ids(conn, "last_name, first_name, id")
+        unplaced == 0
+            && ids(conn, "name_order") == ids(conn, "last_name, first_name, id")
+            && ids(conn, "email_order") == ids(conn, "email, id")
     })
     .await
 }
@@ -916,7 +928,7 @@ async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_an
     }
     csv += "\nquill-twin@example.com,Ann,Quill 07,+1 702 555 0100,Clerk,tenant,,Customer";
     admin.post("/users/import/confirm", &[("csv", &csv)]).await.assert_redirect_to("/users");
-    assert!(name_order_kept(&app).await, "every imported user is placed in name order");
+    assert!(places_kept(&app).await, "every imported user is placed in name and in email order");
 
     let expected: Vec<String> = (0..45).map(|i| format!("Quill {i:02}")).collect();
     let first = admin.get("/users?q=quill&per_page=25").await;
@@ -930,6 +942,15 @@ async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_an
     let down = admin.get("/users?q=quill&per_page=25&dir=desc").await;
     let reversed: Vec<String> = expected.iter().rev().take(25).cloned().collect();
     assert_eq!(quills(&down), reversed, "descending");
+    // Sorted by email (added in reverse email order too), the same across pages and back.
+    let mut addresses: Vec<String> = (0..45).map(|i| format!("quill{i:02}@")).collect();
+    addresses.insert(0, "quill-twin@".to_owned());
+    let by_email = admin.get("/users?q=quill&sort=email&per_page=25").await;
+    let next = admin.get(&link(&by_email, "next")).await;
+    assert_eq!([emails(&by_email), emails(&next)].concat(), addresses, "by email, across two pages");
+    assert_eq!(emails(&admin.get(&link(&next, "prev")).await), emails(&by_email), "back to the first page");
+    let down = admin.get("/users?q=quill&sort=email&dir=desc&per_page=25").await;
+    assert_eq!(emails(&down), addresses.iter().rev().take(25).cloned().collect::<Vec<_>>(), "by email, descending");
     // Every word is found, in any order; a word shorter than three letters too.
     assert_eq!(quills(&admin.get("/users?q=ANN+quill&per_page=25").await), quills(&first));
     assert_eq!(quills(&admin.get("/users?q=07+QUILL").await), vec!["Quill 07".to_owned()]);
@@ -947,7 +968,7 @@ async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_an
         .unwrap()
     })
     .await;
-    assert!(name_order_kept(&app).await);
+    assert!(places_kept(&app).await);
     let down = admin.get("/users?q=quill&per_page=25&dir=desc").await;
     assert_eq!(quills(&down)[0], "Quill 99");
 
@@ -961,6 +982,13 @@ async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_an
     .await;
     admin.get("/users?q=feather").await.assert_contains("Quill 99");
     assert!(!admin.get("/users?q=quill00").await.body.contains("Quill 99"));
+    // Sorted by email too, once placed: between "Ann Quill" addresses, the first of them.
+    app.with_db(|conn| concierge::db::transaction(conn, |_| Ok(())).unwrap()).await;
+    assert!(places_kept(&app).await);
+    admin.get("/users?q=feather&sort=email").await.assert_contains("Quill 99");
+    let by_email = admin.get("/users?q=ann&sort=email&per_page=100").await;
+    assert_eq!(emails(&by_email)[0], "feather@");
+    assert!(!admin.get("/users?q=quill00&sort=email").await.body.contains("Quill 99"));
 }
 
 #[actix_web::test]
