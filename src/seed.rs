@@ -304,8 +304,9 @@ pub fn seed(
 
     // Many users into a small table: its indexes are dropped and built again at the end (a sort
     // each), all in one transaction, instead of being updated row by row; most of a large
-    // seed's time went there. The trigger that places each new user in the name order goes
-    // too (it reads an index): everyone is numbered at once before the indexes are back.
+    // seed's time went there. The triggers that place each new user in the name and email
+    // orders go too (they read an index): everyone is numbered at once before the indexes are
+    // back.
     // Otherwise, transactions of 50,000 users.
     let rebuild = !pg && users as i64 > run_id;
     if rebuild {
@@ -321,7 +322,7 @@ pub fn seed(
             }
             let objects: Vec<Object> = diesel::sql_query(
                 "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'users' AND sql IS NOT NULL \
-                 AND (type = 'index' OR name = 'users_place')",
+                 AND (type = 'index' OR name IN ('users_place', 'users_email_place'))",
             )
             .load(conn)?;
             for object in &objects {

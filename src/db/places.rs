@@ -173,15 +173,22 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
         "DROP TRIGGER users_search_place; DROP TRIGGER users_people_place;
          DROP TABLE users_search; DROP TABLE users_search_people;",
     )?;
-    for order in &ORDERS {
-        let (column, keys) = (order.column, order.keys.join(", "));
-        conn.batch_execute(&format!(
-            "UPDATE users SET {column} = NULL WHERE {column} IS NOT NULL;
-             UPDATE users SET {column} = ranked.n * {SPACING}
-             FROM (SELECT id, row_number() OVER (ORDER BY {keys}, id) AS n FROM users) AS ranked
-             WHERE users.id = ranked.id;"
-        ))?;
-    }
+    // Both orders in one pass over the table.
+    let columns: Vec<&str> = ORDERS.iter().map(|o| o.column).collect();
+    let emptied: Vec<String> = columns.iter().map(|c| format!("{c} = NULL")).collect();
+    let placed: Vec<String> = columns.iter().map(|c| format!("{c} = ranked.{c} * {SPACING}")).collect();
+    let ranks: Vec<String> = ORDERS
+        .iter()
+        .map(|o| format!("row_number() OVER (ORDER BY {}, id) AS {}", o.keys.join(", "), o.column))
+        .collect();
+    conn.batch_execute(&format!(
+        "UPDATE users SET {} WHERE {};
+         UPDATE users SET {} FROM (SELECT id, {} FROM users) AS ranked WHERE users.id = ranked.id;",
+        emptied.join(", "),
+        columns.iter().map(|c| format!("{c} IS NOT NULL")).collect::<Vec<_>>().join(" OR "),
+        placed.join(", "),
+        ranks.join(", ")
+    ))?;
     let mut made = made.into_iter();
     for (index, order, text) in &indexes {
         conn.batch_execute(&made.next().unwrap_or_default())?;
