@@ -320,10 +320,13 @@ pub fn seed(
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 sql: String,
             }
+            let placing = [crate::db::places::NAME.placing, crate::db::places::EMAIL.placing];
             let objects: Vec<Object> = diesel::sql_query(
                 "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'users' AND sql IS NOT NULL \
-                 AND (type = 'index' OR name IN ('users_place', 'users_email_place'))",
+                 AND (type = 'index' OR name IN (?, ?))",
             )
+            .bind::<diesel::sql_types::Text, _>(placing[0])
+            .bind::<diesel::sql_types::Text, _>(placing[1])
             .load(conn)?;
             for object in &objects {
                 conn.batch_execute(&format!("DROP {} \"{}\"", object.r#type, object.name.replace('"', "\"\"")))?;

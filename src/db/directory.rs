@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
-use super::DbConnection;
+use super::{DbConnection, places};
 use crate::domain::UserStatus;
 use crate::error::AppError;
 
@@ -481,15 +481,17 @@ fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>,
         .iter()
         .map(|w| {
             let word = params.push(Bind::Text(phrase(w)));
-            format!("SELECT rowid AS place FROM users_search_people WHERE users_search_people MATCH {word}")
+            let people = places::EMAIL.index;
+            format!("SELECT rowid AS place FROM {people} WHERE {people} MATCH {word}")
         })
         .collect();
     let limit = params.push(Bind::Int(enough));
     let sql = format!(
         "SELECT count(*) AS seen, json_group_array(u.name_order) FILTER (WHERE {match_all} AND u.company NOT IN ({})) \
-         AS places FROM (SELECT place FROM ({}) LIMIT {limit}) c JOIN users u ON u.email_order = c.place",
+         AS places FROM (SELECT place FROM ({}) LIMIT {limit}) c JOIN users u ON u.{} = c.place",
         names.join(", "),
-        candidates.join(" UNION ")
+        candidates.join(" UNION "),
+        places::EMAIL.column
     );
     let others: Others = load(conn, &sql, params.binds)?.remove(0);
     if others.seen >= enough {
@@ -608,14 +610,9 @@ fn filters(query: &ListQuery, row: &str, group: &str, params: &mut Params) -> Ve
     conditions
 }
 
-/// The trigram index a search sorted by name or by email reads in order (`Plan::Place`), and
-/// the column holding each user's place in it.
-fn place_index(sort: Sort) -> &'static str {
-    if sort == Sort::Email { "users_search_people" } else { "users_search" }
-}
-
-fn place_column(sort: Sort) -> &'static str {
-    if sort == Sort::Email { "email_order" } else { "name_order" }
+/// The order a search sorted by name or by email reads its trigram index in (`Plan::Place`).
+fn place_order(sort: Sort) -> &'static places::Order {
+    if sort == Sort::Email { &places::EMAIL } else { &places::NAME }
 }
 
 /// Ids as a list for `IN (…)`.
@@ -710,7 +707,8 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
             "found u".to_owned()
         }
         Plan::Place => {
-            format!("{} s JOIN users u ON u.{} = s.rowid", place_index(query.sort), place_column(query.sort))
+            let order = place_order(query.sort);
+            format!("{} s JOIN users u ON u.{} = s.rowid", order.index, order.column)
         }
         // The walk reads the index alone and stays outermost (CROSS JOIN): rows are read for
         // the entries that match, and come in the walk's order.
@@ -750,7 +748,7 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
         let mut any = Vec::new();
         match plan {
             Plan::Place => {
-                any.push(format!("{} MATCH {}", place_index(query.sort), params.push(Bind::Text(phrase(search)))))
+                any.push(format!("{} MATCH {}", place_order(query.sort).index, params.push(Bind::Text(phrase(search)))))
             }
             // The walked entry holds the searched text: tested as it is read. SQLite lower-cases
             // only ASCII letters, the trigram index every letter: a word with others in it (an
@@ -789,15 +787,15 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
         // The place of the last row at or before the cursor (or first at or after it, going
         // down): the cursor's own row, unless it was renamed, re-addressed or deleted since.
         let (op, dir, outside) = if ascending { ("<=", "DESC", "0") } else { (">=", "ASC", "4611686018427387904") };
-        let keys: Vec<&str> =
-            if query.sort == Sort::Email { vec!["c.email"] } else { vec!["c.last_name", "c.first_name"] };
+        let order = place_order(query.sort);
+        let keys: Vec<String> = order.keys.iter().chain(&["id"]).map(|k| format!("c.{k}")).collect();
         let values: Vec<String> = cursor.values.iter().map(|v| params.push(Bind::Text(v.clone()))).collect();
         let id = params.push(Bind::Int(cursor.id));
-        let place = place_column(query.sort);
-        let sorted: Vec<String> = keys.iter().chain(&["c.id"]).map(|k| format!("{k} {dir}")).collect();
+        let place = order.column;
+        let sorted: Vec<String> = keys.iter().map(|k| format!("{k} {dir}")).collect();
         let cmp = if ascending { ">" } else { "<" };
         sql += &format!(
-            " AND s.rowid {cmp} COALESCE((SELECT c.{place} FROM users c WHERE ({}, c.id) {op} ({}, {id}) \
+            " AND s.rowid {cmp} COALESCE((SELECT c.{place} FROM users c WHERE ({}) {op} ({}, {id}) \
              AND c.{place} IS NOT NULL ORDER BY {} LIMIT 1), {outside})",
             keys.join(", "),
             values.join(", "),
@@ -937,7 +935,7 @@ mod tests {
             for query in [base("lena", sort, true), ListQuery { after, ..base("lena", sort, true) }] {
                 let steps = plan_of(&mut conn, &query, Plan::Place);
                 assert!(steps[0].starts_with("SCAN s VIRTUAL TABLE"), "{sort:?}: {steps:?}");
-                let place = format!("USING INDEX users_{}", place_column(sort));
+                let place = format!("USING INDEX users_{}", place_order(sort).column);
                 assert!(steps.iter().any(|s| s.starts_with("SEARCH u") && s.contains(&place)), "{sort:?}: {steps:?}");
                 assert!(!steps.iter().any(|s| s.contains("TEMP B-TREE")), "{sort:?}: {steps:?}");
             }

@@ -223,7 +223,8 @@ where
                 let _ = conn.batch_execute("ROLLBACK");
                 conn.batch_execute("BEGIN IMMEDIATE")?;
             }
-            // Users a trigger could not place in the name order are placed before the commit.
+            // Users a trigger could not place in the name or email order are placed before the
+            // commit.
             match f(conn).and_then(|value| places::place_unplaced(conn).map(|()| value)) {
                 Ok(value) => {
                     conn.batch_execute("COMMIT")?;

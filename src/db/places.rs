@@ -28,25 +28,52 @@ const ROOM: i64 = 256;
 /// More unplaced users than this (a bulk load) are placed by numbering everyone afresh.
 const RENUMBER_ABOVE: usize = 1_000;
 
-/// An order users are placed in: the column that holds each one's place, and what it sorts as.
-struct Order {
-    column: &'static str,
+/// An order users are placed in, and the trigram index keyed by it.
+pub(crate) struct Order {
+    /// The column that holds each user's place.
+    pub column: &'static str,
     /// The sorted columns but the id, which comes last.
-    keys: &'static [&'static str],
+    pub keys: &'static [&'static str],
+    /// The trigger that places a new user (dropped for a bulk load).
+    pub placing: &'static str,
+    /// The trigram index keyed by the order, the text it holds (after a space, migration
+    /// 000309), and the trigger that keeps it as places change.
+    pub index: &'static str,
+    text: &'static str,
+    keeping: &'static str,
 }
 
-const ORDERS: [Order; 2] = [
-    Order { column: "name_order", keys: &["last_name", "first_name"] },
-    Order { column: "email_order", keys: &["email"] },
-];
+/// The name order: the whole searched text.
+pub(crate) const NAME: Order = Order {
+    column: "name_order",
+    keys: &["last_name", "first_name"],
+    placing: "users_place",
+    index: "users_search",
+    text: super::directory::SEARCHED,
+    keeping: "users_search_place",
+};
+
+/// The email order: names and emails alone.
+pub(crate) const EMAIL: Order = Order {
+    column: "email_order",
+    keys: &["email"],
+    placing: "users_email_place",
+    index: "users_search_people",
+    text: "first_name || ' ' || last_name || ' ' || email",
+    keeping: "users_people_place",
+};
+
+const ORDERS: [&Order; 2] = [&NAME, &EMAIL];
 
 #[derive(QueryableByName)]
 struct Row {
     #[diesel(sql_type = BigInt)]
     id: i64,
-    /// The sorted columns' values, joined by a unit separator.
+    /// The sorted columns' values (the second, by name only).
     #[diesel(sql_type = Text)]
-    keys: String,
+    k1: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    k2: Option<String>,
     #[diesel(sql_type = Nullable<BigInt>)]
     place: Option<i64>,
 }
@@ -54,7 +81,8 @@ struct Row {
 impl Order {
     /// What a row of this order is read as.
     fn select(&self) -> String {
-        format!("SELECT id, {} AS keys, {} AS place FROM users", self.keys.join(" || char(31) || "), self.column)
+        let k2 = self.keys.get(1).unwrap_or(&"NULL");
+        format!("SELECT id, {} AS k1, {k2} AS k2, {} AS place FROM users", self.keys[0], self.column)
     }
 }
 
@@ -63,7 +91,7 @@ pub fn place_unplaced(conn: &mut DbConnection) -> Result<(), AppError> {
     if matches!(conn, DbConnection::Postgresql(_)) {
         return Ok(());
     }
-    for order in &ORDERS {
+    for order in ORDERS {
         let sql = format!("{} WHERE {} IS NULL ORDER BY id LIMIT ?", order.select(), order.column);
         let unplaced: Vec<Row> = diesel::sql_query(sql).bind::<BigInt, _>(RENUMBER_ABOVE as i64 + 1).load(conn)?;
         if unplaced.len() > RENUMBER_ABOVE {
@@ -131,17 +159,10 @@ fn neighbours(
         order.column,
         sorted.join(", ")
     );
-    let values: Vec<&str> = row.keys.split('\u{1f}').collect();
-    let query = diesel::sql_query(sql);
-    Ok(match values[..] {
-        [key] => query.bind::<Text, _>(key).bind::<BigInt, _>(row.id).bind::<BigInt, _>(limit as i64).load(conn)?,
-        [last, first] => query
-            .bind::<Text, _>(last)
-            .bind::<Text, _>(first)
-            .bind::<BigInt, _>(row.id)
-            .bind::<BigInt, _>(limit as i64)
-            .load(conn)?,
-        _ => unreachable!("an order sorts by one or two columns"),
+    let query = diesel::sql_query(sql).bind::<Text, _>(&row.k1);
+    Ok(match &row.k2 {
+        None => query.bind::<BigInt, _>(row.id).bind::<BigInt, _>(limit as i64).load(conn)?,
+        Some(k2) => query.bind::<Text, _>(k2).bind::<BigInt, _>(row.id).bind::<BigInt, _>(limit as i64).load(conn)?,
     })
 }
 
@@ -159,20 +180,13 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
             diesel::sql_query("SELECT sql FROM sqlite_master WHERE name = ?").bind::<Text, _>(name).get_result(conn)?;
         Ok(d.sql)
     };
-    // Each index, its order, and the text it holds after a space (migration 000309): the whole
-    // searched text by name, and the names and email alone by email.
-    let whole = format!("' ' || {}", super::directory::SEARCHED);
-    let people = "' ' || first_name || ' ' || last_name || ' ' || email".to_owned();
-    let indexes = [("users_search", &ORDERS[0], whole), ("users_search_people", &ORDERS[1], people)];
-    let triggers = ["users_search_place", "users_people_place"];
     let mut made = Vec::new();
-    for name in indexes.iter().map(|i| i.0).chain(triggers) {
-        made.push(definition(conn, name)?);
+    for order in ORDERS {
+        made.push((definition(conn, order.index)?, definition(conn, order.keeping)?));
     }
-    conn.batch_execute(
-        "DROP TRIGGER users_search_place; DROP TRIGGER users_people_place;
-         DROP TABLE users_search; DROP TABLE users_search_people;",
-    )?;
+    for order in ORDERS {
+        conn.batch_execute(&format!("DROP TRIGGER {}; DROP TABLE {};", order.keeping, order.index))?;
+    }
     // Both orders in one pass over the table.
     let columns: Vec<&str> = ORDERS.iter().map(|o| o.column).collect();
     let emptied: Vec<String> = columns.iter().map(|c| format!("{c} = NULL")).collect();
@@ -189,16 +203,14 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
         placed.join(", "),
         ranks.join(", ")
     ))?;
-    let mut made = made.into_iter();
-    for (index, order, text) in &indexes {
-        conn.batch_execute(&made.next().unwrap_or_default())?;
-        let column = order.column;
+    for (order, (index, keeping)) in ORDERS.into_iter().zip(made) {
+        let Order { column, text, .. } = order;
+        conn.batch_execute(&index)?;
         conn.batch_execute(&format!(
-            "INSERT INTO {index} (rowid, doc) SELECT {column}, {text} FROM users ORDER BY {column}"
+            "INSERT INTO {} (rowid, doc) SELECT {column}, ' ' || {text} FROM users ORDER BY {column}",
+            order.index
         ))?;
-    }
-    for trigger in made {
-        conn.batch_execute(&trigger)?;
+        conn.batch_execute(&keeping)?;
     }
     Ok(())
 }
