@@ -305,10 +305,9 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
     let pg = matches!(conn, DbConnection::Postgresql(_));
     let search = query.search.trim();
     // A search matches users in whose name, email and company every word of it is found (a word
-    // of one or two letters, at the beginning of a word). The trigram index finds words of three
-    // letters or more, and two after a space.
-    let served = |w: &str| w.chars().count() >= 2;
-    let trigrams = !pg && search.split_whitespace().all(served) && !search.is_empty();
+    // of one or two letters, at the beginning of a word). SQLite's trigram index finds them all
+    // (see `term`), and the group and status the list is filtered by.
+    let trigrams = !pg && !search.is_empty();
     // A search that also matches group names takes in users the index does not find. Sorted by
     // another column, a walk tests their group as it goes (it is in the walked index); sorted by
     // group (where they sort together) or by name (which is not walked), the users of those
@@ -354,16 +353,14 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
             let enough = enough(conn)?;
             if filtered(conn, query, enough)? < enough { Plan::Plain } else { Plan::Walk }
         }
+        // (PostgreSQL's trigram index serves words of two letters or more.)
         _ if pg
-            && search.split_whitespace().any(served)
+            && search.split_whitespace().any(|w| w.chars().count() >= 2)
             && query.search_groups.is_empty()
             && few_expected(conn, search, query.sort)? =>
         {
             Plan::Matches
         }
-        // A word of one letter: walked (its entries hold the text, tested as they are read),
-        // but for the name, whose index does not.
-        _ if !pg && !search.is_empty() && !trigrams && search.is_ascii() && query.sort != Sort::Name => Plan::Walk,
         _ if !trigrams => Plan::Plain,
         Sort::Name => Plan::Place,
         _ if !query.search_groups.is_empty() => Plan::Walk,
@@ -480,7 +477,7 @@ fn companies(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<Read>,
     let candidates: Vec<String> = words
         .iter()
         .map(|w| {
-            let word = params.push(Bind::Text(phrase(w)));
+            let word = params.push(Bind::Text(term(w)));
             let people = places::EMAIL.index;
             format!("SELECT rowid AS place FROM {people} WHERE {people} MATCH {word}")
         })
@@ -519,7 +516,7 @@ fn matches(conn: &mut DbConnection, query: &ListQuery) -> Result<Option<String>,
         conn,
         "SELECT count(*) AS n, json_group_array(rowid) AS places \
          FROM (SELECT rowid FROM users_search WHERE users_search MATCH ? LIMIT ?)",
-        vec![Bind::Text(phrase(&query.search)), Bind::Int(enough)],
+        vec![Bind::Text(matching(query)), Bind::Int(enough)],
     )?
     .remove(0);
     Ok((found.n < enough).then_some(found.places))
@@ -620,14 +617,24 @@ fn list_of(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
-/// The trigram index's query for a search: each word, quoted, must be found (in any order); a
-/// short one after a space (each indexed text begins with one).
-fn phrase(search: &str) -> String {
-    let words: Vec<String> = search
-        .split_whitespace()
-        .map(|w| format!("\"{}{}\"", if short(w) { " " } else { "" }, w.replace('"', "\"\"")))
-        .collect();
-    words.join(" ")
+/// A search word as a query of the trigram index's text: quoted; one of fewer than three letters
+/// after as many spaces as make three, found at a word's beginning (each word there follows two
+/// spaces, migration 000311).
+fn term(word: &str) -> String {
+    format!("doc : \"{}\"", format!("{word:>3}").replace('"', "\"\""))
+}
+
+/// The trigram index's query for a list: every word of its search (in any order), and the group
+/// and status it is filtered by, which each entry holds beside the text ("g1. act").
+fn matching(query: &ListQuery) -> String {
+    let mut terms: Vec<String> = query.search.split_whitespace().map(term).collect();
+    if let Some(group_id) = query.group_id {
+        terms.push(format!("filters : \"g{group_id}.\""));
+    }
+    if let Some(status) = query.status {
+        terms.push(format!("filters : \"{}\"", &status.as_str()[..3]));
+    }
+    terms.join(" ")
 }
 
 /// The cursor to read from, and whether rows are read in ascending order (going back a page
@@ -747,16 +754,18 @@ fn statement(pg: bool, query: &ListQuery, plan: Plan, found: &str) -> (String, V
     if !(search.is_empty() || pg && plan == Plan::Matches) {
         let mut any = Vec::new();
         match plan {
-            Plan::Place => {
-                any.push(format!("{} MATCH {}", place_order(query.sort).index, params.push(Bind::Text(phrase(search)))))
-            }
+            Plan::Place => any.push(format!(
+                "{} MATCH {}",
+                place_order(query.sort).index,
+                params.push(Bind::Text(matching(query)))
+            )),
             // The walked entry holds the searched text: tested as it is read. SQLite lower-cases
             // only ASCII letters, the trigram index every letter: a word with others in it (an
             // "É" typed as "é") is looked up there.
             Plan::Walk if search.is_ascii() => any.push(like_in("w.searched", search, &mut params)),
             Plan::Matches | Plan::Walk => any.push(format!(
                 "{row}.name_order IN (SELECT rowid FROM users_search WHERE users_search MATCH {})",
-                params.push(Bind::Text(phrase(search)))
+                params.push(Bind::Text(matching(query)))
             )),
             Plan::Found => any.push("u.name_order = f.value".to_owned()),
             Plan::Plain => any.push(like(search, &mut params)),
@@ -1071,6 +1080,17 @@ mod tests {
                 }
             }
         }
+        // Filtered by a group or a status, which the trigram index holds too.
+        let filters = [(Some(4), None), (Some(2), Some(UserStatus::Invited)), (None, Some(UserStatus::Disabled))];
+        for search in ["novak", "summit", "li", "x", "support"] {
+            for (group_id, status) in filters {
+                for sort in Sort::ALL {
+                    for descending in [false, true] {
+                        pages_as_read(&mut conn, ListQuery { group_id, status, ..base(search, sort, descending) });
+                    }
+                }
+            }
+        }
         // Others with a company's name in their email are merged in; too many, and the search is
         // walked.
         for (every, read_apart) in [(997, true), (40, false)] {
@@ -1097,7 +1117,7 @@ mod tests {
              UPDATE users SET company = 'Maison émile' WHERE id % 40 = 20",
         )
         .unwrap();
-        for search in ["émile", "Émile", "mile"] {
+        for search in ["émile", "Émile", "mile", "é"] {
             let query = base(search, Sort::LastSignIn, false);
             assert!(matches(&mut conn, &query).unwrap().is_none(), "{search} is walked");
             let whole = ListQuery { per_page: 1_000_000, ..query.clone() };

@@ -36,8 +36,9 @@ pub(crate) struct Order {
     pub keys: &'static [&'static str],
     /// The trigger that places a new user (dropped for a bulk load).
     pub placing: &'static str,
-    /// The trigram index keyed by the order, the text it holds (after a space, migration
-    /// 000309), and the trigger that keeps it as places change.
+    /// The trigram index keyed by the order, the text it holds (each word after two spaces, and
+    /// the user's group and status beside it: migration 000311), and the trigger that keeps it
+    /// as places change.
     pub index: &'static str,
     text: &'static str,
     keeping: &'static str,
@@ -64,6 +65,10 @@ pub(crate) const EMAIL: Order = Order {
 };
 
 const ORDERS: [&Order; 2] = [&NAME, &EMAIL];
+
+/// What each index holds beside the text: the user's group and status ("g1. act"), which a
+/// search with filters looks for too.
+const FILTERS: &str = "'g' || group_id || '. ' || substr(status, 1, 3)";
 
 #[derive(QueryableByName)]
 struct Row {
@@ -207,7 +212,8 @@ pub(crate) fn renumber(conn: &mut DbConnection) -> Result<(), AppError> {
         let Order { column, text, .. } = order;
         conn.batch_execute(&index)?;
         conn.batch_execute(&format!(
-            "INSERT INTO {} (rowid, doc) SELECT {column}, ' ' || {text} FROM users ORDER BY {column}",
+            "INSERT INTO {} (rowid, doc, filters) SELECT {column}, replace(' ' || {text}, ' ', '  '), {FILTERS} \
+             FROM users ORDER BY {column}",
             order.index
         ))?;
         conn.batch_execute(&keeping)?;

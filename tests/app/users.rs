@@ -916,6 +916,57 @@ async fn a_word_of_one_or_two_letters_is_found_at_the_beginning_of_a_word() {
 }
 
 #[actix_web::test]
+async fn a_search_filtered_by_group_or_status_follows_every_change_of_them() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let header = "email,first_name,last_name,phone,title,job_function,company,group";
+    let rows = [
+        "ann@example.com,Ann,Quill,+1 702 555 0100,Clerk,tenant,Harbor,Customer",
+        "bo@example.com,Bo,Quill,+1 702 555 0100,Clerk,tenant,Harbor,Regular",
+        "cy@example.com,Cy,Quill,+1 702 555 0100,Clerk,tenant,Lime & Co,Customer",
+        "dee@example.com,Dee,Aquila,+1 702 555 0100,Clerk,tenant,Harbor,Customer",
+    ];
+    let csv = format!("{header}\n{}", rows.join("\n"));
+    admin.post("/users/import/confirm", &[("csv", &csv)]).await.assert_redirect_to("/users");
+    let (customer, regular) = (group_id(&app, "customer").await, group_id(&app, "regular").await);
+    let found = |page: &Page| -> Vec<String> {
+        let mut found = emails(page);
+        found.retain(|e| ["ann@", "bo@", "cy@", "dee@"].contains(&e.as_str()));
+        found.sort();
+        found
+    };
+    let sorts = ["name", "email", "company", "last_sign_in", "group", "status", "buildings"];
+    for sort in sorts {
+        let page = admin.get(&format!("/users?q=quill&group={customer}&sort={sort}")).await;
+        assert_eq!(found(&page), ["ann@", "cy@"], "by {sort}");
+        // One letter, at a word's beginning: Quill, not Aquila.
+        let page = admin.get(&format!("/users?q=Q&group={customer}&sort={sort}&dir=desc")).await;
+        assert_eq!(found(&page), ["ann@", "cy@"], "one letter, by {sort}");
+        let page = admin.get(&format!("/users?q=quill&group={regular}&status=invited&sort={sort}")).await;
+        assert_eq!(found(&page), ["bo@"], "by {sort}");
+    }
+    // Ann moves to Regular, then is disabled; Cy is deleted.
+    let ann = user_by_email(&app, "ann@example.com").await.id.to_string();
+    let group = regular.to_string();
+    admin.post("/users/bulk", &[("ids", &ann), ("action", "change_group"), ("group_id", &group)]).await;
+    admin.post(&format!("/users/{ann}/disable"), &[]).await;
+    let cy = user_by_email(&app, "cy@example.com").await.id;
+    admin.post(&format!("/users/{cy}/delete"), &[]).await;
+    for sort in sorts {
+        let page = admin.get(&format!("/users?q=quill&group={regular}&show_disabled=1&sort={sort}")).await;
+        assert_eq!(found(&page), ["ann@", "bo@"], "by {sort}");
+        let page = admin.get(&format!("/users?q=quill&group={customer}&show_disabled=1&sort={sort}")).await;
+        assert_eq!(found(&page), ["cy@"], "by {sort}");
+        let page = admin.get(&format!("/users?q=q&status=disabled&sort={sort}")).await;
+        assert_eq!(found(&page), ["ann@"], "by {sort}");
+        let page = admin.get(&format!("/users?q=quill&status=deleted&group={customer}&sort={sort}")).await;
+        assert_eq!(found(&page), ["cy@"], "by {sort}");
+        let page = admin.get(&format!("/users?q=quill&status=invited&sort={sort}")).await;
+        assert_eq!(found(&page), ["bo@"], "by {sort}");
+    }
+}
+
+#[actix_web::test]
 async fn a_search_sorted_by_name_pages_in_name_order_however_users_were_added_and_renamed() {
     let app = spawn_app().await;
     let (admin, _) = app.signed_in_owner().await;
