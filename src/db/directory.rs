@@ -625,7 +625,8 @@ fn term(word: &str) -> String {
 }
 
 /// The trigram index's query for a list: every word of its search (in any order), and the group
-/// and status it is filtered by, which each entry holds beside the text ("g1. act").
+/// and status it is filtered by, which each entry holds beside the text as `places::FILTERS`
+/// writes them ("g1. act").
 fn matching(query: &ListQuery) -> String {
     let mut terms: Vec<String> = query.search.split_whitespace().map(term).collect();
     if let Some(group_id) = query.group_id {

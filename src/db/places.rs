@@ -67,8 +67,8 @@ pub(crate) const EMAIL: Order = Order {
 const ORDERS: [&Order; 2] = [&NAME, &EMAIL];
 
 /// What each index holds beside the text: the user's group and status ("g1. act"), which a
-/// search with filters looks for too.
-const FILTERS: &str = "'g' || group_id || '. ' || substr(status, 1, 3)";
+/// search with filters looks for too (`directory::matching`).
+pub(crate) const FILTERS: &str = "'g' || group_id || '. ' || substr(status, 1, 3)";
 
 #[derive(QueryableByName)]
 struct Row {
