@@ -126,8 +126,10 @@ pub struct Db {
 }
 
 impl Db {
-    /// Builds the pool without waiting for the database: a server that is down at start
-    /// answers 503 until it is back, rather than refusing to start.
+    /// Builds the pool without waiting for a PostgreSQL server: one that is down at start
+    /// answers 503 until it is back, rather than refusing to start. A SQLite file is opened
+    /// first, to put its journal in WAL mode once: connections opening at the same moment on a
+    /// new file each switched it, and all but one were refused ("database is locked").
     pub fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
         let backend = Backend::of(url);
         if backend == Backend::Sqlite {
@@ -135,6 +137,9 @@ impl Db {
             if path.is_empty() {
                 anyhow::bail!("DATABASE_URL names no SQLite file");
             }
+            let mut file = diesel::SqliteConnection::establish(path)
+                .with_context(|| format!("could not open the SQLite file {path}"))?;
+            file.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")?;
         }
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
@@ -245,4 +250,35 @@ where
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use r2d2::ManageConnection;
+
+    /// Connections opened at the same moment on a new SQLite file each open: two switching a
+    /// new file's journal to WAL together had one refused ("database is locked", logged at
+    /// start by the pool).
+    #[test]
+    fn connections_opened_at_once_on_a_new_file_all_open() {
+        let dir = tempfile::tempdir().unwrap();
+        for n in 0..20 {
+            let url = format!("sqlite://{}", dir.path().join(format!("{n}.db")).display());
+            Db::connect(&url, 1).unwrap();
+            let start = Arc::new(std::sync::Barrier::new(4));
+            let opening: Vec<_> = (0..4)
+                .map(|_| {
+                    let (manager, start) = (Manager { url: url.clone(), backend: Backend::Sqlite }, start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        manager.connect().map(|_| ())
+                    })
+                })
+                .collect();
+            for opened in opening {
+                opened.join().unwrap().unwrap();
+            }
+        }
+    }
 }
