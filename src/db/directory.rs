@@ -233,9 +233,8 @@ fn holds(text: &str, word: &str) -> bool {
 /// and in the email order (`email_order`, the index of names and emails).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Plan {
-    /// The database's own plan: no trigram search (PostgreSQL, a short term, or none), filters
-    /// that leave few users, or a part read by its own index (a company's users, an email's
-    /// beginning).
+    /// The database's own plan: no trigram search (PostgreSQL, or none), filters that leave few
+    /// users, or a company's users, read by their own index.
     Plain,
     /// Sorted by name or by email: the trigram index keyed by that order (the whole text by
     /// name; names and emails by email) is read in order and left after a page.
@@ -250,9 +249,9 @@ enum Plan {
     Found,
     /// Many matches, or filters that leave many users: the sort's own index is walked from the
     /// cursor (named, so the planner cannot prefer another), each entry tested against the search
-    /// and the filters, until a page is found.
-    /// Matches that sort together far from the cursor (a company's users, sorted by company,
-    /// when the search also finds many others) make it long: 0.14 µs an entry, the whole index at worst.
+    /// and the filters, until a page is found. Matches that sort together far from the cursor (a
+    /// company's users, sorted by company, when the search also finds many others) make it long:
+    /// 0.14 µs an entry, the whole index at worst.
     Walk,
 }
 
@@ -321,7 +320,7 @@ fn rows(conn: &mut DbConnection, query: &ListQuery) -> Result<Read, AppError> {
         return Ok(rows(conn, &whole)?.merge(rows(conn, &others)?, query));
     }
     // Sorted by a column the search looks in, its matches can sort together far from the cursor,
-    // and a walk pass most of the list before it reached them. Sorted by company, a company's
+    // where a walk would pass most of the list before it reached them. Sorted by company, a company's
     // users are read alone, in order, and merged with the few others the search finds.
     if trigrams && search.is_ascii() && query.search_groups.is_empty() && query.part == Part::All {
         if query.sort == Sort::Company
@@ -852,7 +851,10 @@ mod tests {
     fn pages_as_read(conn: &mut DbConnection, view: ListQuery) {
         let whole = ListQuery { per_page: 1_000_000, ..view.clone() };
         let expected: Vec<i64> = read(conn, &whole, Plan::Plain, "").unwrap().rows.iter().map(|r| r.id).collect();
-        let label = format!("{:?} by {:?}, descending {}", view.search, view.sort, view.descending);
+        let label = format!(
+            "{:?} by {:?}, descending {}, group {:?}, status {:?}",
+            view.search, view.sort, view.descending, view.group_id, view.status
+        );
         assert!(!expected.is_empty(), "{label}");
         let (mut seen, mut query) = (Vec::new(), view.clone());
         let last = loop {
