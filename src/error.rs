@@ -20,6 +20,13 @@ pub enum AppError {
     Csrf,
     #[error("the request was not understood: {0}")]
     BadRequest(String),
+    /// The rules of who may act on whom said no; nothing was changed.
+    #[error("refused: {0}")]
+    Refused(crate::domain::rules::Refusal),
+    /// The user or thing acted on is not in a state for this (say, already deleted); the message
+    /// says so in words.
+    #[error("not in a state for this: {0}")]
+    Unfit(String),
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -77,7 +84,8 @@ impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::Csrf | AppError::Refused(_) => StatusCode::FORBIDDEN,
+            AppError::Unfit(_) => StatusCode::CONFLICT,
             AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -103,6 +111,8 @@ impl ResponseError for AppError {
             AppError::Forbidden => {
                 ("Not allowed", "Your group does not allow this. Ask an administrator if you need it.")
             }
+            AppError::Refused(refusal) => ("Not allowed", refusal.message()),
+            AppError::Unfit(message) => ("Nothing was changed", message.as_str()),
             AppError::Csrf => (
                 "This form has expired",
                 "For your safety the form could not be accepted. Go back, reload the page and try again.",

@@ -9,6 +9,7 @@ pub mod error;
 pub mod export;
 pub mod invites;
 pub mod mail;
+pub mod ops;
 pub mod owner;
 pub mod seed;
 pub mod startup;

@@ -12,8 +12,9 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, http::Method, web};
 use super::session::{Flash, SessionState};
 use crate::db;
 use crate::db::audit::AuditContext;
-use crate::domain::{Permission, PermissionSet, UserStatus};
+use crate::domain::{Permission, PermissionSet, UserStatus, rules};
 use crate::error::AppError;
+use crate::ops::Actor;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 
@@ -32,29 +33,27 @@ pub struct CurrentUser {
     pub org_name: String,
     pub audit: AuditContext,
     pub session: SessionState,
-}
-
-/// Who is acting, as plain data that can go to the blocking pool with a database task.
-#[derive(Debug, Clone)]
-pub struct Acting {
-    pub id: i64,
-    pub is_owner: bool,
-    pub email: String,
-    pub permissions: PermissionSet,
+    /// What the session cookie says (who, since when, and who is behind it).
+    pub cookie: super::session::SessionUser,
 }
 
 impl CurrentUser {
-    pub fn acting(&self) -> Acting {
-        Acting {
+    /// The signed-in user as the operations' actor. A session in which an administrator acts as
+    /// someone holds no permission: it sees what the user sees and changes nothing of others.
+    pub fn acting(&self) -> Actor {
+        Actor {
             id: self.id,
-            is_owner: self.is_owner,
+            is_owner: self.is_owner && self.impersonator_id.is_none(),
             email: self.email.clone(),
-            permissions: self.permissions.clone(),
+            permissions: if self.impersonator_id.is_some() { PermissionSet::default() } else { self.permissions.clone() },
+            audit: self.audit.clone(),
         }
     }
 
+    /// Whether the user's group grants `p`; never in a session in which an administrator acts
+    /// as this user.
     pub fn can(&self, p: Permission) -> bool {
-        self.permissions.has(p)
+        self.impersonator_id.is_none() && self.permissions.has(p)
     }
 
     pub fn is_admin(&self) -> bool {
@@ -100,17 +99,16 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?
         .clone();
     let (user_id, impersonator) = (cookie.user_id, cookie.impersonator_id);
-    let (row, settings, impersonator_active) = state
+    let (row, settings, impersonator) = state
         .db
         .run(move |conn| {
             let row = db::users::find_with_group(conn, user_id)?;
             let settings = db::settings::Settings::load(conn)?;
-            // A session in which an administrator acts as someone ends with the administrator's.
-            let impersonator_active = match impersonator {
-                Some(id) => db::users::find(conn, id)?.is_some_and(|a| a.status() == UserStatus::Active),
-                None => true,
+            let impersonator = match impersonator {
+                Some(id) => db::users::find_with_group(conn, id)?,
+                None => None,
             };
-            Ok((row, settings, impersonator_active))
+            Ok((row, settings, impersonator))
         })
         .await?;
 
@@ -121,12 +119,15 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         u.status() == UserStatus::Active
             && super::secret::constant_time_eq(u.security_stamp.as_bytes(), cookie.security_stamp.as_bytes())
     });
-    let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired && impersonator_active) else {
+    let impersonation_holds = cookie.impersonator_id.is_none()
+        || impersonation_holds(&cookie, impersonator.as_ref(), row.as_ref(), now);
+    let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired && impersonation_holds) else {
         session.sign_out();
         return Err(sign_in_required());
     };
     session.touch(now, cookie.seen);
-    if user.must_change_password && !allowed_before_new_password(req.path()) {
+    // Someone signed in as this user is never held to the user's forced password change.
+    if user.must_change_password && cookie.impersonator_id.is_none() && !allowed_before_new_password(req.path()) {
         return Err(AppError::PasswordChangeRequired);
     }
     let audit = AuditContext::from_request(&req, Some(user.id), cookie.impersonator_id);
@@ -141,10 +142,33 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         permissions,
         must_change_password: user.must_change_password,
         impersonator_id: cookie.impersonator_id,
+        cookie: cookie.clone(),
         org_name: settings.org_name,
         audit,
         session,
     })
+}
+
+/// Whether a session in which an administrator acts as someone still stands: it ends with the
+/// administrator's own session (their stamp and status), when they lose `users.impersonate` or
+/// may no longer sign in as this user, and after `IMPERSONATION_MINUTES`.
+fn impersonation_holds(
+    cookie: &super::session::SessionUser,
+    impersonator: Option<&(db::users::User, String, PermissionSet)>,
+    user: Option<&(db::users::User, String, PermissionSet)>,
+    now: i64,
+) -> bool {
+    let (Some((admin, _, admin_permissions)), Some((user, _, user_permissions))) = (impersonator, user) else {
+        return false;
+    };
+    let stamp = cookie.impersonator_stamp.as_deref().unwrap_or_default();
+    let started = cookie.impersonation_started.unwrap_or_default();
+    let actor = rules::Person { id: admin.id, is_owner: admin.is_owner, permissions: admin_permissions };
+    let target = rules::Person { id: user.id, is_owner: user.is_owner, permissions: user_permissions };
+    admin.status() == UserStatus::Active
+        && super::secret::constant_time_eq(admin.security_stamp.as_bytes(), stamp.as_bytes())
+        && rules::may(&actor, rules::Action::Impersonate, &target).is_ok()
+        && now - started <= super::session::IMPERSONATION_MINUTES * 60
 }
 
 /// The user check of a state-changing request, made by `check_first`.

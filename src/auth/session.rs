@@ -16,6 +16,8 @@ const STARTED: &str = "started";
 const SEEN: &str = "seen";
 const FLASH: &str = "flash";
 const IMPERSONATOR: &str = "imp";
+const IMPERSONATOR_STAMP: &str = "imp_stamp";
+const IMPERSONATION_STARTED: &str = "imp_at";
 
 /// A one-time message shown on the next page (post / redirect / get).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,7 +46,15 @@ pub struct SessionUser {
     pub started: i64,
     pub seen: i64,
     pub impersonator_id: Option<i64>,
+    /// The impersonator's own security stamp, as it was when they began: their session ends
+    /// this one when it ends.
+    pub impersonator_stamp: Option<String>,
+    /// When the impersonation began (it lasts at most `IMPERSONATION_MINUTES`).
+    pub impersonation_started: Option<i64>,
 }
+
+/// How long a session as someone else lasts at most.
+pub const IMPERSONATION_MINUTES: i64 = 30;
 
 pub struct SessionState(Session);
 
@@ -61,6 +71,8 @@ impl SessionState {
             started: get(STARTED)?,
             seen: get(SEEN)?,
             impersonator_id: get(IMPERSONATOR),
+            impersonator_stamp: self.0.get::<String>(IMPERSONATOR_STAMP).ok().flatten(),
+            impersonation_started: get(IMPERSONATION_STARTED),
         })
     }
 
@@ -81,10 +93,25 @@ impl SessionState {
         Ok(())
     }
 
-    /// Starts a session as `user_id` for the signed-in `impersonator_id`.
-    pub fn impersonate(&self, user_id: i64, security_stamp: &str, impersonator_id: i64) -> Result<(), AppError> {
+    /// Starts a session as `user_id` for the signed-in `impersonator`, keeping what ends it:
+    /// the impersonator's stamp and the start of their own session (whose absolute lifetime
+    /// goes on counting).
+    pub fn impersonate(&self, user_id: i64, security_stamp: &str, impersonator: &SessionUser) -> Result<(), AppError> {
         self.sign_in(user_id, security_stamp)?;
-        self.insert(IMPERSONATOR, impersonator_id)
+        self.insert(STARTED, impersonator.started)?;
+        self.insert(IMPERSONATOR, impersonator.user_id)?;
+        self.insert(IMPERSONATOR_STAMP, &impersonator.security_stamp)?;
+        self.insert(IMPERSONATION_STARTED, chrono::Utc::now().timestamp())
+    }
+
+    /// Back to the impersonator's own session, as it was: same stamp, same start.
+    pub fn resume(&self, session: &SessionUser) -> Result<(), AppError> {
+        let (Some(id), Some(stamp)) = (session.impersonator_id, session.impersonator_stamp.as_deref()) else {
+            self.sign_out();
+            return Ok(());
+        };
+        self.sign_in(id, stamp)?;
+        self.insert(STARTED, session.started)
     }
 
     /// Keeps the idle clock running; writes the cookie at most once a minute.

@@ -49,6 +49,15 @@ pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Group>, AppError>
     Ok(groups::table.find(id).first(conn).optional()?)
 }
 
+/// A group with the permissions it grants.
+pub fn with_permissions(conn: &mut DbConnection, id: i64) -> Result<Option<(Group, PermissionSet)>, AppError> {
+    let Some(group) = find(conn, id)? else {
+        return Ok(None);
+    };
+    let permissions = permissions(conn, group.id, group.builtin_key.as_deref())?;
+    Ok(Some((group, permissions)))
+}
+
 pub fn find_builtin(conn: &mut DbConnection, key: &str) -> Result<Group, AppError> {
     Ok(groups::table.filter(groups::builtin_key.eq(key)).first(conn)?)
 }

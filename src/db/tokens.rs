@@ -172,6 +172,43 @@ pub fn supersede_unused(conn: &mut DbConnection, purpose: Purpose, user_id: Opti
     Ok(n)
 }
 
+/// Revokes every unused link of a user's (reset, email change, verification; and invitations
+/// when `invites`), after a security event. Owner setup links belong to no user.
+pub fn revoke_pending(conn: &mut DbConnection, user_id: i64, invites: bool) -> Result<usize, AppError> {
+    let mut purposes = vec![Purpose::PasswordReset.as_str(), Purpose::EmailChange.as_str(), Purpose::EmailVerify.as_str()];
+    if invites {
+        purposes.push(Purpose::Invite.as_str());
+    }
+    Ok(diesel::update(
+        tokens::table
+            .filter(tokens::user_id.eq(user_id))
+            .filter(tokens::purpose.eq_any(purposes))
+            .filter(tokens::used_at.is_null())
+            .filter(tokens::revoked_at.is_null())
+            .filter(tokens::superseded_at.is_null()),
+    )
+    .set(tokens::revoked_at.eq(now()))
+    .execute(conn)?)
+}
+
+/// Revokes one unused link; false when it was already used, replaced or revoked.
+pub fn revoke(conn: &mut DbConnection, id: i64) -> Result<bool, AppError> {
+    let n = diesel::update(
+        tokens::table
+            .find(id)
+            .filter(tokens::used_at.is_null())
+            .filter(tokens::revoked_at.is_null())
+            .filter(tokens::superseded_at.is_null()),
+    )
+    .set(tokens::revoked_at.eq(now()))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> Result<Option<Token>, AppError> {
+    Ok(tokens::table.find(id).first(conn).optional()?)
+}
+
 pub fn attach_mail(conn: &mut DbConnection, token_id: i64, mail_id: i64) -> Result<(), AppError> {
     diesel::update(tokens::table.find(token_id)).set(tokens::mail_id.eq(mail_id)).execute(conn)?;
     Ok(())

@@ -7,7 +7,7 @@ pub mod password;
 pub mod permission;
 pub mod person_name;
 pub mod phone;
-pub mod reach;
+pub mod rules;
 pub mod user;
 pub mod user_form;
 

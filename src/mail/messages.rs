@@ -166,6 +166,29 @@ pub fn email_change_notice(
     )
 }
 
+/// To the old address, when an administrator changed a user's sign-in address.
+pub fn email_changed_by_administrator(
+    settings: &Settings,
+    to: &str,
+    first_name: &str,
+    new_address: &str,
+) -> Result<Message, AppError> {
+    render(
+        settings,
+        Notice {
+            kind: "email_change_notice",
+            to,
+            subject: format!("Your {} sign-in address was changed", settings.org_name),
+            greeting: format!("Hello {first_name},"),
+            lines: vec![
+                format!("An administrator changed the sign-in address of your account to {new_address}."),
+                "If you did not expect this, tell your administrator.".into(),
+            ],
+            link: None,
+        },
+    )
+}
+
 pub fn test_email(settings: &Settings, to: &str) -> Result<Message, AppError> {
     render(
         settings,

@@ -244,23 +244,13 @@ pub async fn send_reset(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
-    let ctx = user.audit.clone();
     let public_url = state.config.public_url.clone();
     let outcome = state
         .db
-        .transaction(move |conn| {
-            let target = crate::web::users::load_target(conn, id)?;
-            if let Err(m) = crate::web::users::check(&acting, &target, crate::domain::reach::Action::EditInfo) {
-                return Ok(Err(m.to_owned()));
-            }
-            if target.user.status() != UserStatus::Active {
-                return Ok(Err("Only an active user can be sent a password-reset link.".to_owned()));
-            }
-            queue_password_reset(conn, &ctx, &public_url, &target.user)?;
-            Ok(Ok(format!("A password-reset link is on its way to {}.", target.user.email)))
-        })
-        .await?;
-    if user.session.outcome(outcome) {
+        .transaction(move |conn| crate::ops::users::send_password_reset(conn, &acting, id, &public_url))
+        .await
+        .map(|t| format!("A password-reset link is on its way to {}.", t.user.email));
+    if crate::web::flash_outcome(&user.session, outcome)? {
         state.mail_queued.notify_one();
     }
     Ok(see_other(&format!("/users/{id}")))

@@ -17,6 +17,7 @@ use crate::db::{DbConnection, now};
 use crate::domain::person_name::short_text;
 use crate::domain::{Email, FieldErrors, Permission};
 use crate::error::AppError;
+use crate::ops;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other, urlencode};
@@ -69,8 +70,10 @@ pub async fn list(
     user: CurrentUser,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
-    let q: String = params.q.trim().chars().take(100).collect();
-    let page = params.page.max(0);
+    let q = crate::web::search_text(&params.q);
+    // Past the last page there is nothing; a page number so large its offset would overflow
+    // is the same.
+    let page = params.page.clamp(0, i64::MAX / PER_PAGE - 1);
     let all = user.can(Permission::BuildingsViewAll);
     let (id, search) = (user.id, q.clone());
     let (rows, total) =
@@ -310,7 +313,7 @@ pub async fn create(
 }
 
 /// Who may edit this building: a manager, or someone with buildings.edit who reaches it.
-fn may_edit(conn: &mut DbConnection, user: &crate::auth::current_user::Acting, id: i64) -> Result<Building, AppError> {
+fn may_edit(conn: &mut DbConnection, user: &crate::ops::Actor, id: i64) -> Result<Building, AppError> {
     let building = buildings::find(conn, id)?.ok_or(AppError::NotFound)?;
     let p = &user.permissions;
     if p.has(Permission::BuildingsManage) {
@@ -505,56 +508,28 @@ pub async fn access(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = form.into_inner();
-    let ctx = user.audit.clone();
-    let by = user.id;
+    let acting = user.acting();
     let outcome = state
         .db
         .transaction(move |conn| {
             let b = buildings::find(conn, id)?.ok_or(AppError::NotFound)?;
             if let Some(user_id) = form.revoke {
-                let n = diesel::delete(building_access::table.find((user_id, id))).execute(conn)?;
-                if n > 0 {
-                    let email = crate::db::users::find(conn, user_id)?.map(|u| u.email).unwrap_or_default();
-                    audit::record(
-                        conn,
-                        &ctx,
-                        "user.access_changed",
-                        Target::user(user_id, &email),
-                        serde_json::json!({ "buildings_removed": [id] }),
-                    )?;
-                }
-                return Ok(Ok(format!("Access to {} removed.", b.name)));
+                ops::access::building(conn, &acting, user_id, id, false)?;
+                return Ok(format!("Access to {} removed.", b.name));
             }
-            let Ok(email) = Email::parse(&form.email) else {
-                return Ok(Err("Enter the email of the user to grant.".to_owned()));
-            };
-            let Some(target) = crate::db::users::find_by_email(conn, email.as_str())?.filter(|u| u.status != "deleted")
-            else {
-                return Ok(Err(format!("No user has the address {email}.")));
-            };
-            let exists: bool =
-                diesel::select(diesel::dsl::exists(building_access::table.find((target.id, id)))).get_result(conn)?;
-            if !exists {
-                diesel::insert_into(building_access::table)
-                    .values((
-                        building_access::user_id.eq(target.id),
-                        building_access::building_id.eq(id),
-                        building_access::granted_by.eq(by),
-                        building_access::granted_at.eq(now()),
-                    ))
-                    .execute(conn)?;
-                audit::record(
-                    conn,
-                    &ctx,
-                    "user.access_changed",
-                    Target::user(target.id, &target.email),
-                    serde_json::json!({ "buildings_added": [id] }),
-                )?;
+            // One answer for an address without an account and one beyond the actor's reach:
+            // this form tells nobody who has an account.
+            let refused = || AppError::Unfit(format!("You can't grant {} to that address.", b.name));
+            let email = Email::parse(&form.email).map_err(|_| refused())?;
+            let target = crate::db::users::find_by_email(conn, email.as_str())?.ok_or_else(refused)?;
+            match ops::access::building(conn, &acting, target.id, id, true) {
+                Ok(_) => Ok(format!("{} can reach {}.", target.full_name(), b.name)),
+                Err(AppError::Refused(_) | AppError::NotFound) => Err(refused()),
+                Err(e) => Err(e),
             }
-            Ok(Ok(format!("{} can reach {}.", target.full_name(), b.name)))
         })
-        .await?;
-    user.session.outcome(outcome);
+        .await;
+    crate::web::flash_outcome(&user.session, outcome)?;
     Ok(see_other(&format!("/buildings/{id}")))
 }
 

@@ -10,16 +10,18 @@ use diesel::prelude::*;
 
 use crate::auth::Require;
 use crate::auth::current_user::ManageGroups;
-use crate::db::audit::{self, Target};
-use crate::db::groups::{self, Group};
-use crate::db::schema::{group_permissions, groups as groups_table, users};
-use crate::db::{DbConnection, now};
+use crate::db::DbConnection;
+use crate::db::groups;
+use crate::db::schema::users;
 use crate::domain::person_name::short_text;
 use crate::domain::{FieldErrors, Permission, PermissionSet};
 use crate::error::AppError;
+use crate::domain::rules::Refusal;
+use crate::ops;
+use crate::ops::groups::{GroupInput, NameTaken};
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
-use crate::web::{render, see_other};
+use crate::web::{flash_outcome, render, see_other};
 
 struct GroupRow {
     id: i64,
@@ -81,7 +83,8 @@ struct FormPage {
     layout: Layout,
     id: Option<i64>,
     builtin: bool,
-    name: String,
+    /// Not `name`: the form helper's own parameter of that name would hide it.
+    group_name: String,
     description: String,
     permissions: Vec<PermissionChoice>,
     errors: FieldErrors,
@@ -105,7 +108,7 @@ pub async fn new(user: Require<ManageGroups>) -> Result<HttpResponse, AppError> 
         layout: user.layout("New group", Tab::Groups),
         id: None,
         builtin: false,
-        name: String::new(),
+        group_name: String::new(),
         description: String::new(),
         permissions: choices(&user.permissions, &BTreeSet::new()),
         errors: FieldErrors::new(),
@@ -135,7 +138,7 @@ pub async fn show(
         id: Some(id),
         builtin: group.is_builtin(),
         permissions: choices(&user.permissions, &checked),
-        name: group.name,
+        group_name: group.name,
         description: group.description,
         errors: FieldErrors::new(),
         members: count,
@@ -166,7 +169,7 @@ fn sent(pairs: Vec<(String, String)>) -> Sent {
 }
 
 /// Parses the form; permissions must be in the catalogue and held by the actor.
-fn parse(form: &Sent, actor: &PermissionSet, errors: &mut FieldErrors) -> Option<(String, String, PermissionSet)> {
+fn parse(form: &Sent, actor: &PermissionSet, errors: &mut FieldErrors) -> Option<GroupInput> {
     let name = errors.check("name", short_text(&form.name, 60, true));
     let description = errors.check("description", short_text(&form.description, 300, false));
     let wanted = PermissionSet::from_keys(form.permissions.iter().map(String::as_str));
@@ -175,21 +178,8 @@ fn parse(form: &Sent, actor: &PermissionSet, errors: &mut FieldErrors) -> Option
     } else if !actor.covers(&wanted) {
         errors.add("permissions", "You can't grant a permission you don't hold.");
     }
-    Some((name?, description?, wanted)).filter(|_| errors.is_empty())
-}
-
-fn name_taken(conn: &mut DbConnection, name: &str, except: Option<i64>) -> Result<bool, AppError> {
-    Ok(groups::list(conn)?.iter().any(|g| g.name.to_lowercase() == name.to_lowercase() && Some(g.id) != except))
-}
-
-fn set_permissions(conn: &mut DbConnection, id: i64, permissions: &PermissionSet) -> Result<(), AppError> {
-    diesel::delete(group_permissions::table.filter(group_permissions::group_id.eq(id))).execute(conn)?;
-    for p in permissions.iter() {
-        diesel::insert_into(group_permissions::table)
-            .values((group_permissions::group_id.eq(id), group_permissions::permission.eq(p.key())))
-            .execute(conn)?;
-    }
-    Ok(())
+    let input = GroupInput { name: name?, description: description?, permissions: wanted };
+    Some(input).filter(|_| errors.is_empty())
 }
 
 async fn refused(
@@ -205,7 +195,7 @@ async fn refused(
         id,
         builtin: false,
         permissions: choices(&user.permissions, &checked),
-        name: form.name,
+        group_name: form.name,
         description: form.description,
         errors,
         members,
@@ -220,47 +210,25 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = sent(form.into_inner());
     let mut errors = FieldErrors::new();
-    let Some((name, description, permissions)) = parse(&form, &user.permissions, &mut errors) else {
+    let Some(input) = parse(&form, &user.permissions, &mut errors) else {
         return refused(&user, None, form, errors, 0).await;
     };
-    let ctx = user.audit.clone();
-    let created = state
-        .db
-        .transaction(move |conn| {
-            if name_taken(conn, &name, None)? {
-                return Ok(None);
-            }
-            let at = now();
-            let id: i64 = diesel::insert_into(groups_table::table)
-                .values((
-                    groups_table::name.eq(&name),
-                    groups_table::description.eq(&description),
-                    groups_table::created_at.eq(at),
-                    groups_table::updated_at.eq(at),
-                ))
-                .returning(groups_table::id)
-                .get_result(conn)?;
-            set_permissions(conn, id, &permissions)?;
-            let keys: Vec<&str> = permissions.iter().map(Permission::key).collect();
-            audit::record(
-                conn,
-                &ctx,
-                "group.created",
-                Target::new("group", id, &name),
-                serde_json::json!({ "name": name, "permissions": keys }),
-            )?;
-            Ok(Some(id))
-        })
-        .await?;
+    let acting = user.acting();
+    let created = state.db.transaction(move |conn| ops::groups::create(conn, &acting, &input)).await;
     match created {
-        Some(id) => {
+        Ok(Ok(id)) => {
             user.session.success("Group created.");
             Ok(see_other(&format!("/groups/{id}")))
         }
-        None => {
+        Ok(Err(NameTaken)) => {
             errors.add("name", "A group has this name already.");
             refused(&user, None, form, errors, 0).await
         }
+        Err(AppError::Refused(refusal)) => {
+            errors.add("permissions", refusal.message());
+            refused(&user, None, form, errors, 0).await
+        }
+        Err(e) => Err(e),
     }
 }
 
@@ -272,48 +240,31 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let form = sent(form.into_inner());
-    let group: Group = state.db.run(move |conn| groups::find(conn, id)).await?.ok_or(AppError::NotFound)?;
-    if group.is_builtin() {
-        user.session.error("Built-in groups keep their name and permissions. Make a custom group instead.");
-        return Ok(see_other(&format!("/groups/{id}")));
-    }
     let mut errors = FieldErrors::new();
-    let Some((name, description, permissions)) = parse(&form, &user.permissions, &mut errors) else {
+    let Some(input) = parse(&form, &user.permissions, &mut errors) else {
         return refused(&user, Some(id), form, errors, 0).await;
     };
-    let ctx = user.audit.clone();
-    let saved = state
-        .db
-        .transaction(move |conn| {
-            if name_taken(conn, &name, Some(id))? {
-                return Ok(false);
-            }
-            let before = groups::permissions(conn, id, None)?;
-            diesel::update(groups_table::table.find(id))
-                .set((groups_table::name.eq(&name), groups_table::description.eq(&description), groups_table::updated_at.eq(now())))
-                .execute(conn)?;
-            set_permissions(conn, id, &permissions)?;
-            // Members' permissions changed: their sessions start afresh.
-            diesel::update(users::table.filter(users::group_id.eq(id)))
-                .set(users::security_stamp.eq(crate::db::users::new_security_stamp()))
-                .execute(conn)?;
-            let keys = |p: &PermissionSet| p.iter().map(Permission::key).collect::<Vec<_>>();
-            audit::record(
-                conn,
-                &ctx,
-                "group.updated",
-                Target::new("group", id, &name),
-                serde_json::json!({ "before": { "name": group.name, "permissions": keys(&before) }, "after": { "name": name, "permissions": keys(&permissions) } }),
-            )?;
-            Ok(true)
-        })
-        .await?;
-    if !saved {
-        errors.add("name", "A group has this name already.");
-        return refused(&user, Some(id), form, errors, 0).await;
+    let acting = user.acting();
+    let saved = state.db.transaction(move |conn| ops::groups::update(conn, &acting, id, &input)).await;
+    match saved {
+        Ok(Ok(())) => {
+            user.session.success("Group saved.");
+            Ok(see_other(&format!("/groups/{id}")))
+        }
+        Ok(Err(NameTaken)) => {
+            errors.add("name", "A group has this name already.");
+            refused(&user, Some(id), form, errors, 0).await
+        }
+        Err(AppError::Refused(Refusal::BuiltinGroup)) => {
+            user.session.error(Refusal::BuiltinGroup.message());
+            Ok(see_other(&format!("/groups/{id}")))
+        }
+        Err(AppError::Refused(refusal)) => {
+            errors.add("permissions", refusal.message());
+            refused(&user, Some(id), form, errors, 0).await
+        }
+        Err(e) => Err(e),
     }
-    user.session.success("Group saved.");
-    Ok(see_other(&format!("/groups/{id}")))
 }
 
 pub async fn delete(
@@ -322,35 +273,15 @@ pub async fn delete(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let ctx = user.audit.clone();
+    let acting = user.acting();
     let outcome = state
         .db
-        .transaction(move |conn| {
-            let group = groups::find(conn, id)?.ok_or(AppError::NotFound)?;
-            if group.is_builtin() {
-                return Ok(Err("Built-in groups can't be deleted.".to_owned()));
-            }
-            let count: i64 = users::table.filter(users::group_id.eq(id)).count().get_result(conn)?;
-            if count > 0 {
-                return Ok(Err(format!(
-                    "{} can't be deleted: {count} user{} in it (deleted users included). Move them to another group first.",
-                    group.name,
-                    if count == 1 { " is" } else { "s are" }
-                )));
-            }
-            diesel::delete(groups_table::table.find(id)).execute(conn)?;
-            audit::record(conn, &ctx, "group.deleted", Target::new("group", id, &group.name), serde_json::json!({ "name": group.name }))?;
-            Ok(Ok(format!("{} was deleted.", group.name)))
-        })
-        .await?;
-    match outcome {
-        Ok(m) => {
-            user.session.success(m);
-            Ok(see_other("/groups"))
-        }
-        Err(m) => {
-            user.session.error(m);
-            Ok(see_other(&format!("/groups/{id}")))
-        }
+        .transaction(move |conn| ops::groups::delete(conn, &acting, id))
+        .await
+        .map(|name| format!("{name} was deleted."));
+    if flash_outcome(&user.session, outcome)? {
+        Ok(see_other("/groups"))
+    } else {
+        Ok(see_other(&format!("/groups/{id}")))
     }
 }

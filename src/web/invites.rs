@@ -5,23 +5,18 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::Require;
 use crate::auth::current_user::SendInvites;
-use crate::db::audit::{self, Target};
-use crate::db::now;
-use crate::db::schema::tokens as tokens_table;
 use crate::db::tokens::{self, Purpose};
 use crate::domain::UserStatus;
-use crate::domain::reach::Action;
 use crate::error::AppError;
-use crate::invites::{self, InviteOptions};
+use crate::ops;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
-use crate::web::users::{check, load_target, when};
-use crate::web::{render, see_other};
+use crate::web::users::when;
+use crate::web::{flash_outcome, render, see_other};
 
 const PER_PAGE: i64 = 50;
 
@@ -97,28 +92,17 @@ pub async fn resend(
 ) -> Result<HttpResponse, AppError> {
     let token_id = path.into_inner();
     let acting = user.acting();
-    let ctx = user.audit.clone();
     let public_url = state.config.public_url.clone();
     let outcome = state
         .db
         .transaction(move |conn| {
-            let token: tokens::Token =
-                tokens_table::table.find(token_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
-            if token.purpose != Purpose::Invite.as_str() {
-                return Err(AppError::NotFound);
-            }
-            let target = load_target(conn, token.user_id.unwrap_or_default())?;
-            if let Err(m) = check(&acting, &target, Action::ResendInvite) {
-                return Ok(Err(m.to_owned()));
-            }
-            if target.user.status() != UserStatus::Invited {
-                return Ok(Err(format!("{} is not waiting for an invitation.", target.user.email)));
-            }
-            invites::send(conn, &ctx, &public_url, target.user.id, &InviteOptions::default())?;
-            Ok(Ok(format!("A new invitation is on its way to {}.", target.user.email)))
+            let token = tokens::find(conn, token_id)?.filter(|t| t.purpose == Purpose::Invite.as_str());
+            let user_id = token.and_then(|t| t.user_id).ok_or(AppError::NotFound)?;
+            ops::users::resend_invite(conn, &acting, user_id, &public_url)
         })
-        .await?;
-    if user.session.outcome(outcome) {
+        .await
+        .map(|t| format!("A new invitation is on its way to {}.", t.user.email));
+    if flash_outcome(&user.session, outcome)? {
         state.mail_queued.notify_one();
     }
     Ok(see_other("/invites"))
@@ -132,41 +116,11 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let token_id = path.into_inner();
     let acting = user.acting();
-    let ctx = user.audit.clone();
     let outcome = state
         .db
-        .transaction(move |conn| {
-            let token: tokens::Token =
-                tokens_table::table.find(token_id).first(conn).optional()?.ok_or(AppError::NotFound)?;
-            if token.purpose != Purpose::Invite.as_str() {
-                return Err(AppError::NotFound);
-            }
-            let target = load_target(conn, token.user_id.unwrap_or_default())?;
-            if let Err(m) = check(&acting, &target, Action::ResendInvite) {
-                return Ok(Err(m.to_owned()));
-            }
-            let n = diesel::update(
-                tokens_table::table
-                    .find(token_id)
-                    .filter(tokens_table::used_at.is_null())
-                    .filter(tokens_table::revoked_at.is_null())
-                    .filter(tokens_table::superseded_at.is_null()),
-            )
-            .set(tokens_table::revoked_at.eq(now()))
-            .execute(conn)?;
-            if n == 0 {
-                return Ok(Err("This invitation was already used, replaced or revoked.".to_owned()));
-            }
-            audit::record(
-                conn,
-                &ctx,
-                "invite.revoked",
-                Target::user(target.user.id, &target.user.email),
-                serde_json::json!({ "token_id": token_id }),
-            )?;
-            Ok(Ok(format!("The invitation to {} was revoked; its link no longer works.", target.user.email)))
-        })
-        .await?;
-    user.session.outcome(outcome);
+        .transaction(move |conn| ops::users::revoke_invite(conn, &acting, token_id))
+        .await
+        .map(|t| format!("The invitation to {} was revoked; its link no longer works.", t.user.email));
+    flash_outcome(&user.session, outcome)?;
     Ok(see_other("/invites"))
 }

@@ -17,9 +17,27 @@ pub mod users;
 use actix_web::HttpResponse;
 use actix_web::http::header;
 
-/// A 303 redirect: what every successful POST answers (post / redirect / get).
+/// A 303 redirect: what every successful POST answers (post / redirect / get). A location that
+/// is no valid header value (it never should be: every one passes `safe_next` or is built
+/// here) goes to Settings rather than failing after the change was committed.
 pub fn see_other(location: &str) -> HttpResponse {
+    let location = header::HeaderValue::from_str(location).unwrap_or(header::HeaderValue::from_static("/settings"));
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+/// Shows an operation's outcome as a flash message: what happened, or why it was refused (the
+/// rules' refusal or the target's state). Other errors pass on. Returns whether it happened.
+pub fn flash_outcome(
+    session: &crate::auth::session::SessionState,
+    outcome: Result<String, crate::error::AppError>,
+) -> Result<bool, crate::error::AppError> {
+    use crate::error::AppError;
+    match outcome {
+        Ok(message) => Ok(session.outcome(Ok(message))),
+        Err(AppError::Refused(refusal)) => Ok(session.outcome(Err(refusal.message().to_owned()))),
+        Err(AppError::Unfit(message)) => Ok(session.outcome(Err(message))),
+        Err(e) => Err(e),
+    }
 }
 
 /// Percent-encodes a value for a query string.
@@ -34,12 +52,27 @@ pub fn urlencode(value: &str) -> String {
     out
 }
 
-/// A `next` target after sign-in: only a path on this site.
+/// A `next` target after sign-in: only a path on this site. Browsers drop tabs and line breaks
+/// from a URL and read a backslash as a slash, so `/\t/evil.example` would leave the site:
+/// a path of visible ASCII only, without backslashes, not beginning with two slashes.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n,
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && n.len() <= 2048
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
         _ => "/settings",
     }
+}
+
+/// What a search box sent, as the search uses it: trimmed, at most 100 characters, without
+/// control characters (a NUL byte is no text to PostgreSQL, nor to a full-text query).
+pub fn search_text(raw: &str) -> String {
+    raw.trim().chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
 /// A rendered page with its status.
@@ -60,6 +93,9 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/settings");
         assert_eq!(safe_next(Some("https://evil.example")), "/settings");
         assert_eq!(safe_next(Some("/\\evil.example")), "/settings");
+        for bad in ["/\t/evil.example", "/\r\nSet-Cookie: a=b", "/x\u{0}", "/ /evil", "/a\\b", "/é"] {
+            assert_eq!(safe_next(Some(bad)), "/settings", "{bad:?}");
+        }
         assert_eq!(safe_next(None), "/settings");
     }
 

@@ -7,16 +7,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use diesel::prelude::*;
 
-use super::{check, check_group, field, load_target};
+use super::{check_group, field};
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
-use crate::db::audit::{self, Target};
-use crate::db::schema::{building_access, users as users_table};
-use crate::db::{buildings, now, users};
-use crate::domain::UserStatus;
-use crate::domain::reach::Action;
+use crate::db::buildings;
+use crate::db::schema::users as users_table;
 use crate::error::AppError;
-use crate::invites::{self, InviteOptions};
+use crate::ops;
+use crate::ops::users::StatusChange;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, safe_next, see_other};
@@ -56,98 +54,48 @@ pub async fn apply(
         format!("/users/bulk?{}", serde_urlencoded::to_string(query).map_err(|e| AppError::Internal(e.into()))?)
     };
     let acting = user.acting();
-    let ctx = user.audit.clone();
     let public_url = state.config.public_url.clone();
     let outcome = state
         .db
         .transaction(move |conn| {
-            let rule = match action.as_str() {
-                "change_group" => Action::ChangeGroup,
-                "grant_building" | "revoke_building" => Action::ChangeAccess,
-                "disable" => Action::Disable,
-                "enable" => Action::Enable,
-                "delete" => Action::Delete,
-                "resend_invite" => Action::ResendInvite,
-                _ => return Ok(Err("Choose an action.".to_owned())),
-            };
-            if action == "change_group" {
-                let Some(group_id) = group_id else { return Ok(Err("Choose the group to move them to.".to_owned())) };
-                if let Err(m) = check_group(conn, &acting, group_id)? {
-                    return Ok(Err(m.to_owned()));
+            let change = match (action.as_str(), group_id, building_id) {
+                ("change_group", None, _) => return Ok(Err("Choose the group to move them to.".to_owned())),
+                ("change_group", Some(group), _) => {
+                    if let Some(m) = check_group(conn, &acting, group)? {
+                        return Ok(Err(m.to_owned()));
+                    }
+                    Change::Group(group)
                 }
-            }
-            let building = match building_id {
-                Some(id) => buildings::find(conn, id)?,
-                None => None,
+                ("grant_building" | "revoke_building", _, Some(b)) if buildings::find(conn, b)?.is_some() => {
+                    Change::Building(b, action == "grant_building")
+                }
+                ("grant_building" | "revoke_building", _, _) => return Ok(Ok(None)),
+                ("resend_invite", _, _) => Change::Resend,
+                (other, _, _) => match StatusChange::parse(other) {
+                    Some(c) => Change::Status(c),
+                    None => return Ok(Err("Choose an action.".to_owned())),
+                },
             };
-            if action.ends_with("_building") && building.is_none() {
-                return Ok(Ok(None));
-            }
             let (mut changed, mut skipped) = (0, Vec::new());
             for id in ids {
-                let Ok(target) = load_target(conn, id) else { continue };
-                let status = target.user.status();
-                let fits = match action.as_str() {
-                    "disable" => matches!(status, UserStatus::Active | UserStatus::Invited),
-                    "enable" => status == UserStatus::Disabled,
-                    "delete" => status != UserStatus::Deleted,
-                    "resend_invite" => status == UserStatus::Invited,
-                    _ => status != UserStatus::Deleted,
+                let done = match change {
+                    Change::Group(g) => ops::users::change_group(conn, &acting, id, g).map(drop),
+                    Change::Building(b, grant) => ops::access::building(conn, &acting, id, b, grant).map(drop),
+                    Change::Status(c) => ops::users::change_status(conn, &acting, id, c).map(drop),
+                    Change::Resend => ops::users::resend_invite(conn, &acting, id, &public_url).map(drop),
                 };
-                if check(&acting, &target, rule).is_err() || !fits {
-                    skipped.push(target.user.email.clone());
-                    continue;
+                match done {
+                    Ok(()) => changed += 1,
+                    Err(AppError::Refused(_) | AppError::Unfit(_) | AppError::NotFound) => skipped.push(id),
+                    Err(e) => return Err(e),
                 }
-                let target_ref = Target::user(id, &target.user.email);
-                match action.as_str() {
-                    "change_group" => {
-                        let group_id = group_id.unwrap_or_default();
-                        diesel::update(users_table::table.find(id))
-                            .set((
-                                users_table::group_id.eq(group_id),
-                                users_table::security_stamp.eq(users::new_security_stamp()),
-                                users_table::version.eq(users_table::version + 1),
-                                users_table::updated_at.eq(now()),
-                            ))
-                            .execute(conn)?;
-                        audit::record(conn, &ctx, "user.updated", target_ref, serde_json::json!({ "before": { "group_id": target.user.group_id }, "after": { "group_id": group_id }, "bulk": true }))?;
-                    }
-                    "grant_building" => {
-                        let b = building.as_ref().map(|b| b.id).unwrap_or_default();
-                        let exists: bool = diesel::select(diesel::dsl::exists(building_access::table.find((id, b)))).get_result(conn)?;
-                        if !exists {
-                            diesel::insert_into(building_access::table)
-                                .values((building_access::user_id.eq(id), building_access::building_id.eq(b), building_access::granted_by.eq(acting.id), building_access::granted_at.eq(now())))
-                                .execute(conn)?;
-                            audit::record(conn, &ctx, "user.access_changed", target_ref, serde_json::json!({ "buildings_added": [b], "bulk": true }))?;
-                        }
-                    }
-                    "revoke_building" => {
-                        let b = building.as_ref().map(|b| b.id).unwrap_or_default();
-                        if diesel::delete(building_access::table.find((id, b))).execute(conn)? > 0 {
-                            audit::record(conn, &ctx, "user.access_changed", target_ref, serde_json::json!({ "buildings_removed": [b], "bulk": true }))?;
-                        }
-                    }
-                    "resend_invite" => {
-                        invites::send(conn, &ctx, &public_url, id, &InviteOptions::default())?;
-                    }
-                    _ => {
-                        let to = match action.as_str() {
-                            "disable" => UserStatus::Disabled,
-                            "delete" => UserStatus::Deleted,
-                            _ if target.user.password_hash.is_some() => UserStatus::Active,
-                            _ => UserStatus::Invited,
-                        };
-                        users::set_status(conn, id, to)?;
-                        let name = format!("user.{}", if action == "enable" { "enable" } else { action.as_str() });
-                        audit::record(conn, &ctx, &name, target_ref, serde_json::json!({ "before": { "status": target.user.status }, "after": { "status": to.as_str() }, "bulk": true }))?;
-                    }
-                }
-                changed += 1;
             }
             let mut message = format!("{changed} user{} changed.", if changed == 1 { "" } else { "s" });
             if !skipped.is_empty() {
-                message += &format!(" Skipped (not within your reach, or not in a state for this): {}.", skipped.join(", "));
+                message += &format!(
+                    " Skipped, not within your reach or not in a state for this: {}.",
+                    some_names(conn, &skipped)?
+                );
             }
             Ok(Ok(Some(message)))
         })
@@ -161,6 +109,32 @@ pub async fn apply(
         state.mail_queued.notify_one();
     }
     Ok(see_other(&back))
+}
+
+/// What a bulk action does to each selected user.
+#[derive(Clone, Copy)]
+enum Change {
+    Group(i64),
+    Building(i64, bool),
+    Status(StatusChange),
+    Resend,
+}
+
+/// Up to three of the users' names and how many more: a message that fits in a cookie however
+/// many were selected.
+fn some_names(conn: &mut crate::db::DbConnection, ids: &[i64]) -> Result<String, AppError> {
+    const SHOWN: usize = 3;
+    let names: Vec<(String, String, String)> = users_table::table
+        .filter(users_table::id.eq_any(&ids[..ids.len().min(SHOWN)]))
+        .order(users_table::id)
+        .select((users_table::first_name, users_table::last_name, users_table::email))
+        .load(conn)?;
+    let mut text =
+        names.iter().map(|(f, l, e)| format!("{f} {l} ({e})")).collect::<Vec<_>>().join(", ");
+    if ids.len() > SHOWN {
+        text += &format!(" and {} more", ids.len() - SHOWN);
+    }
+    Ok(text)
 }
 
 /// How many buildings the page that picks one lists at most.
@@ -189,6 +163,9 @@ pub async fn building_page(
     user: Require<ManageUsers>,
     query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
+    if !user.can(crate::domain::Permission::UsersView) {
+        return Err(AppError::Forbidden);
+    }
     let query = query.into_inner();
     let ids = selected(&query);
     let action = field(&query, "action");
@@ -197,7 +174,7 @@ pub async fn building_page(
         user.session.error("Select at least one user and an action first.");
         return Ok(see_other(&back));
     }
-    let q = field(&query, "q").trim().chars().take(100).collect::<String>();
+    let q = crate::web::search_text(&field(&query, "q"));
     let (names, mut buildings) = {
         let (ids, q) = (ids.clone(), q.clone());
         state

@@ -4,16 +4,13 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::{check, load_target};
 use crate::auth::current_user::ImpersonateUsers;
 use crate::auth::{CurrentUser, Require};
 use crate::db::audit::{self, Target};
-use crate::db::users;
-use crate::domain::UserStatus;
-use crate::domain::reach::Action;
 use crate::error::AppError;
+use crate::ops;
 use crate::startup::AppState;
-use crate::web::see_other;
+use crate::web::{flash_outcome, see_other};
 
 pub async fn start(
     state: web::Data<AppState>,
@@ -22,51 +19,35 @@ pub async fn start(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
-    let ctx = user.audit.clone();
-    let outcome = state
-        .db
-        .transaction(move |conn| {
-            let target = load_target(conn, id)?;
-            if let Err(m) = check(&acting, &target, Action::Impersonate) {
-                return Ok(Err(m));
-            }
-            if target.user.status() != UserStatus::Active {
-                return Ok(Err("Only an active user can be signed in as."));
-            }
-            audit::record(
-                conn,
-                &ctx,
-                "impersonation.started",
-                Target::user(id, &target.user.email),
-                serde_json::json!({}),
-            )?;
-            Ok(Ok(target.user))
-        })
-        .await?;
+    let outcome = state.db.transaction(move |conn| ops::users::start_impersonation(conn, &acting, id)).await;
     match outcome {
         Ok(target) => {
-            user.session.impersonate(target.id, &target.security_stamp, user.id)?;
-            user.session.success(format!("You are now signed in as {}. Use the banner to return.", target.full_name()));
+            user.session.impersonate(target.user.id, &target.user.security_stamp, &user.cookie)?;
+            user.session.success(format!(
+                "You are now signed in as {}, for {} minutes at most. Use the banner to return.",
+                target.user.full_name(),
+                crate::auth::session::IMPERSONATION_MINUTES
+            ));
             Ok(see_other("/settings"))
         }
-        Err(m) => {
-            user.session.error(m);
+        Err(e) => {
+            flash_outcome(&user.session, Err(e))?;
             Ok(see_other(&format!("/users/{id}")))
         }
     }
 }
 
-/// Back to the administrator's own account (who must still be active).
+/// Back to the administrator's own session, as it was when they began: the extractor has
+/// already checked that it still stands (their stamp, status and permission).
 pub async fn stop(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let Some(admin_id) = user.impersonator_id else {
         return Ok(see_other("/settings"));
     };
     let (impersonated, ctx) = (user.id, user.audit.clone());
     let email = user.email.clone();
-    let admin = state
+    state
         .db
         .transaction(move |conn| {
-            let admin = users::find(conn, admin_id)?.filter(|a| a.status() == UserStatus::Active);
             let mut ctx = ctx.as_actor(admin_id);
             ctx.impersonator_id = None;
             audit::record(
@@ -75,19 +56,10 @@ pub async fn stop(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
                 "impersonation.stopped",
                 Target::user(impersonated, &email),
                 serde_json::json!({}),
-            )?;
-            Ok(admin)
+            )
         })
         .await?;
-    match admin {
-        Some(admin) => {
-            user.session.sign_in(admin.id, &admin.security_stamp)?;
-            user.session.success("You are back in your own account.");
-            Ok(see_other(&format!("/users/{impersonated}")))
-        }
-        None => {
-            user.session.sign_out();
-            Ok(see_other("/sign-in"))
-        }
-    }
+    user.session.resume(&user.cookie)?;
+    user.session.success("You are back in your own account.");
+    Ok(see_other(&format!("/users/{impersonated}")))
 }

@@ -14,7 +14,7 @@ use crate::auth::current_user::ManageUsers;
 use crate::db::audit::{self, Target};
 use crate::db::{DbConnection, groups, users};
 use crate::domain::user_form::UserInfoForm;
-use crate::domain::{FieldErrors, UserStatus, reach};
+use crate::domain::{FieldErrors, UserStatus};
 use crate::error::AppError;
 use crate::invites::{self, InviteOptions};
 use crate::startup::AppState;
@@ -73,7 +73,7 @@ struct Parsed {
 
 fn parse(
     conn: &mut DbConnection,
-    acting: &crate::auth::current_user::Acting,
+    acting: &crate::ops::Actor,
     csv_text: &str,
 ) -> Result<Result<Vec<Parsed>, String>, AppError> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(csv_text.as_bytes());
@@ -87,7 +87,7 @@ fn parse(
         }
     }
     let groups = groups::list_with_permissions(conn)?;
-    let actor = reach::Actor { id: acting.id, is_owner: acting.is_owner, permissions: &acting.permissions };
+    let actor = acting.person();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -130,7 +130,7 @@ fn parse(
             })
             .collect();
         if let Some((_, permissions)) = group
-            && let Err(m) = reach::may_assign(&actor, permissions)
+            && let Err(m) = crate::domain::rules::may_assign(&actor, permissions)
         {
             problems.push(format!("group: {m}"));
         }

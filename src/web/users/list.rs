@@ -47,7 +47,7 @@ impl View {
     fn from(p: &ListParams) -> View {
         let per_page = p.per_page.parse().ok().filter(|n| PAGE_SIZES.contains(n)).unwrap_or(50);
         View {
-            q: p.q.trim().chars().take(100).collect(),
+            q: crate::web::search_text(&p.q),
             group_id: p.group.parse().ok(),
             status: UserStatus::parse(&p.status),
             show_disabled: p.show_disabled == "on" || p.show_disabled == "1",

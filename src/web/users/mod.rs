@@ -9,48 +9,10 @@ pub mod list;
 pub mod new;
 pub mod show;
 
-use crate::auth::current_user::Acting;
-use crate::db::{DbConnection, groups, users};
-use crate::domain::PermissionSet;
-use crate::domain::reach::{self, Action, Actor, Subject};
+use crate::db::{DbConnection, groups};
+use crate::domain::rules;
 use crate::error::AppError;
-
-/// A user with their group's permissions, ready for the reach rules.
-pub struct Target {
-    pub user: users::User,
-    pub permissions: PermissionSet,
-    pub group_name: String,
-}
-
-pub fn load_target(conn: &mut DbConnection, id: i64) -> Result<Target, AppError> {
-    let (user, group_name, permissions) = users::find_with_group(conn, id)?.ok_or(AppError::NotFound)?;
-    Ok(Target { user, permissions, group_name })
-}
-
-/// The reach rules for the signed-in `actor` acting on `target`.
-pub fn check(actor: &Acting, target: &Target, action: Action) -> Result<(), &'static str> {
-    reach::check(
-        &Actor { id: actor.id, is_owner: actor.is_owner, permissions: &actor.permissions },
-        &Subject { id: target.user.id, is_owner: target.user.is_owner, permissions: &target.permissions },
-        action,
-    )
-}
-
-/// Whether `actor` may put someone into `group_id`.
-pub fn check_group(
-    conn: &mut DbConnection,
-    actor: &Acting,
-    group_id: i64,
-) -> Result<Result<(), &'static str>, AppError> {
-    let Some(group) = groups::find(conn, group_id)? else {
-        return Ok(Err("Choose a group."));
-    };
-    let permissions = groups::permissions(conn, group.id, group.builtin_key.as_deref())?;
-    Ok(reach::may_assign(
-        &Actor { id: actor.id, is_owner: actor.is_owner, permissions: &actor.permissions },
-        &permissions,
-    ))
-}
+use crate::ops::Actor;
 
 /// A group as a choice in a form.
 pub struct GroupChoice {
@@ -59,12 +21,19 @@ pub struct GroupChoice {
     pub selected: bool,
 }
 
+/// Whether `actor` may put a new user into `group_id`: the group's message, or None.
+pub fn check_group(conn: &mut DbConnection, actor: &Actor, group_id: i64) -> Result<Option<&'static str>, AppError> {
+    Ok(match groups::with_permissions(conn, group_id)? {
+        None => Some("Choose a group."),
+        Some((_, permissions)) => rules::may_assign(&actor.person(), &permissions).err().map(rules::Refusal::message),
+    })
+}
+
 /// The groups `actor` may assign, with `selected` marked.
-pub fn group_choices(conn: &mut DbConnection, actor: &Acting, selected: &str) -> Result<Vec<GroupChoice>, AppError> {
-    let actor_reach = Actor { id: actor.id, is_owner: actor.is_owner, permissions: &actor.permissions };
+pub fn group_choices(conn: &mut DbConnection, actor: &Actor, selected: &str) -> Result<Vec<GroupChoice>, AppError> {
     Ok(groups::list_with_permissions(conn)?
         .into_iter()
-        .filter(|(_, p)| reach::may_assign(&actor_reach, p).is_ok())
+        .filter(|(_, p)| rules::may_assign(&actor.person(), p).is_ok())
         .map(|(g, _)| GroupChoice { selected: g.id.to_string() == selected, id: g.id, name: g.name })
         .collect())
 }
@@ -123,7 +92,7 @@ pub fn access_view(
     search: &str,
 ) -> Result<(Vec<AccountChoice>, AccessScope), AppError> {
     use crate::db::buildings;
-    let search = search.trim().chars().take(100).collect::<String>();
+    let search = crate::web::search_text(search);
     if buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO {
         let accounts = choices(buildings::all_by_account(conn)?, access);
         let scope =

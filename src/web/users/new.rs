@@ -136,9 +136,12 @@ pub async fn create(
             let access = access_from_form(&pairs, &all_buildings);
             let mut errors = errors;
             if let Ok(group_id) = info_form.group_id.parse::<i64>()
-                && let Err(m) = check_group(conn, &acting, group_id)?
+                && let Some(m) = check_group(conn, &acting, group_id)?
             {
                 errors.add("group_id", m);
+            }
+            if crate::ops::access::within_reach(conn, &acting, &Default::default(), &access).is_err() {
+                errors.add("buildings", crate::domain::rules::Refusal::BuildingOutOfReach.message());
             }
             let existing = match info.as_ref() {
                 Some(info) => users::find_by_email(conn, info.email.as_str())?,

@@ -4,23 +4,19 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use diesel::prelude::*;
 
 use super::new::{JobChoice, job_choices};
-use super::{
-    AccessScope, AccountChoice, GroupChoice, access_from_form, access_view, access_within_form, check, check_group,
-    group_choices, load_target, when,
-};
+use super::{AccessScope, AccountChoice, GroupChoice, access_from_form, access_view, access_within_form, group_choices, when};
 use crate::auth::Require;
 use crate::auth::current_user::{ManageUsers, ViewUsers};
-use crate::db::audit::{self, Target};
-use crate::db::schema::users;
-use crate::db::{buildings, now, tokens, user_access};
-use crate::domain::reach::Action;
+use crate::db::audit;
+use crate::db::{buildings, tokens, user_access};
+use crate::domain::rules::Action;
 use crate::domain::user_form::UserInfoForm;
 use crate::domain::{FieldErrors, JobFunction, Permission, UserStatus};
 use crate::error::AppError;
-use crate::invites::{self, InviteOptions};
+use crate::ops::users::{InfoSaved, form_of};
+use crate::ops::{self, Target};
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
@@ -94,7 +90,7 @@ pub async fn show(
     let (target, (accounts, access), invites, events) = state
         .db
         .run(move |conn| {
-            let target = load_target(conn, id)?;
+            let target = Target::load(conn, id)?;
             let access = user_access::of_user(conn, id)?;
             let (accounts, access) = access_view(conn, &access, &search)?;
             let invites = tokens::invites_of_user(conn, id)?;
@@ -102,8 +98,7 @@ pub async fn show(
             Ok((target, (accounts, access), invites, events))
         })
         .await?;
-    let manage = user.can(Permission::UsersManage);
-    let allowed = |action| manage && check(&acting, &target, action).is_ok();
+    let allowed = |action| acting.can(action, &target);
     let status = target.user.status();
     let u = &target.user;
     let page = ShowPage {
@@ -151,15 +146,9 @@ pub async fn show(
         can_enable: status == UserStatus::Disabled && allowed(Action::Enable),
         can_delete: status != UserStatus::Deleted && allowed(Action::Delete),
         can_restore: status == UserStatus::Deleted && allowed(Action::Restore),
-        can_resend: status == UserStatus::Invited
-            && user.can(Permission::InvitesSend)
-            && check(&acting, &target, Action::ResendInvite).is_ok(),
-        can_impersonate: status == UserStatus::Active
-            && user.can(Permission::UsersImpersonate)
-            && check(&acting, &target, Action::Impersonate).is_ok(),
-        can_reset: status == UserStatus::Active
-            && user.can(Permission::UsersResetPassword)
-            && crate::web::router::PASSWORD_RESET_ROUTED,
+        can_resend: status == UserStatus::Invited && allowed(Action::ResendInvite),
+        can_impersonate: status == UserStatus::Active && allowed(Action::Impersonate),
+        can_reset: status == UserStatus::Active && allowed(Action::SendPasswordReset),
     };
     render(StatusCode::OK, &page)
 }
@@ -178,19 +167,6 @@ struct EditPage {
     conflicts: Vec<(&'static str, String, String)>,
 }
 
-fn form_of(u: &crate::db::users::User) -> UserInfoForm {
-    UserInfoForm {
-        first_name: u.first_name.clone(),
-        last_name: u.last_name.clone(),
-        email: u.email.clone(),
-        phone: u.phone.clone(),
-        title: u.title.clone(),
-        job_function: u.job_function.clone(),
-        company: u.company.clone(),
-        group_id: u.group_id.to_string(),
-    }
-}
-
 pub async fn edit(
     state: web::Data<AppState>,
     user: Require<ManageUsers>,
@@ -201,12 +177,12 @@ pub async fn edit(
     let (acting, target, groups) = state
         .db
         .run(move |conn| {
-            let target = load_target(conn, id)?;
+            let target = Target::load(conn, id)?;
             let groups = group_choices(conn, &acting, &target.user.group_id.to_string())?;
             Ok((acting, target, groups))
         })
         .await?;
-    check(&acting, &target, Action::EditInfo).map_err(|_| AppError::Forbidden)?;
+    acting.may(Action::EditInfo, &target)?;
     if target.user.status() == UserStatus::Deleted {
         return Err(AppError::NotFound);
     }
@@ -226,7 +202,7 @@ pub async fn edit(
 }
 
 /// The user's own group stays a choice even when the editor couldn't assign it.
-fn with_current_group(mut groups: Vec<GroupChoice>, target: &super::Target) -> Vec<GroupChoice> {
+fn with_current_group(mut groups: Vec<GroupChoice>, target: &Target) -> Vec<GroupChoice> {
     if !groups.iter().any(|g| g.id == target.user.group_id) {
         groups.insert(0, GroupChoice { id: target.user.group_id, name: target.group_name.clone(), selected: true });
     }
@@ -258,74 +234,19 @@ pub async fn update(
     let user = user.into_user();
     let UpdateForm { info: typed, version } = form.into_inner();
     let public_url = state.config.public_url.clone();
-    let ctx = user.audit.clone();
     let acting = user.acting();
     let outcome = state
         .db
         .transaction(move |conn| {
-            let target = load_target(conn, id)?;
-            if target.user.status() == UserStatus::Deleted {
-                return Err(AppError::NotFound);
-            }
-            check(&acting, &target, Action::EditInfo).map_err(|_| AppError::Forbidden)?;
-            let mut errors = FieldErrors::new();
-            let info = typed.parse(&mut errors);
-            let before = form_of(&target.user);
-            if let Some(info) = &info {
-                if info.group_id != target.user.group_id {
-                    if let Err(m) = check(&acting, &target, Action::ChangeGroup) {
-                        errors.add("group_id", m);
-                    } else if let Err(m) = check_group(conn, &acting, info.group_id)? {
-                        errors.add("group_id", m);
-                    }
+            let saved = ops::users::update_info(conn, &acting, id, &typed, version, &public_url)?;
+            Ok(match saved {
+                InfoSaved::Saved { reinvited } => Ok(reinvited),
+                InfoSaved::Rejected { errors, conflicts, version } => {
+                    let target = Target::load(conn, id)?;
+                    let groups = with_current_group(group_choices(conn, &acting, &typed.group_id)?, &target);
+                    Err((errors, groups, conflicts, typed, version, target.user.full_name()))
                 }
-                if info.email.as_str() != target.user.email
-                    && crate::db::users::find_by_email(conn, info.email.as_str())?.is_some()
-                {
-                    errors.add("email", "Another user has this address.");
-                }
-            }
-            let conflicts = if target.user.version != version { differences(&before, &typed) } else { Vec::new() };
-            if target.user.version != version {
-                errors.add("version", "Someone else saved changes to this user after you opened the form.");
-            }
-            let (Some(info), true) = (info, errors.is_empty()) else {
-                let groups = with_current_group(group_choices(conn, &acting, &typed.group_id)?, &target);
-                return Ok(Err((errors, groups, conflicts, typed, target.user.version, target.user.full_name())));
-            };
-            let email_changed = info.email.as_str() != target.user.email;
-            diesel::update(users::table.find(id).filter(users::version.eq(version)))
-                .set((
-                    users::first_name.eq(info.first_name.as_str()),
-                    users::last_name.eq(info.last_name.as_str()),
-                    users::email.eq(info.email.as_str()),
-                    users::phone.eq(info.phone.as_str()),
-                    users::title.eq(&info.title),
-                    users::job_function.eq(info.job_function.key()),
-                    users::company.eq(&info.company),
-                    users::group_id.eq(info.group_id),
-                    users::updated_at.eq(now()),
-                    users::version.eq(users::version + 1),
-                ))
-                .execute(conn)?;
-            if info.group_id != target.user.group_id || email_changed {
-                // A new group or address ends the user's sessions.
-                diesel::update(users::table.find(id))
-                    .set(users::security_stamp.eq(crate::db::users::new_security_stamp()))
-                    .execute(conn)?;
-            }
-            let after = form_of(&crate::db::users::find(conn, id)?.ok_or(AppError::NotFound)?);
-            audit::record(
-                conn,
-                &ctx,
-                "user.updated",
-                Target::user(id, info.email.as_str()),
-                serde_json::json!({ "before": changed(&before, &after).0, "after": changed(&before, &after).1 }),
-            )?;
-            if email_changed && target.user.status() == UserStatus::Invited {
-                invites::send(conn, &ctx, &public_url, id, &InviteOptions::default())?;
-            }
-            Ok(Ok(email_changed && target.user.status() == UserStatus::Invited))
+            })
         })
         .await?;
     match outcome {
@@ -362,32 +283,6 @@ pub async fn update(
     }
 }
 
-/// The fields where the saved user differs from what was typed: (field, saved, typed).
-fn differences(saved: &UserInfoForm, typed: &UserInfoForm) -> Vec<(&'static str, String, String)> {
-    let pairs = [
-        ("First name", &saved.first_name, &typed.first_name),
-        ("Last name", &saved.last_name, &typed.last_name),
-        ("Email", &saved.email, &typed.email),
-        ("Phone", &saved.phone, &typed.phone),
-        ("Title", &saved.title, &typed.title),
-        ("Job function", &saved.job_function, &typed.job_function),
-        ("Company", &saved.company, &typed.company),
-        ("Group", &saved.group_id, &typed.group_id),
-    ];
-    pairs.into_iter().filter(|(_, a, b)| a.trim() != b.trim()).map(|(f, a, b)| (f, a.clone(), b.clone())).collect()
-}
-
-/// Before and after of the fields that changed, for the audit log.
-fn changed(before: &UserInfoForm, after: &UserInfoForm) -> (serde_json::Value, serde_json::Value) {
-    let mut b = serde_json::Map::new();
-    let mut a = serde_json::Map::new();
-    for (field, x, y) in differences(before, after) {
-        b.insert(field.to_owned(), x.into());
-        a.insert(field.to_owned(), y.into());
-    }
-    (b.into(), a.into())
-}
-
 /// Property Access: the whole desired set, saved at once.
 pub async fn update_access(
     state: web::Data<AppState>,
@@ -398,35 +293,19 @@ pub async fn update_access(
     let id = path.into_inner();
     let user = user.into_user();
     let pairs = form.into_inner();
-    let ctx = user.audit.clone();
     let acting = user.acting();
     let change = state
         .db
         .transaction(move |conn| {
-            let target = load_target(conn, id)?;
-            if target.user.status() == UserStatus::Deleted {
-                return Err(AppError::NotFound);
-            }
-            check(&acting, &target, Action::ChangeAccess).map_err(|_| AppError::Forbidden)?;
+            let current = user_access::of_user(conn, id)?;
             let wanted = access_from_form(&pairs, &buildings::building_ids(conn)?);
-            let wanted = access_within_form(&pairs, &user_access::of_user(conn, id)?, wanted);
-            let change = user_access::set(conn, id, &wanted, acting.id)?;
-            if !change.is_empty() {
-                audit::record(
-                    conn,
-                    &ctx,
-                    "user.access_changed",
-                    Target::user(id, &target.user.email),
-                    serde_json::json!(change),
-                )?;
-            }
-            Ok(change)
+            let wanted = access_within_form(&pairs, &current, wanted);
+            ops::access::set(conn, &acting, id, &wanted).map(|(_, change)| change)
         })
-        .await?;
-    user.session.success(if change.is_empty() {
-        "Property Access was already so; nothing changed."
-    } else {
-        "Property Access saved."
+        .await;
+    let message = change.map(|change| {
+        if change.is_empty() { "Property Access was already so; nothing changed." } else { "Property Access saved." }.to_owned()
     });
+    crate::web::flash_outcome(&user.session, message)?;
     Ok(see_other(&format!("/users/{id}")))
 }

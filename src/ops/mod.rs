@@ -1,0 +1,60 @@
+//! Operations: every change to users, their access and groups, whichever door asks for it (the
+//! screens, the CLI, later SCIM and the API). Each takes the actor, the target and parsed input,
+//! asks `domain::rules` whether the actor may, writes, records the audit event and queues the
+//! mail, all on the connection of one transaction the caller opened. A refusal is
+//! `AppError::Refused` and rolls the transaction back.
+
+pub mod access;
+pub mod groups;
+pub mod users;
+
+use crate::db::audit::AuditContext;
+use crate::db::{DbConnection, users as users_db};
+use crate::domain::PermissionSet;
+use crate::domain::rules::{self, Action, Person};
+use crate::error::AppError;
+
+/// Who acts: what the rules need of them, and where they act from (for the audit log).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: i64,
+    pub is_owner: bool,
+    pub email: String,
+    pub permissions: PermissionSet,
+    pub audit: AuditContext,
+}
+
+impl Actor {
+    pub fn person(&self) -> Person<'_> {
+        Person { id: self.id, is_owner: self.is_owner, permissions: &self.permissions }
+    }
+
+    /// Whether the rules let this actor do `action` to `target`.
+    pub fn may(&self, action: Action<'_>, target: &Target) -> Result<(), AppError> {
+        rules::may(&self.person(), action, &target.person()).map_err(AppError::Refused)
+    }
+
+    /// Whether the rules let this actor do `action` to `target`, as a yes or no for a page that
+    /// shows or hides a button.
+    pub fn can(&self, action: Action<'_>, target: &Target) -> bool {
+        self.may(action, target).is_ok()
+    }
+}
+
+/// A user with their group's name and permissions, ready for the rules.
+pub struct Target {
+    pub user: users_db::User,
+    pub permissions: PermissionSet,
+    pub group_name: String,
+}
+
+impl Target {
+    pub fn load(conn: &mut DbConnection, id: i64) -> Result<Target, AppError> {
+        let (user, group_name, permissions) = users_db::find_with_group(conn, id)?.ok_or(AppError::NotFound)?;
+        Ok(Target { user, permissions, group_name })
+    }
+
+    pub fn person(&self) -> Person<'_> {
+        Person { id: self.user.id, is_owner: self.user.is_owner, permissions: &self.permissions }
+    }
+}

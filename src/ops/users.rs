@@ -1,0 +1,381 @@
+//! Changes to one user: their info, group, status, links and sessions.
+
+use diesel::prelude::*;
+
+use super::{Actor, Target};
+use crate::db::audit::{self, Target as Event};
+use crate::db::schema::users;
+use crate::db::settings::Settings;
+use crate::db::{DbConnection, now, outbox, tokens, users as users_db};
+use crate::domain::rules::Action;
+use crate::domain::user_form::{UserInfo, UserInfoForm};
+use crate::domain::{FieldErrors, UserStatus};
+use crate::error::AppError;
+use crate::invites::{self, InviteOptions};
+use crate::mail::messages;
+
+/// A change of status, as an administrator names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Disable,
+    Enable,
+    Delete,
+    Restore,
+}
+
+impl StatusChange {
+    pub fn parse(s: &str) -> Option<StatusChange> {
+        match s {
+            "disable" => Some(StatusChange::Disable),
+            "enable" => Some(StatusChange::Enable),
+            "delete" => Some(StatusChange::Delete),
+            "restore" => Some(StatusChange::Restore),
+            _ => None,
+        }
+    }
+
+    fn action(self) -> Action<'static> {
+        match self {
+            StatusChange::Disable => Action::Disable,
+            StatusChange::Enable => Action::Enable,
+            StatusChange::Delete => Action::Delete,
+            StatusChange::Restore => Action::Restore,
+        }
+    }
+
+    fn audit_action(self) -> &'static str {
+        match self {
+            StatusChange::Disable => "user.disable",
+            StatusChange::Enable => "user.enable",
+            StatusChange::Delete => "user.delete",
+            StatusChange::Restore => "user.restore",
+        }
+    }
+
+    /// Whether a user in `status` can take this change.
+    pub fn fits(self, status: UserStatus) -> bool {
+        match self {
+            StatusChange::Disable => matches!(status, UserStatus::Active | UserStatus::Invited),
+            StatusChange::Enable => status == UserStatus::Disabled,
+            StatusChange::Delete => status != UserStatus::Deleted,
+            StatusChange::Restore => status == UserStatus::Deleted,
+        }
+    }
+
+    /// The status a user ends in: enabling someone who never set a password makes them
+    /// invited again; a restored user comes back disabled, to be enabled deliberately.
+    fn outcome(self, user: &users_db::User) -> UserStatus {
+        match self {
+            StatusChange::Disable => UserStatus::Disabled,
+            StatusChange::Enable if user.password_hash.is_some() => UserStatus::Active,
+            StatusChange::Enable => UserStatus::Invited,
+            StatusChange::Delete => UserStatus::Deleted,
+            StatusChange::Restore => UserStatus::Disabled,
+        }
+    }
+
+    /// What the page says after it happened to `name`.
+    pub fn done(self, name: &str) -> String {
+        match self {
+            StatusChange::Disable => format!("{name} is disabled and was signed out everywhere."),
+            StatusChange::Enable => format!("{name} is enabled."),
+            StatusChange::Delete => {
+                format!("{name} was deleted. Their history is kept, and they can be restored.")
+            }
+            StatusChange::Restore => {
+                format!("{name} was restored as disabled: enable them when they should sign in again.")
+            }
+        }
+    }
+}
+
+/// A security event for the user: every session ends (a new stamp) and every pending link of
+/// theirs dies (reset, email change, verification; and the invitation too when `invites`).
+pub fn security_event(conn: &mut DbConnection, id: i64, invites: bool) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set(users::security_stamp.eq(users_db::new_security_stamp()))
+        .execute(conn)?;
+    tokens::revoke_pending(conn, id, invites)?;
+    Ok(())
+}
+
+/// Disables, enables, deletes or restores a user.
+pub fn change_status(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    change: StatusChange,
+) -> Result<Target, AppError> {
+    let target = Target::load(conn, id)?;
+    actor.may(change.action(), &target)?;
+    if !change.fits(target.user.status()) {
+        return Err(AppError::Unfit(format!(
+            "{} is {}; nothing was done.",
+            target.user.full_name(),
+            target.user.status().label().to_lowercase()
+        )));
+    }
+    let to = change.outcome(&target.user);
+    users_db::set_status(conn, id, to)?;
+    security_event(conn, id, matches!(to, UserStatus::Disabled | UserStatus::Deleted))?;
+    audit::record(
+        conn,
+        &actor.audit,
+        change.audit_action(),
+        Event::user(id, &target.user.email),
+        serde_json::json!({ "before": { "status": target.user.status }, "after": { "status": to.as_str() } }),
+    )?;
+    Ok(target)
+}
+
+/// Puts a user into another group.
+pub fn change_group(conn: &mut DbConnection, actor: &Actor, id: i64, group_id: i64) -> Result<Target, AppError> {
+    let target = Target::load(conn, id)?;
+    if target.user.status() == UserStatus::Deleted {
+        return Err(AppError::Unfit(format!("{} is deleted; restore them first.", target.user.full_name())));
+    }
+    if target.user.group_id == group_id {
+        return Ok(target);
+    }
+    let group = crate::db::groups::with_permissions(conn, group_id)?.ok_or(AppError::NotFound)?;
+    actor.may(Action::ChangeGroup(&group.1), &target)?;
+    diesel::update(users::table.find(id))
+        .set((
+            users::group_id.eq(group_id),
+            users::updated_at.eq(now()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    security_event(conn, id, false)?;
+    audit::record(
+        conn,
+        &actor.audit,
+        "user.updated",
+        Event::user(id, &target.user.email),
+        serde_json::json!({ "before": { "Group": target.group_name }, "after": { "Group": group.0.name } }),
+    )?;
+    Ok(target)
+}
+
+/// What an edit of a user's info came to.
+pub enum InfoSaved {
+    /// Saved; `reinvited` when a new address of an invited user got a fresh invitation.
+    Saved { reinvited: bool },
+    /// Nothing was saved: the messages beside the fields, and (when someone saved in between)
+    /// the fields where the saved user differs from what was typed.
+    Rejected { errors: FieldErrors, conflicts: Vec<(&'static str, String, String)>, version: i32 },
+}
+
+/// The form as the user is saved now.
+pub fn form_of(u: &users_db::User) -> UserInfoForm {
+    UserInfoForm {
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        email: u.email.clone(),
+        phone: u.phone.clone(),
+        title: u.title.clone(),
+        job_function: u.job_function.clone(),
+        company: u.company.clone(),
+        group_id: u.group_id.to_string(),
+    }
+}
+
+/// Saves the pencil's form: info, and the group and email when they changed, each under its
+/// own rule. `version` is the one the form was opened at: a save over a newer edit is refused.
+pub fn update_info(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    typed: &UserInfoForm,
+    version: i32,
+    public_url: &str,
+) -> Result<InfoSaved, AppError> {
+    let target = Target::load(conn, id)?;
+    if target.user.status() == UserStatus::Deleted {
+        return Err(AppError::NotFound);
+    }
+    actor.may(Action::EditInfo, &target)?;
+    let mut errors = FieldErrors::new();
+    let info = typed.parse(&mut errors);
+    let before = form_of(&target.user);
+    if let Some(info) = &info {
+        if info.group_id != target.user.group_id {
+            match crate::db::groups::with_permissions(conn, info.group_id)? {
+                None => errors.add("group_id", "Choose a group."),
+                Some((_, permissions)) => {
+                    if let Err(refusal) = actor.may(Action::ChangeGroup(&permissions), &target) {
+                        errors.add("group_id", refusal_message(&refusal));
+                    }
+                }
+            }
+        }
+        if info.email.as_str() != target.user.email {
+            if let Err(refusal) = actor.may(Action::ChangeEmail, &target) {
+                errors.add("email", refusal_message(&refusal));
+            } else if users_db::find_by_email(conn, info.email.as_str())?.is_some() {
+                errors.add("email", "Another user has this address.");
+            }
+        }
+    }
+    let stale = target.user.version != version;
+    if stale {
+        errors.add("version", "Someone else saved changes to this user after you opened the form.");
+    }
+    let (Some(info), true) = (info, errors.is_empty()) else {
+        let conflicts = if stale { differences(&before, typed) } else { Vec::new() };
+        return Ok(InfoSaved::Rejected { errors, conflicts, version: target.user.version });
+    };
+    save_info(conn, actor, &target, &info, public_url)
+}
+
+fn refusal_message(e: &AppError) -> &'static str {
+    match e {
+        AppError::Refused(r) => r.message(),
+        _ => "You can't make this change.",
+    }
+}
+
+fn save_info(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    target: &Target,
+    info: &UserInfo,
+    public_url: &str,
+) -> Result<InfoSaved, AppError> {
+    let id = target.user.id;
+    let email_changed = info.email.as_str() != target.user.email;
+    let group_changed = info.group_id != target.user.group_id;
+    diesel::update(users::table.find(id).filter(users::version.eq(target.user.version)))
+        .set((
+            users::first_name.eq(info.first_name.as_str()),
+            users::last_name.eq(info.last_name.as_str()),
+            users::email.eq(info.email.as_str()),
+            users::phone.eq(info.phone.as_str()),
+            users::title.eq(&info.title),
+            users::job_function.eq(info.job_function.key()),
+            users::company.eq(&info.company),
+            users::group_id.eq(info.group_id),
+            users::updated_at.eq(now()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    if group_changed || email_changed {
+        // A new group or address ends the user's sessions and their pending links.
+        security_event(conn, id, email_changed)?;
+    }
+    let saved = users_db::find(conn, id)?.ok_or(AppError::NotFound)?;
+    let after = form_of(&saved);
+    let (b, a) = changed(&form_of(&target.user), &after);
+    audit::record(
+        conn,
+        &actor.audit,
+        "user.updated",
+        Event::user(id, info.email.as_str()),
+        serde_json::json!({ "before": b, "after": a }),
+    )?;
+    let reinvite = email_changed && target.user.status() == UserStatus::Invited;
+    if email_changed {
+        // The old address hears of it: a change it did not ask for is noticed.
+        let settings = Settings::load(conn)?;
+        let notice = messages::email_changed_by_administrator(
+            &settings,
+            &target.user.email,
+            &target.user.first_name,
+            info.email.as_str(),
+        )?;
+        outbox::enqueue(conn, &notice)?;
+    }
+    if reinvite {
+        invites::send(conn, &actor.audit, public_url, id, &InviteOptions::default())?;
+    }
+    Ok(InfoSaved::Saved { reinvited: reinvite })
+}
+
+/// The fields where the saved user differs from what was typed: (field, saved, typed).
+pub fn differences(saved: &UserInfoForm, typed: &UserInfoForm) -> Vec<(&'static str, String, String)> {
+    let pairs = [
+        ("First name", &saved.first_name, &typed.first_name),
+        ("Last name", &saved.last_name, &typed.last_name),
+        ("Email", &saved.email, &typed.email),
+        ("Phone", &saved.phone, &typed.phone),
+        ("Title", &saved.title, &typed.title),
+        ("Job function", &saved.job_function, &typed.job_function),
+        ("Company", &saved.company, &typed.company),
+        ("Group", &saved.group_id, &typed.group_id),
+    ];
+    pairs.into_iter().filter(|(_, a, b)| a.trim() != b.trim()).map(|(f, a, b)| (f, a.clone(), b.clone())).collect()
+}
+
+/// Before and after of the fields that changed, for the audit log.
+fn changed(before: &UserInfoForm, after: &UserInfoForm) -> (serde_json::Value, serde_json::Value) {
+    let mut b = serde_json::Map::new();
+    let mut a = serde_json::Map::new();
+    for (field, x, y) in differences(before, after) {
+        b.insert(field.to_owned(), x.into());
+        a.insert(field.to_owned(), y.into());
+    }
+    (b.into(), a.into())
+}
+
+/// Sends an invited user a fresh invitation; earlier links stop working.
+pub fn resend_invite(conn: &mut DbConnection, actor: &Actor, id: i64, public_url: &str) -> Result<Target, AppError> {
+    let target = Target::load(conn, id)?;
+    actor.may(Action::ResendInvite, &target)?;
+    if target.user.status() != UserStatus::Invited {
+        return Err(AppError::Unfit(format!("{} is not waiting for an invitation.", target.user.full_name())));
+    }
+    invites::send(conn, &actor.audit, public_url, id, &InviteOptions::default())?;
+    Ok(target)
+}
+
+/// Withdraws an invitation link that was not used yet.
+pub fn revoke_invite(conn: &mut DbConnection, actor: &Actor, token_id: i64) -> Result<Target, AppError> {
+    let token = tokens::find(conn, token_id)?.filter(|t| t.purpose == tokens::Purpose::Invite.as_str());
+    let token = token.ok_or(AppError::NotFound)?;
+    let target = Target::load(conn, token.user_id.ok_or(AppError::NotFound)?)?;
+    actor.may(Action::ResendInvite, &target)?;
+    if !tokens::revoke(conn, token_id)? {
+        return Err(AppError::Unfit("This invitation was already used, replaced or revoked.".into()));
+    }
+    audit::record(
+        conn,
+        &actor.audit,
+        "invite.revoked",
+        Event::user(target.user.id, &target.user.email),
+        serde_json::json!({ "token_id": token_id }),
+    )?;
+    Ok(target)
+}
+
+/// Sends an active user a password-reset link (never a password).
+pub fn send_password_reset(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    public_url: &str,
+) -> Result<Target, AppError> {
+    let target = Target::load(conn, id)?;
+    actor.may(Action::SendPasswordReset, &target)?;
+    if target.user.status() != UserStatus::Active {
+        return Err(AppError::Unfit("Only an active user can be sent a password-reset link.".into()));
+    }
+    crate::web::account::queue_password_reset(conn, &actor.audit, public_url, &target.user)?;
+    Ok(target)
+}
+
+/// Checks and records the start of a session as `id`; the caller switches the cookie.
+pub fn start_impersonation(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Target, AppError> {
+    let target = Target::load(conn, id)?;
+    actor.may(Action::Impersonate, &target)?;
+    if target.user.status() != UserStatus::Active {
+        return Err(AppError::Unfit("Only an active user can be signed in as.".into()));
+    }
+    audit::record(
+        conn,
+        &actor.audit,
+        "impersonation.started",
+        Event::user(id, &target.user.email),
+        serde_json::json!({}),
+    )?;
+    Ok(target)
+}
