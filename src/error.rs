@@ -18,6 +18,8 @@ pub enum AppError {
     PasswordChangeRequired,
     #[error("missing or wrong CSRF token")]
     Csrf,
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     #[error("the request was not understood: {0}")]
     BadRequest(String),
     /// The rules of who may act on whom said no; nothing was changed.
@@ -88,6 +90,7 @@ impl ResponseError for AppError {
             AppError::Unfit(_) => StatusCode::CONFLICT,
             AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -117,6 +120,9 @@ impl ResponseError for AppError {
                 "This form has expired",
                 "For your safety the form could not be accepted. Go back, reload the page and try again.",
             ),
+            AppError::PayloadTooLarge => {
+                ("Too much at once", "The form sent more than this page accepts. Send less and try again.")
+            }
             AppError::BadRequest(_) => {
                 ("Request not understood", "The request was not understood. Go back and try again.")
             }

@@ -7,9 +7,12 @@ use tokio::sync::Notify;
 
 use actix_session::SessionMiddleware;
 use actix_session::storage::CookieSessionStore;
+use actix_web::body::MessageBody;
 use actix_web::cookie::{Key, SameSite};
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Compress, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use anyhow::Context;
 
@@ -38,14 +41,38 @@ pub struct Application {
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'";
 
-fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add(("Content-Security-Policy", CSP))
-        .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "same-origin"))
-        .add(("X-Frame-Options", "DENY"))
-        .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
-        .add(("Cache-Control", "no-store"))
+const HEADERS: [(&str, &str); 6] = [
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "same-origin"),
+    ("x-frame-options", "DENY"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+    ("cache-control", "no-store"),
+];
+
+/// The security headers on every answer; behind https, browsers are told to use nothing else
+/// (HSTS). The middlewares inside answer their refusals (a missing CSRF token, a body over the
+/// limit) as pages, not errors, so those get the headers too.
+async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    let https = req.app_data::<web::Data<AppState>>().is_some_and(|s| s.config.public_url.starts_with("https://"));
+    let mut response = next.call(req).await?;
+    let headers = response.headers_mut();
+    for (name, value) in HEADERS {
+        let name = HeaderName::from_static(name);
+        if !headers.contains_key(&name) {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+    }
+    if https {
+        headers.insert(
+            HeaderName::from_static("strict-transport-security"),
+            HeaderValue::from_static("max-age=63072000; includeSubDomains"),
+        );
+    }
+    Ok(response)
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
@@ -110,7 +137,7 @@ impl Application {
                 .wrap(from_fn(csrf::check))
                 .wrap(session)
                 .wrap(Compress::default())
-                .wrap(security_headers())
+                .wrap(from_fn(security_headers))
                 .wrap(tracing_actix_web::TracingLogger::default())
                 .configure(router::configure)
                 .default_service(web::to(not_found))

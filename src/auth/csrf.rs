@@ -4,7 +4,7 @@
 
 use actix_session::SessionExt;
 use actix_web::HttpMessage;
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
@@ -23,13 +23,13 @@ fn exempt(path: &str) -> bool {
     path.starts_with("/scim/") || path.starts_with("/api/")
 }
 
-pub async fn check(
+pub async fn check<B: MessageBody + 'static>(
     mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody + 'static>, actix_web::Error> {
+    next: Next<B>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || exempt(req.path()) {
-        return next.call(req).await;
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     let expected = req.get_session().get::<String>("csrf").ok().flatten();
     let content_type =
@@ -41,7 +41,7 @@ pub async fn check(
         while let Some(chunk) = payload.next().await {
             let chunk = chunk?;
             if body.len() + chunk.len() > FORM_LIMIT {
-                return Err(actix_web::error::ErrorPayloadTooLarge("form too large"));
+                return Ok(refuse(req, AppError::PayloadTooLarge));
             }
             body.extend_from_slice(&chunk);
         }
@@ -55,13 +55,23 @@ pub async fn check(
 
     match (expected, supplied) {
         (Some(expected), Some(supplied)) if constant_time_eq(expected.as_bytes(), supplied.as_bytes()) => {
-            next.call(req).await
+            next.call(req).await.map(ServiceResponse::map_into_left_body)
         }
         _ => {
-            tracing::warn!(path = req.path(), "refused a request without a valid CSRF token");
-            Err(AppError::Csrf.into())
+            tracing::warn!(
+                route = req.match_pattern().as_deref().unwrap_or("?"),
+                "refused a request without a valid CSRF token"
+            );
+            Ok(refuse(req, AppError::Csrf))
         }
     }
+}
+
+/// Answers the request with the error's page (not an error, so the outer middlewares add their
+/// headers to it).
+fn refuse<B>(req: ServiceRequest, error: AppError) -> ServiceResponse<EitherBody<B>> {
+    use actix_web::ResponseError;
+    req.into_response(error.error_response()).map_into_right_body()
 }
 
 fn field_of(encoded: &[u8]) -> Option<String> {

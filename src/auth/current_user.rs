@@ -45,7 +45,11 @@ impl CurrentUser {
             id: self.id,
             is_owner: self.is_owner && self.impersonator_id.is_none(),
             email: self.email.clone(),
-            permissions: if self.impersonator_id.is_some() { PermissionSet::default() } else { self.permissions.clone() },
+            permissions: if self.impersonator_id.is_some() {
+                PermissionSet::default()
+            } else {
+                self.permissions.clone()
+            },
             audit: self.audit.clone(),
         }
     }
@@ -119,8 +123,8 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         u.status() == UserStatus::Active
             && super::secret::constant_time_eq(u.security_stamp.as_bytes(), cookie.security_stamp.as_bytes())
     });
-    let impersonation_holds = cookie.impersonator_id.is_none()
-        || impersonation_holds(&cookie, impersonator.as_ref(), row.as_ref(), now);
+    let impersonation_holds =
+        cookie.impersonator_id.is_none() || impersonation_holds(&cookie, impersonator.as_ref(), row.as_ref(), now);
     let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired && impersonation_holds) else {
         session.sign_out();
         return Err(sign_in_required());

@@ -175,7 +175,8 @@ pub fn supersede_unused(conn: &mut DbConnection, purpose: Purpose, user_id: Opti
 /// Revokes every unused link of a user's (reset, email change, verification; and invitations
 /// when `invites`), after a security event. Owner setup links belong to no user.
 pub fn revoke_pending(conn: &mut DbConnection, user_id: i64, invites: bool) -> Result<usize, AppError> {
-    let mut purposes = vec![Purpose::PasswordReset.as_str(), Purpose::EmailChange.as_str(), Purpose::EmailVerify.as_str()];
+    let mut purposes =
+        vec![Purpose::PasswordReset.as_str(), Purpose::EmailChange.as_str(), Purpose::EmailVerify.as_str()];
     if invites {
         purposes.push(Purpose::Invite.as_str());
     }

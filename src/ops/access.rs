@@ -30,8 +30,7 @@ impl Reach {
         if self.all || self.own.buildings.contains(&id) {
             return Ok(true);
         }
-        let account: Option<i64> =
-            buildings::table.find(id).select(buildings::account_id).first(conn).optional()?;
+        let account: Option<i64> = buildings::table.find(id).select(buildings::account_id).first(conn).optional()?;
         Ok(account.is_some_and(|a| self.own.accounts.contains(&a)))
     }
 
@@ -42,7 +41,12 @@ impl Reach {
 
 /// Makes a user's access exactly `wanted`; every building and account that changes must be in
 /// the actor's own reach, or nothing changes.
-pub fn set(conn: &mut DbConnection, actor: &Actor, id: i64, wanted: &Access) -> Result<(Target, AccessChange), AppError> {
+pub fn set(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    wanted: &Access,
+) -> Result<(Target, AccessChange), AppError> {
     let target = Target::load(conn, id)?;
     if target.user.status() == UserStatus::Deleted {
         return Err(AppError::NotFound);

@@ -140,11 +140,7 @@ pub fn change_group(conn: &mut DbConnection, actor: &Actor, id: i64, group_id: i
     let group = crate::db::groups::with_permissions(conn, group_id)?.ok_or(AppError::NotFound)?;
     actor.may(Action::ChangeGroup(&group.1), &target)?;
     diesel::update(users::table.find(id))
-        .set((
-            users::group_id.eq(group_id),
-            users::updated_at.eq(now()),
-            users::version.eq(users::version + 1),
-        ))
+        .set((users::group_id.eq(group_id), users::updated_at.eq(now()), users::version.eq(users::version + 1)))
         .execute(conn)?;
     security_event(conn, id, false)?;
     audit::record(

@@ -213,6 +213,85 @@ impl TestApp {
         self.with_db(move |conn| users::find(conn, id).unwrap().expect("the user exists")).await
     }
 
+    /// The id of a built-in group: admin, regular, read_only, support, customer.
+    pub async fn builtin_group(&self, key: &'static str) -> i64 {
+        self.with_db(move |conn| groups::find_builtin(conn, key).unwrap().id).await
+    }
+
+    /// A custom group holding exactly `permissions`.
+    pub async fn custom_group(&self, name: &str, permissions: &[&str]) -> i64 {
+        use concierge::db::schema::{group_permissions, groups as g};
+        use diesel::prelude::*;
+        let (name, permissions): (String, Vec<String>) =
+            (name.to_owned(), permissions.iter().map(|p| p.to_string()).collect());
+        self.with_db(move |conn| {
+            let at = concierge::db::now();
+            let id: i64 = diesel::insert_into(g::table)
+                .values((g::name.eq(&name), g::description.eq(""), g::created_at.eq(at), g::updated_at.eq(at)))
+                .returning(g::id)
+                .get_result(conn)
+                .unwrap();
+            for p in permissions {
+                diesel::insert_into(group_permissions::table)
+                    .values((group_permissions::group_id.eq(id), group_permissions::permission.eq(p)))
+                    .execute(conn)
+                    .unwrap();
+            }
+            id
+        })
+        .await
+    }
+
+    /// Puts a user into a group directly (arranging a test, not the feature under test).
+    pub async fn put_in_group(&self, user_id: i64, group_id: i64) {
+        use concierge::db::schema::users as u;
+        use diesel::prelude::*;
+        self.with_db(move |conn| diesel::update(u::table.find(user_id)).set(u::group_id.eq(group_id)).execute(conn))
+            .await
+            .unwrap();
+    }
+
+    /// The permissions a group grants now.
+    pub async fn group_permissions(&self, group_id: i64) -> concierge::domain::PermissionSet {
+        self.with_db(move |conn| groups::with_permissions(conn, group_id).unwrap().expect("the group exists").1).await
+    }
+
+    /// An account with buildings; returns (account id, building ids).
+    pub async fn account_with_buildings(&self, name: &'static str, count: usize) -> (i64, Vec<i64>) {
+        use concierge::db::schema::{accounts, buildings};
+        use diesel::prelude::*;
+        self.with_db(move |conn| {
+            let at = concierge::db::now();
+            let account: i64 = diesel::insert_into(accounts::table)
+                .values((accounts::name.eq(name), accounts::created_at.eq(at), accounts::updated_at.eq(at)))
+                .returning(accounts::id)
+                .get_result(conn)
+                .unwrap();
+            let ids = (0..count)
+                .map(|i| {
+                    diesel::insert_into(buildings::table)
+                        .values((
+                            buildings::account_id.eq(account),
+                            buildings::name.eq(format!("{name} Tower {i}")),
+                            buildings::city.eq("Reno"),
+                            buildings::created_at.eq(at),
+                            buildings::updated_at.eq(at),
+                        ))
+                        .returning(buildings::id)
+                        .get_result(conn)
+                        .unwrap()
+                })
+                .collect();
+            (account, ids)
+        })
+        .await
+    }
+
+    /// A user's Property Access now.
+    pub async fn access_of(&self, user_id: i64) -> concierge::db::user_access::Access {
+        self.with_db(move |conn| concierge::db::user_access::of_user(conn, user_id).unwrap()).await
+    }
+
     /// The actions of the audit log, oldest first.
     pub async fn audit_actions(&self) -> Vec<String> {
         use concierge::db::schema::audit_events::dsl::*;
@@ -263,10 +342,144 @@ impl Page {
         self
     }
 
+    /// The fields the form posting to `action` would send as it is rendered: inputs with their
+    /// values (checkboxes and radios only when checked), each select's chosen option, each
+    /// textarea's text. A test changes only the fields it names, so a form that pre-fills a
+    /// wrong value fails it.
+    #[track_caller]
+    pub fn form(&self, action: &str) -> Form {
+        let marker = format!("action=\"{action}\"");
+        let start = self.body.find(&marker).unwrap_or_else(|| panic!("no form posts to {action}:\n{}", self.body));
+        let start = self.body[..start].rfind("<form").expect("a form tag");
+        let end = self.body[start..].find("</form>").map_or(self.body.len(), |e| start + e);
+        Form { action: action.to_owned(), fields: form_fields(&self.body[start..end]) }
+    }
+
     /// The CSRF token of the first form on the page.
     pub fn csrf_token(&self) -> Option<String> {
         csrf_in(&self.body)
     }
+}
+
+/// A form as rendered, ready to be changed and posted.
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Form {
+    /// Sets a field (the first of that name), or adds it.
+    pub fn set(mut self, name: &str, value: &str) -> Form {
+        match self.fields.iter_mut().find(|(k, _)| k == name) {
+            Some(field) => field.1 = value.to_owned(),
+            None => self.fields.push((name.to_owned(), value.to_owned())),
+        }
+        self
+    }
+
+    /// Adds one more value (a checkbox of a repeated field).
+    pub fn add(mut self, name: &str, value: &str) -> Form {
+        self.fields.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Removes every value of a field (unchecks the checkboxes of that name).
+    pub fn without(mut self, name: &str) -> Form {
+        self.fields.retain(|(k, _)| k != name);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Posts the form as it is now, with its own CSRF token.
+    pub async fn submit(&self, browser: &Browser) -> Page {
+        let fields: Vec<(&str, &str)> = self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        browser.post_raw(&self.action, &fields).await
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The value of attribute `name` in a tag's text, if present (`Some("")` for a bare one).
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut rest = tag;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().last();
+        let after = &rest[at + name.len()..];
+        if before.is_some_and(char::is_whitespace) {
+            if let Some(value) = after.strip_prefix("=\"") {
+                return value.find('"').map(|end| unescape(&value[..end]));
+            }
+            if after.is_empty() || after.starts_with([' ', '>', '/']) {
+                return Some(String::new());
+            }
+        }
+        rest = after;
+    }
+    None
+}
+
+fn form_fields(html: &str) -> Vec<(String, String)> {
+    let mut fields = Vec::new();
+    let mut at = 0;
+    while let Some(open) = html[at..].find('<').map(|i| at + i) {
+        let close = html[open..].find('>').map_or(html.len(), |i| open + i + 1);
+        let tag = &html[open..close];
+        at = close;
+        let kind = tag[1..].split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or("");
+        let Some(name) = attribute(tag, "name") else { continue };
+        if attribute(tag, "disabled").is_some() {
+            continue;
+        }
+        match kind {
+            "input" => {
+                let input_type = attribute(tag, "type").unwrap_or_else(|| "text".into());
+                if matches!(input_type.as_str(), "checkbox" | "radio") && attribute(tag, "checked").is_none() {
+                    continue;
+                }
+                if matches!(input_type.as_str(), "submit" | "button" | "file") {
+                    continue;
+                }
+                let default = if input_type == "checkbox" { "on" } else { "" };
+                fields.push((name, attribute(tag, "value").unwrap_or_else(|| default.into())));
+            }
+            "select" => {
+                let end = html[at..].find("</select>").map_or(html.len(), |i| at + i);
+                let options = &html[at..end];
+                let mut chosen = None;
+                let mut first = None;
+                for option in options.split("<option").skip(1) {
+                    let tag = &option[..option.find('>').unwrap_or(option.len())];
+                    let value = attribute(tag, "value").unwrap_or_default();
+                    first.get_or_insert(value.clone());
+                    if attribute(tag, "selected").is_some() {
+                        chosen = Some(value);
+                    }
+                }
+                if let Some(value) = chosen.or(first) {
+                    fields.push((name, value));
+                }
+                at = end;
+            }
+            "textarea" => {
+                let end = html[at..].find("</textarea>").map_or(html.len(), |i| at + i);
+                fields.push((name, unescape(&html[at..end])));
+                at = end;
+            }
+            _ => {}
+        }
+    }
+    fields
 }
 
 fn csrf_in(body: &str) -> Option<String> {

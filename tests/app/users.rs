@@ -1,42 +1,17 @@
 //! The Users tab: the list, Add New User, the user page, and every user's lifecycle.
 
-use concierge::db::schema::{accounts, buildings, outbox, tokens};
+use concierge::db::schema::{buildings, outbox, tokens};
 use concierge::domain::UserStatus;
 use diesel::prelude::*;
 
 use crate::helpers::*;
 
 async fn group_id(app: &TestApp, key: &'static str) -> i64 {
-    app.with_db(move |conn| concierge::db::groups::find_builtin(conn, key).unwrap().id).await
+    app.builtin_group(key).await
 }
 
-/// An account with buildings; returns (account id, building ids).
 async fn account_with_buildings(app: &TestApp, name: &'static str, count: usize) -> (i64, Vec<i64>) {
-    app.with_db(move |conn| {
-        let at = concierge::db::now();
-        let account: i64 = diesel::insert_into(accounts::table)
-            .values((accounts::name.eq(name), accounts::created_at.eq(at), accounts::updated_at.eq(at)))
-            .returning(accounts::id)
-            .get_result(conn)
-            .unwrap();
-        let ids = (0..count)
-            .map(|i| {
-                diesel::insert_into(buildings::table)
-                    .values((
-                        buildings::account_id.eq(account),
-                        buildings::name.eq(format!("{name} Tower {i}")),
-                        buildings::city.eq("Reno"),
-                        buildings::created_at.eq(at),
-                        buildings::updated_at.eq(at),
-                    ))
-                    .returning(buildings::id)
-                    .get_result(conn)
-                    .unwrap()
-            })
-            .collect();
-        (account, ids)
-    })
-    .await
+    app.account_with_buildings(name, count).await
 }
 
 fn new_user_form(group: &str, email: &str) -> Vec<(String, String)> {

@@ -129,8 +129,7 @@ fn some_names(conn: &mut crate::db::DbConnection, ids: &[i64]) -> Result<String,
         .order(users_table::id)
         .select((users_table::first_name, users_table::last_name, users_table::email))
         .load(conn)?;
-    let mut text =
-        names.iter().map(|(f, l, e)| format!("{f} {l} ({e})")).collect::<Vec<_>>().join(", ");
+    let mut text = names.iter().map(|(f, l, e)| format!("{f} {l} ({e})")).collect::<Vec<_>>().join(", ");
     if ids.len() > SHOWN {
         text += &format!(" and {} more", ids.len() - SHOWN);
     }

@@ -6,7 +6,9 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::new::{JobChoice, job_choices};
-use super::{AccessScope, AccountChoice, GroupChoice, access_from_form, access_view, access_within_form, group_choices, when};
+use super::{
+    AccessScope, AccountChoice, GroupChoice, access_from_form, access_view, access_within_form, group_choices, when,
+};
 use crate::auth::Require;
 use crate::auth::current_user::{ManageUsers, ViewUsers};
 use crate::db::audit;
@@ -304,7 +306,8 @@ pub async fn update_access(
         })
         .await;
     let message = change.map(|change| {
-        if change.is_empty() { "Property Access was already so; nothing changed." } else { "Property Access saved." }.to_owned()
+        if change.is_empty() { "Property Access was already so; nothing changed." } else { "Property Access saved." }
+            .to_owned()
     });
     crate::web::flash_outcome(&user.session, message)?;
     Ok(see_other(&format!("/users/{id}")))
