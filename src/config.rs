@@ -43,6 +43,10 @@ pub struct ConfigArgs {
     /// HTTP worker threads (defaults to the number of cores).
     #[arg(long, env = "WORKERS", global = true)]
     pub workers: Option<usize>,
+    /// Proxies whose X-Forwarded-For is believed, comma-separated addresses or networks
+    /// (`127.0.0.1,10.0.0.0/8`). Unset: the peer's own address is the client's.
+    #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
+    pub trusted_proxies: String,
 }
 
 /// The validated configuration.
@@ -61,6 +65,7 @@ pub struct Config {
     /// Background delivery of the outbox; tests that read the outbox directly turn it off.
     pub deliver_mail: bool,
     pub mail_retry_base: std::time::Duration,
+    pub trusted_proxies: crate::auth::client::TrustedProxies,
 }
 
 impl ConfigArgs {
@@ -111,6 +116,8 @@ impl ConfigArgs {
         }
         let secure_cookies = self.secure_cookies.unwrap_or(public_url.starts_with("https://"));
         let workers = self.workers.unwrap_or(cores);
+        let trusted_proxies = crate::auth::client::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| format!("TRUSTED_PROXIES: {e}"))?;
         Ok(Config {
             database_url: self.database_url,
             bind,
@@ -124,6 +131,7 @@ impl ConfigArgs {
             workers,
             deliver_mail: true,
             mail_retry_base: std::time::Duration::from_secs(self.mail_retry_seconds.max(1)),
+            trusted_proxies,
         })
     }
 }

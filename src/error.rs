@@ -29,6 +29,9 @@ pub enum AppError {
     /// says so in words.
     #[error("not in a state for this: {0}")]
     Unfit(String),
+    /// Too much work is waiting (password checks): try again in a few seconds.
+    #[error("busy")]
+    Busy,
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -91,7 +94,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -126,6 +129,10 @@ impl ResponseError for AppError {
             AppError::BadRequest(_) => {
                 ("Request not understood", "The request was not understood. Go back and try again.")
             }
+            AppError::Busy => (
+                "Busy for a moment",
+                "Many people are signing in at once. Nothing was changed. Try again in a few seconds.",
+            ),
             AppError::Unavailable(cause) => {
                 tracing::error!(error = ?cause, "database unavailable");
                 (
@@ -147,7 +154,7 @@ impl ResponseError for AppError {
         let mut response = HttpResponse::build(status);
         response.content_type(ContentType::html());
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.insert_header((header::RETRY_AFTER, "30"));
+            response.insert_header((header::RETRY_AFTER, if matches!(self, AppError::Busy) { "5" } else { "30" }));
         }
         response.body(body)
     }

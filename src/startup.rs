@@ -36,6 +36,8 @@ pub struct Application {
     port: u16,
     server: Server,
     pub state: web::Data<AppState>,
+    /// The mail worker and the switch that stops it.
+    mail_worker: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -111,11 +113,15 @@ impl Application {
         let workers = config.workers;
         let secure = config.secure_cookies;
         let mail_queued = Arc::new(Notify::new());
-        if config.deliver_mail {
+        let mail_worker = if config.deliver_mail {
             let transport = crate::mail::transport::Transport::from_config(&config)?;
-            let worker = crate::mail::worker::run(db.clone(), transport, mail_queued.clone(), config.mail_retry_base);
-            actix_web::rt::spawn(worker);
-        }
+            let (stop, stopped) = tokio::sync::watch::channel(false);
+            let worker =
+                crate::mail::worker::run(db.clone(), transport, mail_queued.clone(), config.mail_retry_base, stopped);
+            Some((stop, actix_web::rt::spawn(worker)))
+        } else {
+            None
+        };
         let state = web::Data::new(AppState { config, db, hasher, mail_queued });
         let app_state = state.clone();
 
@@ -151,19 +157,34 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
-        Ok(Application { port, server, state })
+        Ok(Application { port, server, state, mail_worker })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// What stops the server (SIGTERM and SIGINT do too).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
     }
 
-    /// The server, to run in the background (tests) or await.
-    pub fn into_server(self) -> Server {
-        self.server
+    /// Serves until stopped; then, the requests in flight answered, stops the mail worker and
+    /// closes the database, so nothing is left running when the process exits.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Application { server, state, mail_worker, .. } = self;
+        let served = server.await;
+        if let Some((stop, worker)) = mail_worker {
+            let _ = stop.send(true);
+            let _ = worker.await;
+            tracing::info!("the mail worker stopped");
+        }
+        let db = state.db.clone();
+        drop(state);
+        match web::block(move || db.close(std::time::Duration::from_secs(15))).await {
+            Ok(true) => tracing::info!("the database is closed"),
+            _ => tracing::warn!("the database was still in use when the portal stopped"),
+        }
+        served
     }
 }

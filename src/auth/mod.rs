@@ -1,6 +1,7 @@
 //! Who is asking, and what they may do: sessions, the signed-in user, permissions, CSRF,
 //! password hashing and the secrets behind tokens.
 
+pub mod client;
 pub mod csrf;
 pub mod current_user;
 pub mod password;

@@ -14,16 +14,22 @@ pub struct Hasher {
     /// A hash of nothing anyone knows, checked when there is no real one, so that an unknown
     /// email takes as long as a wrong password.
     decoy: Arc<OnceLock<String>>,
-    /// Work for the hashing threads; they end when the last `Hasher` clone is dropped.
-    jobs: mpsc::Sender<Job>,
+    /// Work for the hashing threads; they end when the last `Hasher` clone is dropped. The line
+    /// is bounded: past `QUEUED_PER_THREAD` waiting hashes a request is answered "busy" at once
+    /// rather than waiting behind a flood.
+    jobs: mpsc::SyncSender<Job>,
 }
+
+/// How many hashes may wait per hashing thread (at cost 12, about 4 s of work each).
+const QUEUED_PER_THREAD: usize = 16;
 
 impl Hasher {
     pub fn new(cost: u32) -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let threads = (cores / 2).max(1);
+        let (jobs, queue) = mpsc::sync_channel::<Job>(threads * QUEUED_PER_THREAD);
         let queue = Arc::new(Mutex::new(queue));
-        for n in 0..(cores / 2).max(1) {
+        for n in 0..threads {
             let queue = queue.clone();
             let spawned = std::thread::Builder::new().name(format!("password-{n}")).spawn(move || {
                 lower_priority();
@@ -49,10 +55,15 @@ impl Hasher {
     async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
         let (done, result) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Box::new(move || {
+            .try_send(Box::new(move || {
                 let _ = done.send(f());
             }))
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the password hashing threads stopped")))?;
+            .map_err(|e| match e {
+                mpsc::TrySendError::Full(_) => AppError::Busy,
+                mpsc::TrySendError::Disconnected(_) => {
+                    AppError::Internal(anyhow::anyhow!("the password hashing threads stopped"))
+                }
+            })?;
         result.await.map_err(|_| AppError::Internal(anyhow::anyhow!("a password hash was dropped")))
     }
 
@@ -116,5 +127,27 @@ fn lower_priority() {
     #[cfg(target_os = "linux")]
     unsafe {
         libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flood of password checks is answered "busy" past the bounded line, not queued without
+    /// end; the checks in line still finish.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_flood_of_checks_past_the_line_is_answered_busy() {
+        let hasher = Hasher::new(10);
+        let hash = bcrypt::hash("a password", 10).unwrap();
+        let threads = (std::thread::available_parallelism().map_or(2, |n| n.get()) / 2).max(1);
+        let flood = (0..threads * QUEUED_PER_THREAD + threads + 8)
+            .map(|_| hasher.verify("a password".into(), Some(hash.clone())))
+            .collect::<Vec<_>>();
+        let answers = futures_util::future::join_all(flood).await;
+        let busy = answers.iter().filter(|a| matches!(a, Err(AppError::Busy))).count();
+        let checked = answers.iter().filter(|a| matches!(a, Ok(true))).count();
+        assert!(busy > 0, "nothing was refused");
+        assert!(checked >= threads * QUEUED_PER_THREAD, "only {checked} checked");
     }
 }

@@ -21,7 +21,7 @@ impl AuditContext {
         AuditContext {
             actor_id,
             impersonator_id,
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            ip: crate::auth::client::of_request(req).map(|ip| ip.to_string()),
             user_agent: req
                 .headers()
                 .get(actix_web::http::header::USER_AGENT)

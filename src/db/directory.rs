@@ -92,13 +92,17 @@ impl Cursor {
         let id = parts.next()?.parse().ok()?;
         let values: Vec<String> = parts.map(str::to_owned).collect();
         // A typed or tampered cursor must not reach a cast the database would refuse.
+        // No control character (PostgreSQL takes no NUL in text) and no year it can't store.
         let well_formed = values.len() == sort.columns(false).len()
+            && values.iter().all(|v| !v.chars().any(char::is_control))
             && match sort {
                 Sort::Buildings => values[0].parse::<i64>().is_ok(),
                 Sort::LastSignIn => {
+                    use chrono::Datelike;
                     values[0].is_empty()
                         || values[0] == "-infinity"
-                        || chrono::NaiveDateTime::parse_from_str(&values[0], "%Y-%m-%d %H:%M:%S%.f").is_ok()
+                        || chrono::NaiveDateTime::parse_from_str(&values[0], "%Y-%m-%d %H:%M:%S%.f")
+                            .is_ok_and(|t| (1..=9999).contains(&t.year()))
                 }
                 _ => true,
             };

@@ -124,6 +124,11 @@ pub struct Db {
     /// threads waiting for it in no particular order, and under load a few waited hundreds of
     /// milliseconds while others went ahead.
     turns: Arc<tokio::sync::Semaphore>,
+    /// The pool's own threads, which open connections in the background; held here so that
+    /// `close` can tell when they are done.
+    threads: Arc<scheduled_thread_pool::ScheduledThreadPool>,
+    /// One per handle: how many handles of this database are alive.
+    handles: Arc<()>,
 }
 
 impl Db {
@@ -142,7 +147,14 @@ impl Db {
                 .with_context(|| format!("could not open the SQLite file {path}"))?;
             file.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")?;
         }
+        let threads = Arc::new(
+            scheduled_thread_pool::ScheduledThreadPool::builder()
+                .num_threads(3)
+                .thread_name_pattern("r2d2-worker-{}")
+                .build(),
+        );
         let pool = r2d2::Pool::builder()
+            .thread_pool(threads.clone())
             .max_size(max_connections)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(3))
@@ -150,7 +162,34 @@ impl Db {
             // round trip), so the portal recovers by itself; a SQLite file needs no such check.
             .test_on_check_out(backend == Backend::Postgres)
             .build_unchecked(Manager { url: url.to_owned(), backend });
-        Ok(Db { pool, backend, turns: Arc::new(tokio::sync::Semaphore::new(max_connections as usize)) })
+        let turns = Arc::new(tokio::sync::Semaphore::new(max_connections as usize));
+        Ok(Db { pool, backend, turns, threads, handles: Arc::new(()) })
+    }
+
+    /// Closes the database for good: waits until this is its last handle, closes every pooled
+    /// connection, then waits until the pool's threads have finished any connection they were
+    /// opening, so that nothing of this process talks to the database once it returns (a
+    /// process that exits while a thread is inside the database client crashed at exit).
+    /// Returns whether all of it happened within `patience`.
+    pub fn close(self, patience: Duration) -> bool {
+        let deadline = std::time::Instant::now() + patience;
+        let wait_until = |done: &dyn Fn() -> bool| {
+            while !done() {
+                if std::time::Instant::now() > deadline {
+                    return false;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            true
+        };
+        if !wait_until(&|| Arc::strong_count(&self.handles) == 1) {
+            return false;
+        }
+        let Db { pool, threads, .. } = self;
+        drop(pool);
+        // A connection being opened holds the pool until it is done (at most the connect
+        // timeout); then only this handle holds the threads.
+        wait_until(&|| Arc::strong_count(&threads) == 1)
     }
 
     pub fn backend(&self) -> Backend {

@@ -1,5 +1,11 @@
-//! Sign-in failures counted per email address in the database, so a lockout holds across
-//! every server process. Unknown addresses are counted too: a lockout tells nothing.
+//! Limits on sign-in failures, reset requests and signups, counted in the database so they
+//! hold across every server process. Each counter has a short key: the kind, a digest of the
+//! email (never the address itself, whatever its length), and the client's network.
+//!
+//! Sign-in failures are counted per account *and* source, and per source: a stranger who
+//! fails ten times for the owner's address locks that address out of the stranger's network
+//! only, never out of the owner's usual place; unknown addresses are counted alike, so a
+//! lockout tells nothing.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -8,25 +14,58 @@ use super::DbConnection;
 use super::schema::sign_in_throttle;
 use crate::error::AppError;
 
-/// Failures allowed within the window before the address is locked.
-pub const MAX_FAILURES: i32 = 10;
-pub const WINDOW: Duration = Duration::minutes(15);
-pub const LOCK: Duration = Duration::minutes(15);
-
-pub fn locked_until(conn: &mut DbConnection, key: &str, at: NaiveDateTime) -> Result<Option<NaiveDateTime>, AppError> {
-    let until: Option<Option<NaiveDateTime>> =
-        sign_in_throttle::table.find(key).select(sign_in_throttle::locked_until).first(conn).optional()?;
-    Ok(until.flatten().filter(|u| *u > at))
+/// How many events a window allows, and how long the lock that follows lasts.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit {
+    pub max: i32,
+    pub window: Duration,
+    pub lock: Duration,
 }
 
-/// Counts a failure; returns true when this failure locked the address.
-pub fn record_failure(conn: &mut DbConnection, key: &str, at: NaiveDateTime) -> Result<bool, AppError> {
-    let row: Option<(i32, NaiveDateTime)> = sign_in_throttle::table
-        .find(key)
-        .select((sign_in_throttle::failures, sign_in_throttle::window_started_at))
-        .first(conn)
-        .optional()?;
-    let failures = match row {
+/// Sign-in failures for one address from one network.
+pub const SIGN_IN: Limit = Limit { max: 10, window: Duration::minutes(15), lock: Duration::minutes(15) };
+/// Sign-in failures from one network, whatever the addresses.
+pub const SIGN_IN_SOURCE: Limit = Limit { max: 50, window: Duration::minutes(15), lock: Duration::minutes(15) };
+/// "Forgot password" requests from one network.
+pub const RESET_SOURCE: Limit = Limit { max: 10, window: Duration::minutes(15), lock: Duration::minutes(15) };
+/// Reset mails to one address: past it no new link is sent, and the last one sent keeps
+/// working (a flood of requests never kills the link its owner is about to use).
+pub const RESET_MAILS: Limit = Limit { max: 5, window: Duration::hours(1), lock: Duration::hours(1) };
+/// Signups from one network.
+pub const SIGNUP_SOURCE: Limit = Limit { max: 10, window: Duration::hours(1), lock: Duration::hours(1) };
+
+/// Failures allowed for one address from one network before it is locked there.
+pub const MAX_FAILURES: i32 = SIGN_IN.max;
+
+/// An email's part of a key: a digest, so a key stays short whatever was typed.
+pub fn account(email: &str) -> String {
+    crate::auth::secret::digest(&email.trim().to_lowercase())[..32].to_owned()
+}
+
+pub fn sign_in_key(account: &str, source: &str) -> String {
+    format!("login:{account}:{source}")
+}
+
+pub fn sign_in_source_key(source: &str) -> String {
+    format!("login-src:{source}")
+}
+
+/// Whether any of `keys` is locked at `at`.
+pub fn locked(conn: &mut DbConnection, keys: &[&str], at: NaiveDateTime) -> Result<bool, AppError> {
+    let found: i64 = sign_in_throttle::table
+        .filter(sign_in_throttle::key.eq_any(keys))
+        .filter(sign_in_throttle::locked_until.gt(at))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// Counts one event under `key`; returns true when this one locked it. Call only while the key
+/// is not locked, so that a lock ends when its time is up.
+pub fn record(conn: &mut DbConnection, key: &str, limit: Limit, at: NaiveDateTime) -> Result<bool, AppError> {
+    let row: Option<NaiveDateTime> =
+        sign_in_throttle::table.find(key).select(sign_in_throttle::window_started_at).first(conn).optional()?;
+    let count = match row {
         None => {
             let inserted = diesel::insert_into(sign_in_throttle::table)
                 .values((
@@ -36,12 +75,12 @@ pub fn record_failure(conn: &mut DbConnection, key: &str, at: NaiveDateTime) -> 
                 ))
                 .execute(conn);
             match inserted {
-                Ok(_) => return Ok(false),
-                // Another process counted the first failure at the same moment.
+                Ok(_) => 1,
+                // Another process counted the first one at the same moment.
                 Err(_) => increment(conn, key)?,
             }
         }
-        Some((_, started)) if at - started > WINDOW => {
+        Some(started) if at - started > limit.window => {
             diesel::update(sign_in_throttle::table.find(key))
                 .set((
                     sign_in_throttle::failures.eq(1),
@@ -53,10 +92,10 @@ pub fn record_failure(conn: &mut DbConnection, key: &str, at: NaiveDateTime) -> 
         }
         Some(_) => increment(conn, key)?,
     };
-    if failures >= MAX_FAILURES {
+    if count >= limit.max {
         diesel::update(sign_in_throttle::table.find(key))
             .set((
-                sign_in_throttle::locked_until.eq(at + LOCK),
+                sign_in_throttle::locked_until.eq(at + limit.lock),
                 sign_in_throttle::failures.eq(0),
                 sign_in_throttle::window_started_at.eq(at),
             ))
@@ -76,4 +115,23 @@ fn increment(conn: &mut DbConnection, key: &str) -> Result<i32, AppError> {
 pub fn clear(conn: &mut DbConnection, key: &str) -> Result<(), AppError> {
     diesel::delete(sign_in_throttle::table.find(key)).execute(conn)?;
     Ok(())
+}
+
+/// Ends every sign-in lock of an address, from every network: its owner proved they read its
+/// mail (a password reset).
+pub fn clear_account(conn: &mut DbConnection, email: &str) -> Result<(), AppError> {
+    let prefix = format!("login:{}:%", account(email));
+    diesel::delete(sign_in_throttle::table.filter(sign_in_throttle::key.like(prefix))).execute(conn)?;
+    Ok(())
+}
+
+/// Forgets counters whose window and lock are long over, so strangers' attempts do not pile up.
+pub fn prune(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, AppError> {
+    let old = at - Duration::days(1);
+    Ok(diesel::delete(
+        sign_in_throttle::table
+            .filter(sign_in_throttle::window_started_at.lt(old))
+            .filter(sign_in_throttle::locked_until.is_null().or(sign_in_throttle::locked_until.lt(at))),
+    )
+    .execute(conn)?)
 }

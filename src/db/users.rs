@@ -153,8 +153,9 @@ pub fn record_sign_in(conn: &mut DbConnection, id: i64) -> Result<(), AppError> 
     Ok(())
 }
 
-/// Stores a new password hash and a new security stamp (ending every other session);
-/// returns the stamp for the session that made the change.
+/// Stores a new password hash and a new security stamp (ending every other session), and
+/// revokes the user's pending links (a security event); returns the stamp for the session that
+/// made the change.
 pub fn set_password(conn: &mut DbConnection, id: i64, hash: &str) -> Result<String, AppError> {
     let stamp = new_security_stamp();
     diesel::update(users::table.find(id))
@@ -166,6 +167,7 @@ pub fn set_password(conn: &mut DbConnection, id: i64, hash: &str) -> Result<Stri
             users::version.eq(users::version + 1),
         ))
         .execute(conn)?;
+    super::tokens::revoke_pending(conn, id, false)?;
     Ok(stamp)
 }
 

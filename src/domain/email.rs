@@ -19,7 +19,7 @@ impl Email {
         if email.len() > Self::MAX_LEN {
             return Err("An email address has at most 254 characters.");
         }
-        if !email.validate_email() || !email.contains('.') {
+        if !email.validate_email() || !email.contains('.') || email.chars().any(char::is_control) {
             return Err("Enter an email address like name@example.com.");
         }
         Ok(Email(email))

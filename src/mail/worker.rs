@@ -132,16 +132,29 @@ pub fn compose(mail: &Mail, settings: &Settings) -> Result<lettre::Message, Stri
 }
 
 /// Runs until the process ends: delivers due mail, then waits for new mail or the next poll.
-pub async fn run(db: Db, transport: Transport, queued: Arc<Notify>, retry_base: Duration) {
-    loop {
-        match deliver_due(&db, &transport, retry_base).await {
-            Ok(0) => {
-                let _ = tokio::time::timeout(IDLE_POLL, queued.notified()).await;
-            }
-            Ok(_) => {}
+/// Delivers mail until `stop` turns true; a batch under way is finished first (what is not
+/// sent stays in the outbox for the next start).
+pub async fn run(
+    db: Db,
+    transport: Transport,
+    queued: Arc<Notify>,
+    retry_base: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    while !*stop.borrow() {
+        let pause = match deliver_due(&db, &transport, retry_base).await {
+            Ok(0) => IDLE_POLL,
+            Ok(_) => Duration::ZERO,
             Err(e) => {
                 tracing::warn!(error = ?e, "mail delivery paused");
-                tokio::time::sleep(IDLE_POLL).await;
+                IDLE_POLL
+            }
+        };
+        if pause > Duration::ZERO {
+            tokio::select! {
+                _ = tokio::time::sleep(pause) => {}
+                _ = queued.notified() => {}
+                _ = stop.changed() => {}
             }
         }
     }

@@ -8,7 +8,7 @@ use chrono::Duration;
 use diesel::prelude::*;
 use serde::Deserialize;
 
-use crate::auth::{CurrentUser, MaybeUser, SessionState};
+use crate::auth::{CurrentUser, MaybeUser, SessionState, client};
 use crate::db::audit::{self, AuditContext, Target};
 use crate::db::schema::users;
 use crate::db::settings::Settings;
@@ -115,24 +115,23 @@ pub async fn forgot(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let ctx = AuditContext::from_request(&req, None, None);
-    let ip = ctx.ip.clone().unwrap_or_default();
+    let source = format!("reset-src:{}", client::source_key(client::of_request(&req)));
+    let mails = format!("reset:{}", throttle::account(email.as_str()));
     let public_url = state.config.public_url.clone();
     state
         .db
         .transaction(move |conn| {
             let at = now();
-            let (by_address, by_ip) = (format!("reset:{email}"), format!("reset-ip:{ip}"));
-            let limited = throttle::locked_until(conn, &by_address, at)?.is_some()
-                || throttle::locked_until(conn, &by_ip, at)?.is_some();
-            // Every request counts toward the limit (the counter is the sign-in one's).
-            throttle::record_failure(conn, &by_address, at)?;
-            throttle::record_failure(conn, &by_ip, at)?;
-            if limited {
+            // Past either limit the answer is the same and nothing is sent; the link sent last
+            // stays valid, so a flood never takes the reset from the address's owner.
+            if throttle::locked(conn, &[&source, &mails], at)? {
                 return Ok(());
             }
+            throttle::record(conn, &source, throttle::RESET_SOURCE, at)?;
             if let Some(user) = crate::db::users::find_by_email(conn, email.as_str())?
                 && user.status() == UserStatus::Active
             {
+                throttle::record(conn, &mails, throttle::RESET_MAILS, at)?;
                 queue_password_reset(conn, &ctx.as_actor(user.id), &public_url, &user)?;
             }
             Ok(())
@@ -215,6 +214,8 @@ pub async fn reset(
                 return Ok(None);
             }
             let stamp = crate::db::users::set_password(conn, user.id, &hash)?;
+            // Whoever reads the address's mail may sign in from anywhere again.
+            throttle::clear_account(conn, &user.email)?;
             let settings = Settings::load(conn)?;
             outbox::enqueue(conn, &messages::password_changed(&settings, &user.email, &user.first_name)?)?;
             audit::record(

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{MaybeUser, SessionState};
+use crate::auth::{MaybeUser, SessionState, client};
 use crate::db::audit::{self, AuditContext, Target};
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, Purpose, TokenState};
@@ -85,24 +85,44 @@ pub async fn sign_in(
     form: web::Form<SignInForm>,
 ) -> Result<HttpResponse, AppError> {
     let SignInForm { email, password, next } = form.into_inner();
-    let key = email.trim().to_lowercase();
+    // What was typed, as it is shown again and kept in the audit log: never longer than an
+    // address can be, never a control character.
+    let typed: String = email.trim().chars().filter(|c| !c.is_control()).take(Email::MAX_LEN + 1).collect();
+    let address = Email::parse(&email).ok();
+    let source = client::source_key(client::of_request(&req));
+    let account = throttle::account(&typed);
+    let (pair, from_source) = (throttle::sign_in_key(&account, &source), throttle::sign_in_source_key(&source));
     let at = now();
-    let lookup_key = key.clone();
-    let (user, locked) = state
-        .db
-        .run(move |conn| Ok((users::find_by_email(conn, &lookup_key)?, throttle::locked_until(conn, &lookup_key, at)?)))
-        .await?;
-    let hash = user.as_ref().filter(|u| u.status() == UserStatus::Active).and_then(|u| u.password_hash.clone());
-    let password_ok = state.hasher.verify(password, hash).await?;
+    let (user, locked) = {
+        let (address, keys) = (address.clone(), [pair.clone(), from_source.clone()]);
+        state
+            .db
+            .run(move |conn| {
+                let user = match &address {
+                    Some(address) => users::find_by_email(conn, address.as_str())?,
+                    None => None,
+                };
+                Ok((user, throttle::locked(conn, &[&keys[0], &keys[1]], at)?))
+            })
+            .await?
+    };
+    // A locked address (from this network) or network gets no password check at all: a flood
+    // of attempts costs no hashing.
+    let password_ok = if locked {
+        false
+    } else {
+        let hash = user.as_ref().filter(|u| u.status() == UserStatus::Active).and_then(|u| u.password_hash.clone());
+        state.hasher.verify(password, hash).await?
+    };
     let ctx = AuditContext::from_request(&req, None, None);
 
-    if let (true, None, Some(user)) = (password_ok, locked, user.as_ref()) {
+    if let (true, Some(user)) = (password_ok, user.as_ref()) {
         let (id, email) = (user.id, user.email.clone());
         let ctx = ctx.as_actor(id);
         state
             .db
             .transaction(move |conn| {
-                throttle::clear(conn, &key)?;
+                throttle::clear(conn, &pair)?;
                 users::record_sign_in(conn, id)?;
                 audit::record(conn, &ctx, "sign_in", Target::user(id, &email), serde_json::json!({}))
             })
@@ -112,27 +132,26 @@ pub async fn sign_in(
     }
 
     let target = user.as_ref().map(|u| (u.id, u.email.clone()));
-    let shown_email = email.trim().to_owned();
+    let shown_email = typed.clone();
     state
         .db
         .transaction(move |conn| {
             let target = || target.as_ref().map_or(Target::none(), |(id, email)| Target::user(*id, email));
-            let reason = if locked.is_some() { "locked" } else { "wrong email or password" };
+            let reason = if locked { "locked" } else { "wrong email or password" };
             audit::record(
                 conn,
                 &ctx,
                 "sign_in.failed",
                 target(),
-                serde_json::json!({ "email": key, "reason": reason }),
+                serde_json::json!({ "email": typed, "reason": reason }),
             )?;
-            if locked.is_none() && throttle::record_failure(conn, &key, at)? {
-                audit::record(
-                    conn,
-                    &ctx,
-                    "sign_in.locked",
-                    target(),
-                    serde_json::json!({ "email": key, "minutes": throttle::LOCK.num_minutes() }),
-                )?;
+            if !locked {
+                if throttle::record(conn, &pair, throttle::SIGN_IN, at)? {
+                    let minutes = throttle::SIGN_IN.lock.num_minutes();
+                    let details = serde_json::json!({ "email": typed, "source": source, "minutes": minutes });
+                    audit::record(conn, &ctx, "sign_in.locked", target(), details)?;
+                }
+                throttle::record(conn, &from_source, throttle::SIGN_IN_SOURCE, at)?;
             }
             Ok(())
         })

@@ -77,15 +77,15 @@ pub fn test_config(database_url: &str) -> Config {
         workers: 1,
         deliver_mail: false,
         mail_retry_base: std::time::Duration::from_millis(200),
+        trusted_proxies: Default::default(),
     }
 }
 
 pub struct TestApp {
     pub address: String,
-    pub db: Db,
     pub config: Config,
-    server: actix_web::dev::ServerHandle,
-    // Dropped last: the database outlives the server that uses it.
+    running: RunningApp,
+    // Dropped last: the database outlives the app that uses it.
     pub database: TestDatabase,
 }
 
@@ -101,18 +101,49 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::new();
     let mut config = test_config(&database.url);
     adjust(&mut config);
-    let app = Application::build(config.clone()).await.expect("the app builds");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    let db = app.state.db.clone();
-    let server = app.into_server();
-    let handle = server.handle();
-    actix_web::rt::spawn(server);
-    TestApp { address, db, config, server: handle, database }
+    let running = RunningApp::start(config.clone()).await;
+    TestApp { address: running.address.clone(), config, running, database }
 }
 
-impl Drop for TestApp {
+/// The app serving on a thread of its own, as `concierge serve` does in its process. Dropping
+/// it stops it the way SIGTERM does and waits until it is done: server, mail worker and every
+/// database connection, including one the pool was still opening. A test process that exited
+/// with those still running crashed at exit (the database client's clean-up ran under them).
+pub struct RunningApp {
+    pub address: String,
+    db: Option<Db>,
+    server: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<bool>>,
+}
+
+impl RunningApp {
+    pub async fn start(config: Config) -> RunningApp {
+        let (started, ready) = tokio::sync::oneshot::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(config).await.expect("the app builds");
+                let _ = started.send((app.port(), app.state.db.clone(), app.handle()));
+                app.run_until_stopped().await.is_ok()
+            })
+        });
+        let (port, db, server) = ready.await.expect("the app started");
+        RunningApp { address: format!("http://127.0.0.1:{port}"), db: Some(db), server, thread: Some(thread) }
+    }
+
+    pub fn db(&self) -> &Db {
+        self.db.as_ref().expect("the app is running")
+    }
+}
+
+impl Drop for RunningApp {
     fn drop(&mut self) {
+        // The app closes the database once this handle is gone too.
+        self.db = None;
         drop(self.server.stop(false));
+        let stopped = self.thread.take().map(|t| t.join());
+        if !std::thread::panicking() {
+            assert!(matches!(stopped, Some(Ok(true))), "the app did not stop cleanly");
+        }
     }
 }
 
@@ -147,8 +178,12 @@ impl TestApp {
     }
 
     /// Runs `f` on a database connection (for arranging and checking what a test needs).
+    pub fn db(&self) -> &Db {
+        self.running.db()
+    }
+
     pub async fn with_db<T: Send + 'static>(&self, f: impl FnOnce(&mut DbConnection) -> T + Send + 'static) -> T {
-        let db = self.db.clone();
+        let db = self.db().clone();
         actix_web::web::block(move || {
             let mut conn = db.get().expect("a test connection");
             f(&mut conn)
@@ -543,6 +578,16 @@ impl Browser {
     /// Posts exactly these fields (no CSRF token added).
     pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let response = self.client.post(format!("{}{path}", self.base)).form(fields).send().await.expect("POST");
+        self.read(response).await
+    }
+
+    /// Posts a form (with this session's CSRF token) as a proxy would forward it for `client`.
+    pub async fn post_from(&self, client: &str, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf_token().await;
+        let mut fields: Vec<(&str, &str)> = fields.to_vec();
+        fields.push(("csrf_token", &token));
+        let request = self.client.post(format!("{}{path}", self.base)).header("x-forwarded-for", client);
+        let response = request.form(&fields).send().await.expect("POST");
         self.read(response).await
     }
 

@@ -198,16 +198,11 @@ async fn two_processes_on_one_database_send_each_mail_once() {
     let mut config = first.config.clone();
     config.deliver_mail = true;
     config.smtp_url = Some(url);
-    let a = concierge::startup::Application::build(config.clone()).await.unwrap();
-    let b = concierge::startup::Application::build(config).await.unwrap();
-    let (ha, hb) = (a.into_server(), b.into_server());
-    let (sa, sb) = (ha.handle(), hb.handle());
-    actix_web::rt::spawn(ha);
-    actix_web::rt::spawn(hb);
+    let a = RunningApp::start(config.clone()).await;
+    let b = RunningApp::start(config).await;
     let mails = server.wait_for(40, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(mails.len(), 40);
     assert_eq!(server.messages().len(), 40, "no mail twice");
-    sa.stop(false).await;
-    sb.stop(false).await;
+    drop((a, b));
 }

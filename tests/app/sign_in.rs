@@ -1,5 +1,6 @@
 //! Sign-in, sign-out, lockout, and the security stamp that ends sessions.
 
+use concierge::auth::client::TrustedProxies;
 use concierge::domain::UserStatus;
 
 use crate::helpers::*;
@@ -150,4 +151,72 @@ async fn a_session_that_ended_is_sent_to_sign_in_even_with_a_malformed_form() {
     app.with_db(move |c| concierge::db::users::set_status(c, user.id, UserStatus::Disabled).unwrap()).await;
     // The form lacks every field: the session is checked before the form is read.
     browser.post("/profile/email", &[]).await.assert_redirect_to("/sign-in");
+}
+
+#[actix_web::test]
+async fn a_stranger_cannot_lock_the_owner_out_of_their_own_place() {
+    let app = spawn_app_with(|c| c.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap()).await;
+    app.create_owner().await;
+    let stranger = app.browser();
+    stranger.get("/sign-in").await;
+    for _ in 0..concierge::db::throttle::MAX_FAILURES + 2 {
+        let page =
+            stranger.post_from("203.0.113.9", "/sign-in", &[("email", "owner@example.com"), ("password", "guess")]);
+        page.await.assert_status(422);
+    }
+    let locked =
+        stranger.post_from("203.0.113.9", "/sign-in", &[("email", "owner@example.com"), ("password", PASSWORD)]);
+    locked.await.assert_status(422);
+    let owner = app.browser();
+    owner.get("/sign-in").await;
+    let page = owner.post_from("198.51.100.7", "/sign-in", &[("email", "owner@example.com"), ("password", PASSWORD)]);
+    page.await.assert_redirect_to("/settings");
+    let ips: Vec<Option<String>> = app
+        .with_db(|c| {
+            use concierge::db::schema::audit_events as a;
+            use diesel::prelude::*;
+            a::table.filter(a::action.eq("sign_in")).select(a::ip).load(c).unwrap()
+        })
+        .await;
+    assert_eq!(ips, vec![Some("198.51.100.7".to_owned())], "the audit names the client behind the proxy");
+}
+
+#[actix_web::test]
+async fn a_forwarded_address_from_an_untrusted_peer_is_ignored() {
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let stranger = app.browser();
+    stranger.get("/sign-in").await;
+    for i in 0..concierge::db::throttle::MAX_FAILURES {
+        let client = format!("203.0.113.{i}");
+        let page = stranger.post_from(&client, "/sign-in", &[("email", "owner@example.com"), ("password", "guess")]);
+        page.await.assert_status(422);
+    }
+    let page =
+        stranger.post_from("198.51.100.7", "/sign-in", &[("email", "owner@example.com"), ("password", PASSWORD)]);
+    page.await.assert_status(422).assert_contains(FAILED);
+}
+
+#[actix_web::test]
+async fn an_address_of_a_quarter_megabyte_is_refused_and_stored_nowhere() {
+    let app = spawn_app().await;
+    let browser = app.browser();
+    let huge = format!("{}@example.com", "a".repeat(200 * 1024));
+    browser.get("/sign-in").await;
+    let page = browser.post("/sign-in", &[("email", &huge), ("password", "x")]).await;
+    page.assert_status(422);
+    assert!(page.body.len() < 20_000, "the page does not echo it: {} bytes", page.body.len());
+    let stored: Vec<(String, String)> = app
+        .with_db(|c| {
+            use concierge::db::schema::{audit_events as a, sign_in_throttle as t};
+            use diesel::prelude::*;
+            let keys: Vec<String> = t::table.select(t::key).load(c).unwrap();
+            let details: Vec<String> = a::table.select(a::details).load(c).unwrap();
+            keys.into_iter().zip(details).collect()
+        })
+        .await;
+    assert!(!stored.is_empty());
+    for (key, details) in stored {
+        assert!(key.len() < 200 && details.len() < 1000, "{} / {}", key.len(), details.len());
+    }
 }
