@@ -167,3 +167,33 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     assert!(status.success(), "the server stopped cleanly: {status:?}");
 }
+
+#[actix_web::test]
+async fn sigterm_stops_the_mail_worker_and_closes_the_database_before_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let log = dir.path().join("log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_concierge"))
+        .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("c.db").display()))
+        .env("BIND", format!("127.0.0.1:{port}"))
+        .env("MAIL_DIR", dir.path().join("mail"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while client.get(format!("{base}/readyz")).send().await.is_err() {
+        assert!(std::time::Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "the server stopped cleanly: {status:?}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let worker = log.find("the mail worker stopped").expect("the mail worker stopped");
+    let closed = log.find("the database is closed").expect("the database was closed");
+    assert!(worker < closed, "the worker stops before the database closes:\n{log}");
+}
