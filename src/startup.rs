@@ -144,7 +144,7 @@ impl Application {
                 .wrap(session)
                 .wrap(Compress::default())
                 .wrap(from_fn(security_headers))
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .configure(router::configure)
                 .default_service(web::to(not_found))
         })

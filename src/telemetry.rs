@@ -12,3 +12,39 @@ pub fn init() {
         .with_writer(std::io::stderr)
         .try_init();
 }
+
+/// The span of one request, as the request line in the log: method, route *pattern*, status.
+/// Never the path itself: links carry secrets in it (`/invite/{token}`, `/reset-password/{token}`),
+/// and a log is read by more people than a mailbox.
+pub struct RequestSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        let route = request.match_pattern().unwrap_or_else(|| "(no route)".into());
+        tracing::info_span!(
+            "request",
+            method = %request.method(),
+            route = %route,
+            status = tracing::field::Empty,
+            error = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        match outcome {
+            Ok(response) => {
+                span.record("status", response.status().as_u16());
+                if let Some(error) = response.response().error() {
+                    span.record("error", tracing::field::display(error));
+                }
+            }
+            Err(error) => {
+                span.record("status", error.as_response_error().status_code().as_u16());
+                span.record("error", tracing::field::display(error));
+            }
+        }
+    }
+}

@@ -85,9 +85,13 @@ pub fn claim(conn: &mut DbConnection) -> Result<Vec<Mail>, AppError> {
     Ok(mails)
 }
 
+/// Records a delivery. The body goes: it may hold a one-time link, and a sent mail is kept
+/// only to show who was sent what, and when.
 pub fn mark_sent(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     diesel::update(outbox::table.find(id))
         .set((
+            outbox::body_text.eq(""),
+            outbox::body_html.eq(""),
             outbox::sent_at.eq(now()),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::claimed_until.eq(None::<NaiveDateTime>),
@@ -97,11 +101,17 @@ pub fn mark_sent(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Records a failed try: retried later, or failed for good after the last try.
+/// Records a failed try: retried later, or failed for good after the last try (and then its
+/// body goes, as a sent one's does).
 pub fn mark_failed_try(conn: &mut DbConnection, mail: &Mail, error: &str, base: Duration) -> Result<(), AppError> {
     let attempts = mail.attempts + 1;
     let at = now();
     let error: String = error.chars().take(500).collect();
+    if attempts >= MAX_ATTEMPTS {
+        diesel::update(outbox::table.find(mail.id))
+            .set((outbox::body_text.eq(""), outbox::body_html.eq("")))
+            .execute(conn)?;
+    }
     diesel::update(outbox::table.find(mail.id))
         .set((
             outbox::attempts.eq(attempts),

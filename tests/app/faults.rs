@@ -189,10 +189,15 @@ async fn sigterm_stops_the_mail_worker_and_closes_the_database_before_exit() {
         assert!(std::time::Instant::now() < deadline, "the server did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // A link's secret never reaches the log: the request line names the route.
+    let secret = "5ec2e7".repeat(10) + "abcd";
+    client.get(format!("{base}/invite/{secret}?x=1")).send().await.unwrap();
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     assert!(status.success(), "the server stopped cleanly: {status:?}");
     let log = std::fs::read_to_string(&log).unwrap();
+    assert!(!log.contains(&secret), "{log}");
+    assert!(log.contains("/invite/{token}"), "{log}");
     let worker = log.find("the mail worker stopped").expect("the mail worker stopped");
     let closed = log.find("the database is closed").expect("the database was closed");
     assert!(worker < closed, "the worker stops before the database closes:\n{log}");
