@@ -291,17 +291,19 @@ pub async fn signup_page(
     render(StatusCode::OK, &page)
 }
 
+/// Name and address only: the password is chosen after the address is confirmed.
 #[derive(Deserialize)]
 pub struct SignupForm {
+    #[serde(default)]
     first_name: String,
+    #[serde(default)]
     last_name: String,
+    #[serde(default)]
     email: String,
-    password: String,
-    password_confirm: String,
 }
 
-/// Creates a Customer who becomes active when the emailed link is followed. An address that
-/// has an account gets the same answer on the page, and a notice in its mailbox.
+/// Sends a link to the address; the Customer account is made when it is followed. An address
+/// that has an account gets the same answer on the page, and a notice in its mailbox.
 pub async fn signup(
     state: web::Data<AppState>,
     session: SessionState,
@@ -323,17 +325,7 @@ pub async fn signup(
     {
         errors.add("email", format!("Sign-up is open to addresses at {} only.", settings.signup_domains.join(", ")));
     }
-    let personal = [form.first_name.as_str(), form.last_name.as_str(), form.email.as_str()];
-    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
-        Err(m) if m.contains("not the same") => {
-            errors.add("password_confirm", m);
-            None
-        }
-        other => errors.check("password", other),
-    };
-    let (Some(first), Some(last), Some(email), Some(password), true) =
-        (first, last, email, password, errors.is_empty())
-    else {
+    let (Some(first), Some(last), Some(email), true) = (first, last, email, errors.is_empty()) else {
         let page = SignupPage {
             layout,
             first_name: form.first_name,
@@ -344,59 +336,47 @@ pub async fn signup(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, None, None);
+    let source = format!("signup-src:{}", client::source_key(client::of_request(&req)));
     let public_url = state.config.public_url.clone();
+    // Nothing is stored for the address but a link to it: no account, no password, until
+    // whoever reads its mail follows the link and chooses the password there. The answer is
+    // the same whether the address has an account (it gets a notice) or not.
     state
         .db
         .transaction(move |conn| {
-            let settings = Settings::load(conn)?;
-            if crate::db::users::find_by_email(conn, email.as_str())?.is_some() {
-                outbox::enqueue(
-                    conn,
-                    &messages::signup_exists(&settings, email.as_str(), &format!("{public_url}/sign-in"))?,
-                )?;
+            let at = now();
+            if throttle::locked(conn, &[&source], at)? {
                 return Ok(());
             }
-            let customer = groups::find_builtin(conn, groups::CUSTOMER_KEY)?;
-            let user = crate::db::users::insert(
-                conn,
-                &crate::db::users::NewUser {
-                    password_hash: Some(hash),
-                    ..crate::db::users::NewUser::new(
-                        email.into_inner(),
-                        first.into_inner(),
-                        last.into_inner(),
-                        customer.id,
-                        UserStatus::Invited,
-                    )
-                },
-            )?;
+            throttle::record(conn, &source, throttle::SIGNUP_SOURCE, at)?;
+            let settings = Settings::load(conn)?;
+            if crate::db::users::find_by_email(conn, email.as_str())?.is_some() {
+                let sign_in = format!("{public_url}/sign-in");
+                outbox::enqueue(conn, &messages::signup_exists(&settings, email.as_str(), &sign_in)?)?;
+                return Ok(());
+            }
             let (token, secret) = tokens::issue(
                 conn,
                 NewToken {
                     purpose: Purpose::EmailVerify,
-                    user_id: Some(user.id),
-                    email: Some(&user.email),
-                    details: serde_json::json!({}),
+                    user_id: None,
+                    email: Some(email.as_str()),
+                    details: serde_json::json!({ "first_name": first.as_str(), "last_name": last.as_str() }),
                     created_by: None,
                     ttl: Duration::hours(settings.invite_ttl_hours),
                 },
             )?;
-            let mail = messages::verify_email(
-                &settings,
-                &user.email,
-                &user.first_name,
-                &format!("{public_url}/verify-email/{secret}"),
-            )?;
+            let link = format!("{public_url}/verify-email/{secret}");
+            let mail = messages::verify_email(&settings, email.as_str(), first.as_str(), &link)?;
             let mail_id = outbox::enqueue(conn, &mail)?;
             tokens::attach_mail(conn, token.id, mail_id)?;
             audit::record(
                 conn,
-                &ctx.as_actor(user.id),
-                "user.signed_up",
-                Target::user(user.id, &user.email),
-                serde_json::json!({ "group": customer.name }),
+                &ctx,
+                "signup.requested",
+                Target::none(),
+                serde_json::json!({ "email": email.as_str(), "token_id": token.id }),
             )
         })
         .await?;
@@ -456,22 +436,54 @@ async fn confirm_link_page(
     }
 }
 
-/// The link in a self-signup mail: a button that confirms the address.
+#[derive(Template)]
+#[template(path = "public/verify_email.html")]
+struct VerifyPage {
+    layout: Layout,
+    token: String,
+    name: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+/// A self-signup link: who it is for, if it still works.
+fn signup_token(conn: &mut DbConnection, secret: &str) -> Result<Option<(tokens::Token, String, String)>, AppError> {
+    let Some(token) = tokens::find_by_secret(conn, Purpose::EmailVerify, secret)?.filter(|t| t.user_id.is_none())
+    else {
+        return Ok(None);
+    };
+    let details: serde_json::Value = serde_json::from_str(&token.details).unwrap_or_default();
+    let name = |k: &str| details.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let (first, last) = (name("first_name"), name("last_name"));
+    Ok(Some((token, first, last)))
+}
+
+/// The link in a self-signup mail: the address is confirmed by following it, and the password
+/// is chosen here, never before.
 pub async fn verify_email_page(
     state: web::Data<AppState>,
     session: SessionState,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
-    let action = format!("/verify-email/{secret}");
-    confirm_link_page(&state, &session, Purpose::EmailVerify, secret, UserStatus::Invited, action, |email| {
-        (
-            "Confirm your email",
-            format!("Confirm that {email} is your address to finish setting up your account."),
-            "Confirm my email",
-        )
-    })
-    .await
+    let lookup = secret.clone();
+    let found = state.db.run(move |conn| signup_token(conn, &lookup)).await?;
+    let Some((token, first, last)) = found else {
+        return Err(AppError::NotFound);
+    };
+    let token_state = token.state(now());
+    if token_state != TokenState::Valid {
+        return link_problem(&state, &session, token_state, "Confirm email").await;
+    }
+    let (layout, _) = public_layout(&state, &session, "Confirm your email").await?;
+    let page = VerifyPage {
+        layout,
+        token: secret,
+        name: format!("{first} {last}"),
+        email: token.email.unwrap_or_default(),
+        errors: FieldErrors::new(),
+    };
+    render(StatusCode::OK, &page)
 }
 
 /// The link in an email-change mail: a button that makes the new address the sign-in address.
@@ -492,46 +504,82 @@ pub async fn confirm_email_change_page(
     .await
 }
 
+#[derive(Deserialize)]
+pub struct ChosenPassword {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
 pub async fn verify_email(
     state: web::Data<AppState>,
     session: SessionState,
     req: HttpRequest,
     path: web::Path<String>,
+    form: web::Form<ChosenPassword>,
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
+    let lookup = secret.clone();
+    let Some((token, first, last)) = state.db.run(move |conn| signup_token(conn, &lookup)).await? else {
+        return Err(AppError::NotFound);
+    };
+    let token_state = token.state(now());
+    if token_state != TokenState::Valid {
+        return link_problem(&state, &session, token_state, "Confirm email").await;
+    }
+    let email = token.email.clone().unwrap_or_default();
+    let personal = [first.as_str(), last.as_str(), email.as_str()];
+    let mut errors = FieldErrors::new();
+    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
+        Err(m) if m.contains("not the same") => {
+            errors.add("password_confirm", m);
+            None
+        }
+        other => errors.check("password", other),
+    };
+    let Some(password) = password else {
+        let (layout, _) = public_layout(&state, &session, "Confirm your email").await?;
+        let page = VerifyPage { layout, token: secret, name: format!("{first} {last}"), email, errors };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, None, None);
+    let public_url = state.config.public_url.clone();
     let outcome = state
         .db
         .transaction(move |conn| {
-            let Some((token, user, token_state)) =
-                tokens::find_for_user(conn, Purpose::EmailVerify, &secret, UserStatus::Invited)?
-            else {
-                return Ok(None);
-            };
-            if token_state != TokenState::Valid || !tokens::consume(conn, token.id)? {
-                return Ok(Some(Err(if token_state == TokenState::Valid { TokenState::Used } else { token_state })));
+            if !tokens::consume(conn, token.id)? {
+                return Ok(Err(TokenState::Used));
             }
-            diesel::update(users::table.find(user.id))
-                .set((
-                    users::status.eq(UserStatus::Active.as_str()),
-                    users::last_sign_in_at.eq(now()),
-                    users::version.eq(users::version + 1),
-                ))
-                .execute(conn)?;
-            audit::record(
+            let settings = Settings::load(conn)?;
+            // An account made for the address meanwhile (an invitation, an import) is theirs
+            // to use; this link makes none.
+            if crate::db::users::find_by_email(conn, &email)?.is_some() {
+                let sign_in = format!("{public_url}/sign-in");
+                outbox::enqueue(conn, &messages::signup_exists(&settings, &email, &sign_in)?)?;
+                return Ok(Err(TokenState::Used));
+            }
+            let customer = groups::find_builtin(conn, groups::CUSTOMER_KEY)?;
+            let user = crate::db::users::insert(
                 conn,
-                &ctx.as_actor(user.id),
-                "user.email_verified",
-                Target::user(user.id, &user.email),
-                serde_json::json!({}),
+                &crate::db::users::NewUser {
+                    password_hash: Some(hash),
+                    ..crate::db::users::NewUser::new(email, first, last, customer.id, UserStatus::Active)
+                },
             )?;
-            Ok(Some(Ok(user)))
+            crate::db::users::record_sign_in(conn, user.id)?;
+            let ctx = ctx.as_actor(user.id);
+            let target = || Target::user(user.id, &user.email);
+            audit::record(conn, &ctx, "user.signed_up", target(), serde_json::json!({ "group": customer.name }))?;
+            audit::record(conn, &ctx, "user.email_verified", target(), serde_json::json!({ "token_id": token.id }))?;
+            Ok(Ok(user))
         })
         .await?;
     match outcome {
-        None => Err(AppError::NotFound),
-        Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,
-        Some(Ok(user)) => {
+        Err(why) => link_problem(&state, &session, why, "Confirm email").await,
+        Ok(user) => {
+            state.mail_queued.notify_one();
             session.sign_in(user.id, &user.security_stamp)?;
             session
                 .success(format!("Welcome, {}. Your email is confirmed and your account is ready.", user.first_name));

@@ -111,38 +111,77 @@ async fn self_signup_is_off_by_default_and_when_on_verifies_the_address() {
     let browser = app.browser();
     browser.get("/sign-in").await.assert_contains("href=\"/signup\"");
     browser.get("/signup").await.assert_status(200);
-    let form = |email: &'static str| {
-        vec![
-            ("first_name", "Sam"),
-            ("last_name", "Signer"),
-            ("email", email),
-            ("password", PASSWORD),
-            ("password_confirm", PASSWORD),
-        ]
-    };
+    let form = |email: &'static str| vec![("first_name", "Sam"), ("last_name", "Signer"), ("email", email)];
     browser.post("/signup", &form("sam@elsewhere.org")).await.assert_status(422).assert_contains("example.com only");
     browser.post("/signup", &form("sam@example.com")).await.assert_status(200).assert_contains("Check your email");
-    let sam = app.with_db(|c| concierge::db::users::find_by_email(c, "sam@example.com").unwrap().unwrap()).await;
-    assert_eq!(sam.status(), UserStatus::Invited);
-    app.browser().sign_in("sam@example.com", PASSWORD).await.assert_status(422);
+    let nobody = app.with_db(|c| concierge::db::users::find_by_email(c, "sam@example.com").unwrap()).await;
+    assert!(nobody.is_none(), "no account before the address is confirmed");
 
-    // The same address again: the same page, and a notice to the mailbox instead of an account.
-    browser.post("/signup", &form("sam@example.com")).await.assert_status(200).assert_contains("Check your email");
     let queued = mails(&app).await;
-    assert_eq!(queued.len(), 2);
+    assert_eq!(queued.len(), 1);
     let path = link_path(&queued[0].2, "/verify-email/");
     let sam_browser = app.browser();
-    // Opening the link (as a mail scanner would) changes nothing; the button does.
-    sam_browser.get(&path).await.assert_status(200).assert_contains("Confirm my email");
-    assert_eq!(app.user(sam.id).await.status(), UserStatus::Invited);
-    sam_browser.post(&path, &[]).await.assert_redirect_to("/settings");
+    // Opening the link (as a mail scanner would) changes nothing; choosing the password does.
+    let page = sam_browser.get(&path).await;
+    page.assert_status(200).assert_contains("Sam Signer").assert_contains("sam@example.com");
+    let form = page.form(&path);
+    form.clone()
+        .set("password", "short")
+        .set("password_confirm", "short")
+        .submit(&sam_browser)
+        .await
+        .assert_status(422);
+    let chosen = "quiet-harbour-lantern-58";
+    let done = form.set("password", chosen).set("password_confirm", chosen).submit(&sam_browser).await;
+    done.assert_redirect_to("/settings");
     sam_browser.follow("/settings").await.assert_contains("Your email is confirmed");
-    let sam = app.user(sam.id).await;
+    let sam = app.with_db(|c| concierge::db::users::find_by_email(c, "sam@example.com").unwrap().unwrap()).await;
     assert_eq!(sam.status(), UserStatus::Active);
     let group = app.with_db(move |c| concierge::db::groups::find(c, sam.group_id).unwrap().unwrap()).await;
     assert_eq!(group.builtin_key.as_deref(), Some("customer"));
+    app.browser().sign_in("sam@example.com", chosen).await.assert_redirect_to("/settings");
     app.browser().get(&path).await.assert_status(410);
-    app.browser().post(&path, &[]).await.assert_status(410);
+
+    // The same address again: the same page, and a notice to the mailbox instead of a link.
+    browser.post("/signup", &form_again()).await.assert_status(200).assert_contains("Check your email");
+    let last = mails(&app).await.pop().unwrap();
+    assert!(last.1.contains("tried to sign up"), "{}", last.1);
+}
+
+fn form_again() -> Vec<(&'static str, &'static str)> {
+    vec![("first_name", "Sam"), ("last_name", "Signer"), ("email", "sam@example.com")]
+}
+
+#[actix_web::test]
+async fn signing_up_with_someone_elses_address_claims_nothing() {
+    let app = spawn_app().await;
+    app.with_db(|c| concierge::db::settings::set(c, "self_signup", "true").unwrap()).await;
+    let attacker = app.browser();
+    attacker.get("/signup").await;
+    let claim = [
+        ("first_name", "Mallory"),
+        ("last_name", "M"),
+        ("email", "victim@example.com"),
+        ("password", "attacker-chosen-passphrase-1"),
+        ("password_confirm", "attacker-chosen-passphrase-1"),
+    ];
+    attacker.post("/signup", &claim).await.assert_status(200);
+    let stored: i64 = app
+        .with_db(|c| {
+            use concierge::db::schema::users;
+            use diesel::prelude::*;
+            users::table.filter(users::password_hash.is_not_null()).count().get_result(c).unwrap()
+        })
+        .await;
+    assert_eq!(stored, 0, "no password is stored before the address is confirmed");
+    // The victim follows the link and chooses their own password; the attacker's opens nothing.
+    let path = link_path(&mails(&app).await[0].2, "/verify-email/");
+    let victim = app.browser();
+    let form = victim.get(&path).await.form(&path);
+    let own = "victims-own-passphrase-77";
+    form.set("password", own).set("password_confirm", own).submit(&victim).await.assert_redirect_to("/settings");
+    app.browser().sign_in("victim@example.com", "attacker-chosen-passphrase-1").await.assert_status(422);
+    app.browser().sign_in("victim@example.com", own).await.assert_redirect_to("/settings");
 }
 
 #[actix_web::test]
