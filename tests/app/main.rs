@@ -9,6 +9,7 @@ mod buildings;
 mod faults;
 mod foundation;
 mod invitations;
+mod matrix;
 mod rules;
 mod settings_tabs;
 mod sign_in;
