@@ -12,9 +12,7 @@ pub enum Tab {
     Users,
     Buildings,
     Groups,
-    Audit,
     Organization,
-    ApiTokens,
     None,
 }
 
@@ -26,19 +24,14 @@ pub struct TabLink {
 
 impl Tab {
     /// Every tab, its address, and the permission that shows it (None: everyone).
-    const ALL: [(Tab, &'static str, &'static str, Option<Permission>); 7] = [
+    const ALL: [(Tab, &'static str, &'static str, Option<Permission>); 5] = [
         (Tab::Profile, "My Profile", "/profile", None),
         (Tab::Users, "Users", "/users", Some(Permission::UsersView)),
         (Tab::Buildings, "Accounts & Buildings", "/buildings", None),
         (Tab::Groups, "Groups", "/groups", Some(Permission::GroupsManage)),
-        (Tab::Audit, "Audit log", "/audit", Some(Permission::AuditView)),
         (Tab::Organization, "Organization", "/organization", Some(Permission::SettingsManage)),
-        (Tab::ApiTokens, "API tokens", "/api-tokens", Some(Permission::ApiManage)),
     ];
 }
-
-/// Tabs whose screens exist in this build. A tab joins the bar when its screen is routed.
-const ROUTED: &[Tab] = &[Tab::Profile, Tab::Users, Tab::Buildings, Tab::Groups, Tab::Organization];
 
 pub struct Layout {
     pub title: String,
@@ -61,7 +54,6 @@ impl Layout {
         let impersonating = user.impersonator_id.is_some();
         let tabs = Tab::ALL
             .iter()
-            .filter(|(t, ..)| ROUTED.contains(t))
             .filter(|(_, _, _, p)| match p {
                 None => true,
                 Some(p) => user.can(*p) && !impersonating,

@@ -27,7 +27,6 @@ struct SignInPage {
     next: String,
     error: &'static str,
     notice: &'static str,
-    forgot_password: bool,
     signup: bool,
 }
 
@@ -66,7 +65,6 @@ pub async fn sign_in_page(
         next,
         error: "",
         notice: if query.signed_out.is_some() { "You are signed out." } else { "" },
-        forgot_password: crate::web::router::FORGOT_PASSWORD_ROUTED,
     };
     render(StatusCode::OK, &page)
 }
@@ -164,7 +162,6 @@ pub async fn sign_in(
         next: safe_next(next.as_deref()).to_owned(),
         error: SIGN_IN_FAILED,
         notice: "",
-        forgot_password: crate::web::router::FORGOT_PASSWORD_ROUTED,
     };
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

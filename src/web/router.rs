@@ -5,11 +5,6 @@ use actix_web::web;
 
 use super::{account, assets, buildings, groups, health, invitation, invites, organization, profile, public, users};
 
-/// Whether the forgot-password page exists yet (the sign-in page links to it when it does).
-pub const FORGOT_PASSWORD_ROUTED: bool = true;
-/// Whether an administrator can send a password-reset link from a user's page yet.
-pub const PASSWORD_RESET_ROUTED: bool = true;
-
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
         /// (method, path pattern) of every route.

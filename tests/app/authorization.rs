@@ -14,6 +14,8 @@ enum Rule {
     SignedIn,
     /// Signed in with this permission.
     Needs(Permission),
+    /// Signed in with one of these permissions.
+    NeedsOne(&'static [Permission]),
 }
 
 fn rule(method: &str, path: &str) -> Option<Rule> {
@@ -35,8 +37,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/invites" | "/invites/{id}/resend" | "/invites/{id}/revoke") => Needs(InvitesSend),
         (_, "/organization" | "/organization/test-email") => Needs(SettingsManage),
         (_, "/groups" | "/groups/new" | "/groups/{id}" | "/groups/{id}/delete") => Needs(GroupsManage),
-        ("get", "/buildings" | "/buildings/{id}") | (_, "/buildings/{id}/edit") => SignedIn,
-        ("post", "/buildings/{id}") => SignedIn,
+        ("get", "/buildings" | "/buildings/{id}") => SignedIn,
+        ("post", "/buildings/{id}") | (_, "/buildings/{id}/edit") => NeedsOne(&[BuildingsEdit, BuildingsManage]),
         (_, "/buildings/new" | "/buildings/{id}/delete" | "/buildings/{id}/access") => Needs(BuildingsManage),
         (_, "/accounts/new" | "/accounts/{id}" | "/accounts/{id}/delete") => Needs(BuildingsManage),
         (_, "/users/export.csv") => Needs(UsersExport),
@@ -87,11 +89,15 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
         Some(concierge::domain::PermissionSet::default()),
     ));
 
-    // Sign-out last, so every other route is tried while signed in.
+    // Deletions after the rest (their confirmations first), then signing in as the target and
+    // back, sign-out last: every other route is tried on objects that exist, in the session's
+    // own name.
     let mut routes: Vec<&(&str, &str)> = ROUTES.iter().collect();
-    routes.sort_by_key(|(_, p)| match *p {
-        "/impersonation/stop" => 1,
-        "/sign-out" => 2,
+    routes.sort_by_key(|(m, p)| match *p {
+        "/users/{id}/impersonate" => 3,
+        "/impersonation/stop" => 4,
+        "/sign-out" => 5,
+        p if p.ends_with("/delete") => 1 + usize::from(*m == "post"),
         _ => 0,
     });
 
@@ -110,8 +116,17 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
         let target = app
             .create_user(UserSpec { email: &target_email, status: UserStatus::Invited, ..UserSpec::default() })
             .await;
+        // And real objects of every other kind, so a permitted session meets no 404.
+        let objects = Objects::new(&app, name, target.id, browser_user(&app, name).await).await;
         for (method, pattern) in &routes {
-            let path = pattern.replace("{id}", &target.id.to_string()).replace("{token}", &"ab".repeat(32));
+            let id = match pattern.split('/').nth(1) {
+                Some("buildings") => objects.building,
+                Some("accounts") => objects.account,
+                Some("groups") => objects.group,
+                Some("invites") => objects.invite,
+                _ => target.id,
+            };
+            let path = pattern.replace("{id}", &id.to_string()).replace("{token}", &"ab".repeat(32));
             let page = if *method == "get" { browser.get(&path).await } else { browser.post(&path, &[]).await };
             // A POST may have started a new session (and token): read the token afresh.
             browser.forget_csrf();
@@ -123,14 +138,20 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
                 Rule::Public => false,
                 Rule::SignedIn => permissions.is_none(),
                 Rule::Needs(p) => permissions.as_ref().is_none_or(|set| !set.has(p)),
+                Rule::NeedsOne(ps) => permissions.as_ref().is_none_or(|set| !ps.iter().any(|p| set.has(*p))),
             };
+            let public = matches!(rule(method, pattern).unwrap(), Rule::Public);
+            if !public && !expect_refusal && page.status == 404 {
+                failures.push(format!("{name}: {method} {path} answered 404 to a permitted session"));
+            }
             if matches!(rule(method, pattern).unwrap(), Rule::Public) {
                 if page.status == 403 {
                     failures.push(format!("{name}: {method} {path} refused a public page"));
                 }
             } else if refused(&page) != expect_refusal {
+                let title = page.body.split("<title>").nth(1).and_then(|t| t.split('<').next()).unwrap_or("");
                 failures.push(format!(
-                    "{name}: {method} {path} answered {} {:?}, expected {}",
+                    "{name}: {method} {path} answered {} {:?} ({title}), expected {}",
                     page.status,
                     page.location(),
                     if expect_refusal { "a refusal" } else { "no refusal" }
@@ -139,6 +160,62 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The user behind a session of the matrix, by the address it signed in with.
+async fn browser_user(app: &TestApp, session: &str) -> Option<i64> {
+    let email = match session {
+        "anonymous" | "disabled user's old session" => return None,
+        "owner" => "owner@example.com".to_owned(),
+        "impersonated session" => "as-regular@example.com".to_owned(),
+        group => format!("{group}@example.com"),
+    };
+    app.with_db(move |c| concierge::db::users::find_by_email(c, &email).unwrap().map(|u| u.id)).await
+}
+
+/// One object of each kind for a session to act on: a building in an account (reached by the
+/// session's user), an empty custom group, and an invitation of the target's.
+struct Objects {
+    account: i64,
+    building: i64,
+    group: i64,
+    invite: i64,
+}
+
+impl Objects {
+    async fn new(app: &TestApp, session: &str, target: i64, reached_by: Option<i64>) -> Objects {
+        let name: &'static str = Box::leak(format!("Account of {session}").into_boxed_str());
+        let (account, buildings) = app.account_with_buildings(name, 1).await;
+        let building = buildings[0];
+        let group = app.custom_group(&format!("Group of {session}"), &[]).await;
+        let invite = app
+            .with_db(move |c| {
+                use concierge::db::schema::building_access as ba;
+                use concierge::db::tokens::{self, NewToken, Purpose};
+                use diesel::prelude::*;
+                if let Some(user) = reached_by {
+                    diesel::insert_into(ba::table)
+                        .values((
+                            ba::user_id.eq(user),
+                            ba::building_id.eq(building),
+                            ba::granted_at.eq(concierge::db::now()),
+                        ))
+                        .execute(c)
+                        .unwrap();
+                }
+                let new = NewToken {
+                    purpose: Purpose::Invite,
+                    user_id: Some(target),
+                    email: None,
+                    details: serde_json::json!({}),
+                    created_by: None,
+                    ttl: chrono::Duration::days(7),
+                };
+                tokens::issue(c, new).unwrap().0.id
+            })
+            .await;
+        Objects { account, building, group, invite }
+    }
 }
 
 #[actix_web::test]

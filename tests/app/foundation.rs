@@ -29,13 +29,7 @@ async fn the_setup_link_makes_the_owner_once_and_signs_them_in() {
     let browser = app.browser();
     browser.get(&path).await.assert_status(200).assert_contains("Create owner account");
     browser.post(&path, &owner_form()).await.assert_redirect_to("/settings");
-    browser
-        .follow("/settings")
-        .await
-        .assert_status(200)
-        .assert_contains("My Profile")
-        .assert_contains("olive@example.com")
-        .assert_contains("Owner");
+    browser.follow("/settings").await.assert_status(200).assert_contains("olive@example.com").assert_contains("Owner");
 
     let again = app.browser();
     again.get(&path).await.assert_status(410).assert_contains("already used");

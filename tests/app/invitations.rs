@@ -185,7 +185,8 @@ async fn with_smtp_down_a_hundred_invites_wait_and_then_go_out_exactly_once() {
     server.resume().await;
     let mails = server.wait_for(100, Duration::from_secs(30)).await;
     assert_eq!(mails.len(), 100);
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once every mail is recorded as sent, none can go out again.
+    wait_until_all_sent(&app).await;
     let mails = server.messages();
     assert_eq!(mails.len(), 100, "each mail exactly once");
     let mut recipients: Vec<String> =
@@ -218,8 +219,22 @@ async fn two_processes_on_one_database_send_each_mail_once() {
     let a = RunningApp::start(config.clone()).await;
     let b = RunningApp::start(config).await;
     let mails = server.wait_for(40, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(mails.len(), 40);
-    assert_eq!(server.messages().len(), 40, "no mail twice");
+    wait_until_all_sent(&first).await;
+    // Both stopped, their workers done: what the server holds is all that was ever sent.
     drop((a, b));
+    assert_eq!(server.messages().len(), 40, "no mail twice");
+}
+
+async fn wait_until_all_sent(app: &TestApp) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let unsent: i64 =
+            app.with_db(|c| outbox::table.filter(outbox::sent_at.is_null()).count().get_result(c).unwrap()).await;
+        if unsent == 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{unsent} mails were never recorded as sent");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
