@@ -128,16 +128,7 @@ pub fn may(actor: &Person<'_>, action: Action<'_>, target: &Person<'_>) -> Resul
             within_reach(actor, target)
         }
         ChangeGroup(group) => {
-            need(actor, Permission::UsersManage)?;
-            if own {
-                return Err(Refusal::OwnAccount);
-            }
-            if target.is_owner {
-                return Err(Refusal::TheOwner);
-            }
-            if !actor.permissions.covers(target.permissions) {
-                return Err(Refusal::AboveReach);
-            }
+            not_oneself_nor_the_owner(actor, target, Permission::UsersManage)?;
             if !actor.permissions.covers(group) {
                 return Err(Refusal::GroupAboveReach);
             }
@@ -147,38 +138,36 @@ pub fn may(actor: &Person<'_>, action: Action<'_>, target: &Person<'_>) -> Resul
             Ok(())
         }
         Disable | Enable | Delete | Restore => {
-            need(actor, Permission::UsersManage)?;
-            if own {
-                return Err(Refusal::OwnAccount);
-            }
-            if target.is_owner {
-                return Err(Refusal::TheOwner);
-            }
-            if !actor.permissions.covers(target.permissions) {
-                return Err(Refusal::AboveReach);
-            }
+            not_oneself_nor_the_owner(actor, target, Permission::UsersManage)?;
             if target.is_admin() && !actor.is_owner {
                 return Err(Refusal::OwnerOnlyForAdministrator);
             }
             Ok(())
         }
         Impersonate => {
-            need(actor, Permission::UsersImpersonate)?;
-            if own {
-                return Err(Refusal::OwnAccount);
-            }
-            if target.is_owner {
-                return Err(Refusal::TheOwner);
-            }
+            not_oneself_nor_the_owner(actor, target, Permission::UsersImpersonate)?;
             if target.is_admin() {
                 return Err(Refusal::ImpersonateAdministrator);
-            }
-            if !actor.permissions.covers(target.permissions) {
-                return Err(Refusal::AboveReach);
             }
             Ok(())
         }
     }
+}
+
+/// Rows 4 to 6 begin alike: the permission, never oneself, never the owner, and only a user
+/// within the actor's permissions.
+fn not_oneself_nor_the_owner(actor: &Person<'_>, target: &Person<'_>, permission: Permission) -> Result<(), Refusal> {
+    need(actor, permission)?;
+    if actor.id == target.id {
+        return Err(Refusal::OwnAccount);
+    }
+    if target.is_owner {
+        return Err(Refusal::TheOwner);
+    }
+    if !actor.permissions.covers(target.permissions) {
+        return Err(Refusal::AboveReach);
+    }
+    Ok(())
 }
 
 fn within_reach(actor: &Person<'_>, target: &Person<'_>) -> Result<(), Refusal> {

@@ -142,51 +142,35 @@ pub fn email_change_confirm(settings: &Settings, to: &str, first_name: &str, lin
     )
 }
 
+/// To the old address: the sign-in address is changing (`by_administrator`: it has changed).
 pub fn email_change_notice(
     settings: &Settings,
     to: &str,
     first_name: &str,
     new_address: &str,
+    by_administrator: bool,
 ) -> Result<Message, AppError> {
-    render(
-        settings,
-        Notice {
-            kind: "email_change_notice",
-            to,
-            subject: format!("Your {} email is about to change", settings.org_name),
-            greeting: format!("Hello {first_name},"),
-            lines: vec![
+    let (subject, lines) = if by_administrator {
+        (
+            format!("Your {} sign-in address was changed", settings.org_name),
+            vec![
+                format!("An administrator changed the sign-in address of your account to {new_address}."),
+                "If you did not expect this, tell your administrator.".into(),
+            ],
+        )
+    } else {
+        (
+            format!("Your {} email is about to change", settings.org_name),
+            vec![
                 format!(
                     "Someone asked to change the sign-in address of your account to {new_address}. It changes when the link sent there is followed."
                 ),
                 "If this was not you, change your password and tell your administrator.".into(),
             ],
-            link: None,
-        },
-    )
-}
-
-/// To the old address, when an administrator changed a user's sign-in address.
-pub fn email_changed_by_administrator(
-    settings: &Settings,
-    to: &str,
-    first_name: &str,
-    new_address: &str,
-) -> Result<Message, AppError> {
-    render(
-        settings,
-        Notice {
-            kind: "email_change_notice",
-            to,
-            subject: format!("Your {} sign-in address was changed", settings.org_name),
-            greeting: format!("Hello {first_name},"),
-            lines: vec![
-                format!("An administrator changed the sign-in address of your account to {new_address}."),
-                "If you did not expect this, tell your administrator.".into(),
-            ],
-            link: None,
-        },
-    )
+        )
+    };
+    let greeting = format!("Hello {first_name},");
+    render(settings, Notice { kind: "email_change_notice", to, subject, greeting, lines, link: None })
 }
 
 pub fn test_email(settings: &Settings, to: &str) -> Result<Message, AppError> {

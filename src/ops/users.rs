@@ -273,12 +273,8 @@ fn save_info(
     if email_changed {
         // The old address hears of it: a change it did not ask for is noticed.
         let settings = Settings::load(conn)?;
-        let notice = messages::email_changed_by_administrator(
-            &settings,
-            &target.user.email,
-            &target.user.first_name,
-            info.email.as_str(),
-        )?;
+        let (old, first_name, new) = (&target.user.email, &target.user.first_name, info.email.as_str());
+        let notice = messages::email_change_notice(&settings, old, first_name, new, true)?;
         outbox::enqueue(conn, &notice)?;
     }
     if reinvite {

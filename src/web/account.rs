@@ -677,7 +677,7 @@ pub async fn request_email_change(
             tokens::attach_mail(conn, token.id, mail_id)?;
             outbox::enqueue(
                 conn,
-                &messages::email_change_notice(&settings, &me.email, &me.first_name, email.as_str())?,
+                &messages::email_change_notice(&settings, &me.email, &me.first_name, email.as_str(), false)?,
             )?;
             audit::record(
                 conn,

@@ -188,21 +188,12 @@ impl Objects {
         let (account, buildings) = app.account_with_buildings(name, 1).await;
         let building = buildings[0];
         let group = app.custom_group(&format!("Group of {session}"), &[]).await;
+        if let Some(user) = reached_by {
+            app.grant(user, building).await;
+        }
         let invite = app
             .with_db(move |c| {
-                use concierge::db::schema::building_access as ba;
                 use concierge::db::tokens::{self, NewToken, Purpose};
-                use diesel::prelude::*;
-                if let Some(user) = reached_by {
-                    diesel::insert_into(ba::table)
-                        .values((
-                            ba::user_id.eq(user),
-                            ba::building_id.eq(building),
-                            ba::granted_at.eq(concierge::db::now()),
-                        ))
-                        .execute(c)
-                        .unwrap();
-                }
                 let new = NewToken {
                     purpose: Purpose::Invite,
                     user_id: Some(target),

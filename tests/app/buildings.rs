@@ -1,6 +1,6 @@
 //! Accounts & Buildings: who sees, edits and manages which building.
 
-use concierge::db::schema::{accounts, building_access, buildings};
+use concierge::db::schema::{accounts, buildings};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 
@@ -39,20 +39,6 @@ async fn building(app: &TestApp, account: &'static str, name: &'static str) -> (
         (a, b)
     })
     .await
-}
-
-async fn grant(app: &TestApp, user_id: i64, building_id: i64) {
-    app.with_db(move |c| {
-        diesel::insert_into(building_access::table)
-            .values((
-                building_access::user_id.eq(user_id),
-                building_access::building_id.eq(building_id),
-                building_access::granted_at.eq(concierge::db::now()),
-            ))
-            .execute(c)
-            .unwrap();
-    })
-    .await;
 }
 
 fn building_form<'a>(account: &'a str, name: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -126,7 +112,7 @@ async fn a_customer_sees_only_the_buildings_they_reach() {
     let (_, mine) = building(&app, "Harbor", "Mine Tower").await;
     let (_, other) = building(&app, "Harbor", "Other Tower").await;
     let (browser, user) = app.signed_in("cu@example.com", "customer").await;
-    grant(&app, user.id, mine).await;
+    app.grant(user.id, mine).await;
     let list = browser.get("/buildings").await;
     list.assert_status(200).assert_contains("Mine Tower");
     assert!(!list.body.contains("Other Tower"));
@@ -141,7 +127,7 @@ async fn a_read_only_user_cannot_edit_a_building() {
     let app = spawn_app().await;
     let (account, b) = building(&app, "Harbor", "Harbor One").await;
     let (browser, user) = app.signed_in("ro@example.com", "read_only").await;
-    grant(&app, user.id, b).await;
+    app.grant(user.id, b).await;
     let a = account.to_string();
     browser.post(&format!("/buildings/{b}"), &building_form(&a, "Renamed")).await.assert_status(403);
     let name: String = app.with_db(move |c| buildings::table.find(b).select(buildings::name).first(c).unwrap()).await;
@@ -154,7 +140,7 @@ async fn a_regular_user_edits_only_the_buildings_they_reach() {
     let (account, mine) = building(&app, "Harbor", "Mine Tower").await;
     let (other_account, other) = building(&app, "Lakeside", "Other Tower").await;
     let (browser, user) = app.signed_in("reg@example.com", "regular").await;
-    grant(&app, user.id, mine).await;
+    app.grant(user.id, mine).await;
     let a = account.to_string();
     browser.get(&format!("/buildings/{mine}/edit")).await.assert_status(200);
     // Moving it to another account is a manager's change: the account stays.

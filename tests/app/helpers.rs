@@ -14,6 +14,23 @@ use diesel::connection::SimpleConnection;
 
 pub const PASSWORD: &str = "violet-tractor-harbour-42";
 
+/// The whole permission catalogue: what an administrator's group holds.
+pub const EVERY_PERMISSION: [&str; 13] = [
+    "users.view",
+    "users.manage",
+    "users.export",
+    "users.impersonate",
+    "users.reset_password",
+    "invites.send",
+    "buildings.view_all",
+    "buildings.manage",
+    "buildings.edit",
+    "groups.manage",
+    "audit.view",
+    "settings.manage",
+    "api.manage",
+];
+
 /// A database that exists for one test: a temporary SQLite file, or a PostgreSQL database
 /// created from `TEST_DATABASE_URL` and dropped afterwards.
 pub struct TestDatabase {
@@ -320,6 +337,23 @@ impl TestApp {
             (account, ids)
         })
         .await
+    }
+
+    /// Grants a user a building directly (arranging a test, not the feature under test).
+    pub async fn grant(&self, user_id: i64, building_id: i64) {
+        use concierge::db::schema::building_access as ba;
+        use diesel::prelude::*;
+        self.with_db(move |c| {
+            diesel::insert_into(ba::table)
+                .values((
+                    ba::user_id.eq(user_id),
+                    ba::building_id.eq(building_id),
+                    ba::granted_at.eq(concierge::db::now()),
+                ))
+                .execute(c)
+                .unwrap()
+        })
+        .await;
     }
 
     /// A user's Property Access now.

@@ -4,27 +4,12 @@
 
 use std::collections::BTreeSet;
 
-use concierge::db::schema::{audit_events, building_access, outbox, users};
+use concierge::db::schema::{audit_events, outbox, users};
 use concierge::domain::UserStatus;
 use diesel::prelude::*;
 
 use crate::helpers::*;
 
-const ALL: [&str; 13] = [
-    "users.view",
-    "users.manage",
-    "users.export",
-    "users.impersonate",
-    "users.reset_password",
-    "invites.send",
-    "buildings.view_all",
-    "buildings.manage",
-    "buildings.edit",
-    "groups.manage",
-    "audit.view",
-    "settings.manage",
-    "api.manage",
-];
 const SUPPORT: [&str; 3] = ["users.view", "invites.send", "users.reset_password"];
 const MANAGER: [&str; 4] = ["users.view", "users.manage", "users.impersonate", "users.reset_password"];
 
@@ -45,7 +30,7 @@ enum Actor {
 impl Actor {
     fn permissions(self) -> BTreeSet<&'static str> {
         let keys: &[&str] = match self {
-            Actor::Owner | Actor::Administrator => &ALL,
+            Actor::Owner | Actor::Administrator => &EVERY_PERMISSION,
             Actor::UserManager => &MANAGER,
             Actor::Support => &SUPPORT,
             Actor::Regular => &["users.view", "buildings.edit"],
@@ -108,7 +93,7 @@ fn table(actor: Actor, whom: Whom, act: Act) -> bool {
     let has = |p: &str| mine.contains(p);
     let is_owner = actor == Actor::Owner;
     let (myself, owner, administrator, deleted) = match whom {
-        Whom::Themself => (true, is_owner, mine.len() == ALL.len(), false),
+        Whom::Themself => (true, is_owner, mine.len() == EVERY_PERMISSION.len(), false),
         Whom::TheOwner => (is_owner, true, true, false),
         Whom::AnotherAdministrator => (false, false, true, false),
         Whom::PeerInReach | Whom::SupportMember => (false, false, false, false),
@@ -116,7 +101,7 @@ fn table(actor: Actor, whom: Whom, act: Act) -> bool {
     };
     let theirs: BTreeSet<&str> = match whom {
         Whom::Themself => mine.clone(),
-        Whom::TheOwner | Whom::AnotherAdministrator => ALL.into_iter().collect(),
+        Whom::TheOwner | Whom::AnotherAdministrator => EVERY_PERMISSION.into_iter().collect(),
         Whom::SupportMember => SUPPORT.into_iter().collect(),
         Whom::PeerInReach | Whom::Deleted => BTreeSet::new(),
     };
@@ -192,17 +177,7 @@ async fn scene(actor: Actor) -> Scene {
     };
     // Every actor reaches the building granted in the walk.
     let building = towers[0];
-    app.with_db(move |c| {
-        diesel::insert_into(building_access::table)
-            .values((
-                building_access::user_id.eq(me),
-                building_access::building_id.eq(building),
-                building_access::granted_at.eq(concierge::db::now()),
-            ))
-            .execute(c)
-            .unwrap()
-    })
-    .await;
+    app.grant(me, building).await;
     Scene { app, browser, me, owner: owner.id, building, read_only_group }
 }
 

@@ -7,22 +7,6 @@ use diesel::prelude::*;
 
 use crate::helpers::*;
 
-const EVERY_PERMISSION: [&str; 13] = [
-    "users.view",
-    "users.manage",
-    "users.export",
-    "users.impersonate",
-    "users.reset_password",
-    "invites.send",
-    "buildings.view_all",
-    "buildings.manage",
-    "buildings.edit",
-    "groups.manage",
-    "audit.view",
-    "settings.manage",
-    "api.manage",
-];
-
 /// A browser signed in as a new user of a custom group holding `permissions`.
 async fn member_of(app: &TestApp, email: &str, permissions: &[&str]) -> (Browser, concierge::db::users::User, i64) {
     let group = app.custom_group(&format!("Group of {email}"), permissions).await;
