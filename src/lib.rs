@@ -7,7 +7,6 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod export;
-pub mod invites;
 pub mod mail;
 pub mod ops;
 pub mod owner;

@@ -5,7 +5,14 @@
 //! `AppError::Refused` and rolls the transaction back.
 
 pub mod access;
+pub mod accounts;
+pub mod buildings;
 pub mod groups;
+pub mod invitations;
+pub mod links;
+pub mod organization;
+pub mod profile;
+pub mod sessions;
 pub mod users;
 
 use crate::db::audit::AuditContext;

@@ -2,6 +2,7 @@
 
 use diesel::prelude::*;
 
+use super::invitations::{self, InviteOptions};
 use super::{Actor, Target};
 use crate::db::audit::{self, Target as Event};
 use crate::db::schema::users;
@@ -11,7 +12,6 @@ use crate::domain::rules::Action;
 use crate::domain::user_form::{UserInfo, UserInfoForm};
 use crate::domain::{FieldErrors, UserStatus};
 use crate::error::AppError;
-use crate::invites::{self, InviteOptions};
 use crate::mail::messages;
 
 /// A change of status, as an administrator names it.
@@ -278,7 +278,7 @@ fn save_info(
         outbox::enqueue(conn, &notice)?;
     }
     if reinvite {
-        invites::send(conn, &actor.audit, public_url, id, &InviteOptions::default())?;
+        invitations::send(conn, &actor.audit, public_url, id, &InviteOptions::default())?;
     }
     Ok(InfoSaved::Saved { reinvited: reinvite })
 }
@@ -316,7 +316,7 @@ pub fn resend_invite(conn: &mut DbConnection, actor: &Actor, id: i64, public_url
     if target.user.status() != UserStatus::Invited {
         return Err(AppError::Unfit(format!("{} is not waiting for an invitation.", target.user.full_name())));
     }
-    invites::send(conn, &actor.audit, public_url, id, &InviteOptions::default())?;
+    invitations::send(conn, &actor.audit, public_url, id, &InviteOptions::default())?;
     Ok(target)
 }
 
@@ -351,7 +351,7 @@ pub fn send_password_reset(
     if target.user.status() != UserStatus::Active {
         return Err(AppError::Unfit("Only an active user can be sent a password-reset link.".into()));
     }
-    crate::web::account::queue_password_reset(conn, &actor.audit, public_url, &target.user)?;
+    super::links::queue_password_reset(conn, &actor.audit, public_url, &target.user)?;
     Ok(target)
 }
 
@@ -370,4 +370,120 @@ pub fn start_impersonation(conn: &mut DbConnection, actor: &Actor, id: i64) -> R
         serde_json::json!({}),
     )?;
     Ok(target)
+}
+
+/// How a new user gets in.
+pub enum Entry {
+    /// An emailed invitation (the default).
+    Invitation(InviteOptions),
+    /// A password the actor set now (already hashed); never emailed.
+    Password { hash: String, must_change: bool },
+    /// An invitation, for a user of an import.
+    Import,
+}
+
+/// Why a new user was not added: the messages beside the fields, and the user who already has
+/// the address, if one does (the form offers to open or restore them).
+pub struct NotAdded {
+    pub errors: FieldErrors,
+    pub existing: Option<users_db::User>,
+}
+
+/// Adds a user (Add New User, an import's row): the actor needs `users.manage`, may hand out
+/// the group, and reaches every building and account granted. `errors` holds what parsing the
+/// form found already; nothing is written unless there are none.
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    public_url: &str,
+    info: Option<UserInfo>,
+    mut errors: FieldErrors,
+    access: &crate::db::user_access::Access,
+    entry: Entry,
+) -> Result<Result<users_db::User, NotAdded>, AppError> {
+    use crate::domain::rules;
+    if !actor.permissions.has(crate::domain::Permission::UsersManage) {
+        return Err(AppError::Forbidden);
+    }
+    if let Some(info) = &info {
+        match crate::db::groups::with_permissions(conn, info.group_id)? {
+            None => errors.add("group_id", "Choose a group."),
+            Some((_, group)) => {
+                if let Err(refusal) = rules::may_assign(&actor.person(), &group) {
+                    errors.add("group_id", refusal.message());
+                }
+            }
+        }
+    }
+    if super::access::within_reach(conn, actor, &Default::default(), access).is_err() {
+        errors.add("buildings", rules::Refusal::BuildingOutOfReach.message());
+    }
+    let existing = match &info {
+        Some(info) => users_db::find_by_email(conn, info.email.as_str())?,
+        None => None,
+    };
+    if let Some(existing) = &existing {
+        errors.add(
+            "email",
+            if existing.status() == UserStatus::Deleted {
+                "A deleted user has this address. Restore them instead of adding a new user."
+            } else {
+                "A user with this address exists already."
+            },
+        );
+    }
+    let (Some(info), true) = (info, errors.is_empty()) else {
+        return Ok(Err(NotAdded { errors, existing }));
+    };
+    let (status, hash, must_change) = match &entry {
+        Entry::Password { hash, must_change } => (UserStatus::Active, Some(hash.clone()), *must_change),
+        Entry::Invitation(_) | Entry::Import => (UserStatus::Invited, None, false),
+    };
+    let created = users_db::insert(
+        conn,
+        &users_db::NewUser {
+            password_hash: hash,
+            must_change_password: must_change,
+            ..users_db::NewUser::from_info(&info, status)
+        },
+    )?;
+    let change = crate::db::user_access::set(conn, created.id, access, actor.id)?;
+    let how = match entry {
+        Entry::Invitation(_) => "invitation",
+        Entry::Password { .. } => "password",
+        Entry::Import => "import",
+    };
+    audit::record(
+        conn,
+        &actor.audit,
+        "user.created",
+        Event::user(created.id, &created.email),
+        serde_json::json!({
+            "email": created.email, "first_name": created.first_name, "last_name": created.last_name,
+            "phone": created.phone, "title": created.title, "job_function": created.job_function,
+            "company": created.company, "group_id": created.group_id, "status": created.status,
+            "entry": how, "must_change_password": created.must_change_password, "access": change,
+        }),
+    )?;
+    match entry {
+        Entry::Invitation(options) => {
+            invitations::send(conn, &actor.audit, public_url, created.id, &options)?;
+        }
+        Entry::Import => {
+            invitations::send(conn, &actor.audit, public_url, created.id, &InviteOptions::default())?;
+        }
+        Entry::Password { .. } => {}
+    }
+    Ok(Ok(created))
+}
+
+/// Records an export of the user list (every user, or the current results of `search`). An
+/// export shows users, so it needs `users.view` as well as `users.export`.
+pub fn record_export(conn: &mut DbConnection, actor: &Actor, only_results: bool, search: &str) -> Result<(), AppError> {
+    use crate::domain::Permission::{UsersExport, UsersView};
+    if !(actor.permissions.has(UsersExport) && actor.permissions.has(UsersView)) {
+        return Err(AppError::Forbidden);
+    }
+    let details = serde_json::json!({ "scope": if only_results { "results" } else { "all" }, "search": search });
+    audit::record(conn, &actor.audit, "users.exported", Event::none(), details)
 }

@@ -4,19 +4,17 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use chrono::Duration;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::{CurrentUser, MaybeUser, SessionState, client};
-use crate::db::audit::{self, AuditContext, Target};
-use crate::db::schema::users;
+use crate::db::audit::AuditContext;
 use crate::db::settings::Settings;
-use crate::db::tokens::{self, NewToken, Purpose, TokenState};
-use crate::db::{DbConnection, groups, now, outbox, throttle};
+use crate::db::tokens::{self, Purpose, TokenState};
+use crate::db::{DbConnection, now};
 use crate::domain::{Email, FieldErrors, PersonName, UserStatus};
 use crate::error::AppError;
-use crate::mail::messages;
+use crate::ops;
+use crate::ops::links;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::public::LinkProblemPage;
@@ -41,40 +39,6 @@ async fn link_problem(
     };
     let (layout, _) = public_layout(state, session, what).await?;
     render(StatusCode::GONE, &LinkProblemPage { layout, heading, message })
-}
-
-/// Issues a reset link for an active user and queues the mail (inside the caller's transaction).
-pub fn queue_password_reset(
-    conn: &mut DbConnection,
-    ctx: &AuditContext,
-    public_url: &str,
-    user: &crate::db::users::User,
-) -> Result<(), AppError> {
-    let settings = Settings::load(conn)?;
-    tokens::supersede_unused(conn, Purpose::PasswordReset, Some(user.id))?;
-    let (token, secret) = tokens::issue(
-        conn,
-        NewToken {
-            purpose: Purpose::PasswordReset,
-            user_id: Some(user.id),
-            email: Some(&user.email),
-            details: serde_json::json!({}),
-            created_by: ctx.actor_id,
-            ttl: Duration::minutes(settings.password_reset_ttl_minutes),
-        },
-    )?;
-    let link = format!("{public_url}/reset-password/{secret}");
-    let mail =
-        messages::password_reset(&settings, &user.email, &user.first_name, &link, settings.password_reset_ttl_minutes)?;
-    let mail_id = outbox::enqueue(conn, &mail)?;
-    tokens::attach_mail(conn, token.id, mail_id)?;
-    audit::record(
-        conn,
-        ctx,
-        "password_reset.sent",
-        Target::user(user.id, &user.email),
-        serde_json::json!({ "token_id": token.id }),
-    )
 }
 
 #[derive(Template)]
@@ -115,28 +79,9 @@ pub async fn forgot(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let ctx = AuditContext::from_request(&req, None, None);
-    let source = format!("reset-src:{}", client::source_key(client::of_request(&req)));
-    let mails = format!("reset:{}", throttle::account(email.as_str()));
+    let source = client::source_key(client::of_request(&req));
     let public_url = state.config.public_url.clone();
-    state
-        .db
-        .transaction(move |conn| {
-            let at = now();
-            // Past either limit the answer is the same and nothing is sent; the link sent last
-            // stays valid, so a flood never takes the reset from the address's owner.
-            if throttle::locked(conn, &[&source, &mails], at)? {
-                return Ok(());
-            }
-            throttle::record(conn, &source, throttle::RESET_SOURCE, at)?;
-            if let Some(user) = crate::db::users::find_by_email(conn, email.as_str())?
-                && user.status() == UserStatus::Active
-            {
-                throttle::record(conn, &mails, throttle::RESET_MAILS, at)?;
-                queue_password_reset(conn, &ctx.as_actor(user.id), &public_url, &user)?;
-            }
-            Ok(())
-        })
-        .await?;
+    state.db.transaction(move |conn| links::forgot_password(conn, &ctx, &email, &source, &public_url)).await?;
     state.mail_queued.notify_one();
     let (layout, _) = public_layout(&state, &session, "Forgot password").await?;
     render(StatusCode::OK, &ForgotPage { layout, email: String::new(), sent: true, error: "" })
@@ -207,27 +152,12 @@ pub async fn reset(
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, Some(user.id), None);
+    let id = user.id;
     let stamp = state
         .db
-        .transaction(move |conn| {
-            if !tokens::consume(conn, token.id)? {
-                return Ok(None);
-            }
-            let stamp = crate::db::users::set_password(conn, user.id, &hash)?;
-            // Whoever reads the address's mail may sign in from anywhere again.
-            throttle::clear_account(conn, &user.email)?;
-            let settings = Settings::load(conn)?;
-            outbox::enqueue(conn, &messages::password_changed(&settings, &user.email, &user.first_name)?)?;
-            audit::record(
-                conn,
-                &ctx,
-                "password_reset.completed",
-                Target::user(user.id, &user.email),
-                serde_json::json!({ "token_id": token.id }),
-            )?;
-            Ok(Some((user.id, stamp)))
-        })
-        .await?;
+        .transaction(move |conn| links::reset_password(conn, &ctx, token.id, &user, &hash))
+        .await?
+        .map(|stamp| (id, stamp));
     let Some((id, stamp)) = stamp else {
         return link_problem(&state, &session, TokenState::Used, "Reset password").await;
     };
@@ -337,48 +267,12 @@ pub async fn signup(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let ctx = AuditContext::from_request(&req, None, None);
-    let source = format!("signup-src:{}", client::source_key(client::of_request(&req)));
+    let source = client::source_key(client::of_request(&req));
     let public_url = state.config.public_url.clone();
-    // Nothing is stored for the address but a link to it: no account, no password, until
-    // whoever reads its mail follows the link and chooses the password there. The answer is
-    // the same whether the address has an account (it gets a notice) or not.
+    // The answer is the same whether the address has an account (it gets a notice) or not.
     state
         .db
-        .transaction(move |conn| {
-            let at = now();
-            if throttle::locked(conn, &[&source], at)? {
-                return Ok(());
-            }
-            throttle::record(conn, &source, throttle::SIGNUP_SOURCE, at)?;
-            let settings = Settings::load(conn)?;
-            if crate::db::users::find_by_email(conn, email.as_str())?.is_some() {
-                let sign_in = format!("{public_url}/sign-in");
-                outbox::enqueue(conn, &messages::signup_exists(&settings, email.as_str(), &sign_in)?)?;
-                return Ok(());
-            }
-            let (token, secret) = tokens::issue(
-                conn,
-                NewToken {
-                    purpose: Purpose::EmailVerify,
-                    user_id: None,
-                    email: Some(email.as_str()),
-                    details: serde_json::json!({ "first_name": first.as_str(), "last_name": last.as_str() }),
-                    created_by: None,
-                    ttl: Duration::hours(settings.invite_ttl_hours),
-                },
-            )?;
-            let link = format!("{public_url}/verify-email/{secret}");
-            let mail = messages::verify_email(&settings, email.as_str(), first.as_str(), &link)?;
-            let mail_id = outbox::enqueue(conn, &mail)?;
-            tokens::attach_mail(conn, token.id, mail_id)?;
-            audit::record(
-                conn,
-                &ctx,
-                "signup.requested",
-                Target::none(),
-                serde_json::json!({ "email": email.as_str(), "token_id": token.id }),
-            )
-        })
+        .transaction(move |conn| links::request_signup(conn, &ctx, (&first, &last), &email, &source, &public_url))
         .await?;
     state.mail_queued.notify_one();
     let (layout, _) = public_layout(&state, &session, "Sign up").await?;
@@ -446,18 +340,6 @@ struct VerifyPage {
     errors: FieldErrors,
 }
 
-/// A self-signup link: who it is for, if it still works.
-fn signup_token(conn: &mut DbConnection, secret: &str) -> Result<Option<(tokens::Token, String, String)>, AppError> {
-    let Some(token) = tokens::find_by_secret(conn, Purpose::EmailVerify, secret)?.filter(|t| t.user_id.is_none())
-    else {
-        return Ok(None);
-    };
-    let details: serde_json::Value = serde_json::from_str(&token.details).unwrap_or_default();
-    let name = |k: &str| details.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-    let (first, last) = (name("first_name"), name("last_name"));
-    Ok(Some((token, first, last)))
-}
-
 /// The link in a self-signup mail: the address is confirmed by following it, and the password
 /// is chosen here, never before.
 pub async fn verify_email_page(
@@ -467,7 +349,7 @@ pub async fn verify_email_page(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup = secret.clone();
-    let found = state.db.run(move |conn| signup_token(conn, &lookup)).await?;
+    let found = state.db.run(move |conn| links::signup_token(conn, &lookup)).await?;
     let Some((token, first, last)) = found else {
         return Err(AppError::NotFound);
     };
@@ -521,7 +403,7 @@ pub async fn verify_email(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup = secret.clone();
-    let Some((token, first, last)) = state.db.run(move |conn| signup_token(conn, &lookup)).await? else {
+    let Some((token, first, last)) = state.db.run(move |conn| links::signup_token(conn, &lookup)).await? else {
         return Err(AppError::NotFound);
     };
     let token_state = token.state(now());
@@ -548,33 +430,7 @@ pub async fn verify_email(
     let public_url = state.config.public_url.clone();
     let outcome = state
         .db
-        .transaction(move |conn| {
-            if !tokens::consume(conn, token.id)? {
-                return Ok(Err(TokenState::Used));
-            }
-            let settings = Settings::load(conn)?;
-            // An account made for the address meanwhile (an invitation, an import) is theirs
-            // to use; this link makes none.
-            if crate::db::users::find_by_email(conn, &email)?.is_some() {
-                let sign_in = format!("{public_url}/sign-in");
-                outbox::enqueue(conn, &messages::signup_exists(&settings, &email, &sign_in)?)?;
-                return Ok(Err(TokenState::Used));
-            }
-            let customer = groups::find_builtin(conn, groups::CUSTOMER_KEY)?;
-            let user = crate::db::users::insert(
-                conn,
-                &crate::db::users::NewUser {
-                    password_hash: Some(hash),
-                    ..crate::db::users::NewUser::new(email, first, last, customer.id, UserStatus::Active)
-                },
-            )?;
-            crate::db::users::record_sign_in(conn, user.id)?;
-            let ctx = ctx.as_actor(user.id);
-            let target = || Target::user(user.id, &user.email);
-            audit::record(conn, &ctx, "user.signed_up", target(), serde_json::json!({ "group": customer.name }))?;
-            audit::record(conn, &ctx, "user.email_verified", target(), serde_json::json!({ "token_id": token.id }))?;
-            Ok(Ok(user))
-        })
+        .transaction(move |conn| links::complete_signup(conn, &ctx, &token, (first, last), hash, &public_url))
         .await?;
     match outcome {
         Err(why) => link_problem(&state, &session, why, "Confirm email").await,
@@ -647,47 +503,15 @@ pub async fn request_email_change(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
-    let ctx = user.audit.clone();
+    let acting = user.acting();
     let public_url = state.config.public_url.clone();
-    state
-        .db
-        .transaction(move |conn| {
-            let settings = Settings::load(conn)?;
-            tokens::supersede_unused(conn, Purpose::EmailChange, Some(me.id))?;
-            let (token, secret) = tokens::issue(
-                conn,
-                NewToken {
-                    purpose: Purpose::EmailChange,
-                    user_id: Some(me.id),
-                    email: Some(email.as_str()),
-                    details: serde_json::json!({ "from": me.email }),
-                    created_by: Some(me.id),
-                    ttl: Duration::hours(settings.email_change_ttl_hours),
-                },
-            )?;
-            // The link goes to the new address even if it is taken: the page then says so,
-            // and this form tells nothing about who has an account.
-            let confirm = messages::email_change_confirm(
-                &settings,
-                email.as_str(),
-                &me.first_name,
-                &format!("{public_url}/confirm-email/{secret}"),
-            )?;
-            let mail_id = outbox::enqueue(conn, &confirm)?;
-            tokens::attach_mail(conn, token.id, mail_id)?;
-            outbox::enqueue(
-                conn,
-                &messages::email_change_notice(&settings, &me.email, &me.first_name, email.as_str(), false)?,
-            )?;
-            audit::record(
-                conn,
-                &ctx,
-                "user.email_change_requested",
-                Target::user(me.id, &me.email),
-                serde_json::json!({ "to": email.as_str() }),
-            )
-        })
-        .await?;
+    let requested =
+        state.db.transaction(move |conn| ops::profile::request_email_change(conn, &acting, &email, &public_url)).await;
+    if let Err(AppError::Unfit(message)) = requested {
+        user.session.error(message);
+        return Ok(see_other("/profile"));
+    }
+    requested?;
     state.mail_queued.notify_one();
     user.session.success("We sent a confirmation link to the new address. Your email changes when it is followed.");
     Ok(see_other("/profile"))
@@ -701,42 +525,7 @@ pub async fn confirm_email_change(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let ctx = AuditContext::from_request(&req, None, None);
-    let outcome = state
-        .db
-        .transaction(move |conn| {
-            let Some((token, user, token_state)) =
-                tokens::find_for_user(conn, Purpose::EmailChange, &secret, UserStatus::Active)?
-            else {
-                return Ok(None);
-            };
-            if token_state != TokenState::Valid {
-                return Ok(Some(Err(token_state)));
-            }
-            let new_email = token.email.clone().unwrap_or_default();
-            if crate::db::users::find_by_email(conn, &new_email)?.is_some() {
-                return Ok(Some(Err(TokenState::Revoked)));
-            }
-            if !tokens::consume(conn, token.id)? {
-                return Ok(Some(Err(TokenState::Used)));
-            }
-            diesel::update(users::table.find(user.id))
-                .set((
-                    users::email.eq(&new_email),
-                    users::security_stamp.eq(crate::db::users::new_security_stamp()),
-                    users::updated_at.eq(now()),
-                    users::version.eq(users::version + 1),
-                ))
-                .execute(conn)?;
-            audit::record(
-                conn,
-                &ctx.as_actor(user.id),
-                "user.email_changed",
-                Target::user(user.id, &new_email),
-                serde_json::json!({ "before": user.email, "after": new_email }),
-            )?;
-            Ok(Some(Ok(new_email)))
-        })
-        .await?;
+    let outcome = state.db.transaction(move |conn| ops::profile::confirm_email_change(conn, &ctx, &secret)).await?;
     match outcome {
         None => Err(AppError::NotFound),
         Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,

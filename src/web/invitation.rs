@@ -4,17 +4,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use diesel::prelude::*;
 use serde::Deserialize;
 
 use crate::auth::SessionState;
-use crate::db::audit::{self, AuditContext, Target};
-use crate::db::schema::users;
+use crate::db::DbConnection;
+use crate::db::audit::AuditContext;
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, Purpose, Token, TokenState};
-use crate::db::{DbConnection, now};
 use crate::domain::{FieldErrors, PersonName, Phone, UserStatus};
 use crate::error::AppError;
+use crate::ops::links;
 use crate::startup::AppState;
 use crate::web::layout::Layout;
 use crate::web::public::LinkProblemPage;
@@ -145,40 +144,9 @@ pub async fn accept(
     let ctx = AuditContext::from_request(&req, Some(user.id), None);
     let user_id = user.id;
     let welcome = format!("Welcome, {first}. Your account is ready.");
-    let accepted = state
-        .db
-        .transaction(move |conn| {
-            if !tokens::consume(conn, token.id)? {
-                return Ok(None);
-            }
-            let stamp = crate::db::users::new_security_stamp();
-            let n = diesel::update(users::table.find(user_id).filter(users::status.eq(UserStatus::Invited.as_str())))
-                .set((
-                    users::first_name.eq(first.as_str()),
-                    users::last_name.eq(last.as_str()),
-                    users::phone.eq(phone.as_str()),
-                    users::password_hash.eq(hash),
-                    users::status.eq(UserStatus::Active.as_str()),
-                    users::must_change_password.eq(false),
-                    users::security_stamp.eq(&stamp),
-                    users::last_sign_in_at.eq(now()),
-                    users::updated_at.eq(now()),
-                    users::version.eq(users::version + 1),
-                ))
-                .execute(conn)?;
-            if n != 1 {
-                return Err(AppError::BadRequest("the invited user changed meanwhile".into()));
-            }
-            audit::record(
-                conn,
-                &ctx,
-                "invite.accepted",
-                Target::user(user_id, &user.email),
-                serde_json::json!({ "token_id": token.id }),
-            )?;
-            Ok(Some(stamp))
-        })
-        .await?;
+    let acceptance = links::Acceptance { first_name: first, last_name: last, phone, hash };
+    let accepted =
+        state.db.transaction(move |conn| links::accept_invitation(conn, &ctx, token.id, &user, &acceptance)).await?;
     let Some(stamp) = accepted else {
         return refused(&state, &session, TokenState::Used).await;
     };

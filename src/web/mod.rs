@@ -1,6 +1,7 @@
 //! The screens: one module per screen, all routes listed in `router`.
 
 pub mod account;
+pub mod accounts;
 pub mod assets;
 pub mod buildings;
 pub mod groups;

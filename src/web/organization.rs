@@ -9,12 +9,12 @@ use serde::Deserialize;
 
 use crate::auth::Require;
 use crate::auth::current_user::ManageSettings;
-use crate::db::audit::{self, Target};
 use crate::db::schema::outbox;
-use crate::db::settings::{self, Settings, keys};
+use crate::db::settings::{Settings, keys};
 use crate::domain::FieldErrors;
 use crate::domain::person_name::short_text;
 use crate::error::AppError;
+use crate::ops;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
@@ -182,56 +182,16 @@ pub async fn update(
         let page = Page { layout: user.layout("Organization", Tab::Organization), form, errors, test_mail: None };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    let ctx = user.audit.clone();
-    state
-        .db
-        .transaction(move |conn| {
-            let mut before = serde_json::Map::new();
-            let mut after = serde_json::Map::new();
-            for (key, value) in &values {
-                let old = settings::get(conn, key)?;
-                if old.as_deref() != Some(value.as_str()) {
-                    settings::set(conn, key, value)?;
-                    before.insert((*key).into(), old.map_or(serde_json::Value::Null, Into::into));
-                    after.insert((*key).into(), value.clone().into());
-                }
-            }
-            if !after.is_empty() {
-                audit::record(
-                    conn,
-                    &ctx,
-                    "settings.updated",
-                    Target::none(),
-                    serde_json::json!({ "before": before, "after": after }),
-                )?;
-            }
-            Ok(())
-        })
-        .await?;
+    let acting = user.acting();
+    state.db.transaction(move |conn| ops::organization::update(conn, &acting, &values)).await?;
     user.session.success("Organization settings saved.");
     Ok(see_other("/organization"))
 }
 
 /// Queues a test email to the acting administrator; the page then shows its delivery.
 pub async fn test_email(state: web::Data<AppState>, user: Require<ManageSettings>) -> Result<HttpResponse, AppError> {
-    let ctx = user.audit.clone();
-    let to = user.email.clone();
-    let id = state
-        .db
-        .transaction(move |conn| {
-            let settings = Settings::load(conn)?;
-            let message = crate::mail::messages::test_email(&settings, &to)?;
-            let id = crate::db::outbox::enqueue(conn, &message)?;
-            audit::record(
-                conn,
-                &ctx,
-                "settings.test_email",
-                Target::none(),
-                serde_json::json!({ "to": to, "mail_id": id }),
-            )?;
-            Ok(id)
-        })
-        .await?;
+    let acting = user.acting();
+    let id = state.db.transaction(move |conn| ops::organization::test_email(conn, &acting)).await?;
     state.mail_queued.notify_one();
     Ok(see_other(&format!("/organization?test_mail={id}")))
 }

@@ -6,10 +6,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::CurrentUser;
-use crate::db::audit::{self, Target};
+
 use crate::db::users;
 use crate::domain::{FieldErrors, JobFunction};
 use crate::error::AppError;
+use crate::ops;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
@@ -102,20 +103,15 @@ pub async fn change_password(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
-    let ctx = user.audit.clone();
-    let email = me.email.clone();
-    let first_name = me.first_name.clone();
-    let stamp = state
-        .db
-        .transaction(move |conn| {
-            let stamp = users::set_password(conn, id, &hash)?;
-            let settings = crate::db::settings::Settings::load(conn)?;
-            let notice = crate::mail::messages::password_changed(&settings, &email, &first_name)?;
-            crate::db::outbox::enqueue(conn, &notice)?;
-            audit::record(conn, &ctx, "user.password_changed", Target::user(id, &email), serde_json::json!({}))?;
-            Ok(stamp)
-        })
-        .await?;
+    let acting = user.acting();
+    let stamp = state.db.transaction(move |conn| ops::profile::change_password(conn, &acting, &hash)).await;
+    let stamp = match stamp {
+        Err(AppError::Unfit(message)) => {
+            user.session.error(message);
+            return Ok(see_other("/profile"));
+        }
+        other => other?,
+    };
     state.mail_queued.notify_one();
     // This session goes on under a new cookie; every other session of the user ends.
     user.session.set_security_stamp(&stamp)?;
@@ -207,35 +203,16 @@ pub async fn update(
     else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &edit_page(&user, form, errors));
     };
-    let id = user.id;
-    let ctx = user.audit.clone();
-    let notifications = form.notification_preference.clone();
-    state
-        .db
-        .transaction(move |conn| {
-            use crate::db::schema::users as u;
-            use diesel::prelude::*;
-            let before = users::find(conn, id)?.ok_or(AppError::NotFound)?;
-            diesel::update(u::table.find(id))
-                .set((
-                    u::first_name.eq(first.as_str()),
-                    u::last_name.eq(last.as_str()),
-                    u::phone.eq(phone.as_str()),
-                    u::title.eq(&title),
-                    u::job_function.eq(job.key()),
-                    u::notification_preference.eq(&notifications),
-                    u::updated_at.eq(crate::db::now()),
-                    u::version.eq(u::version + 1),
-                ))
-                .execute(conn)?;
-            let pick = |u: &users::User| {
-                serde_json::json!({ "first_name": u.first_name, "last_name": u.last_name, "phone": u.phone,
-                    "title": u.title, "job_function": u.job_function, "notification_preference": u.notification_preference })
-            };
-            let after = users::find(conn, id)?.ok_or(AppError::NotFound)?;
-            audit::record(conn, &ctx, "user.profile_updated", Target::user(id, &before.email), serde_json::json!({ "before": pick(&before), "after": pick(&after) }))
-        })
-        .await?;
+    let info = ops::profile::OwnInfo {
+        first_name: first,
+        last_name: last,
+        phone,
+        title,
+        job_function: job,
+        notification_preference: form.notification_preference.clone(),
+    };
+    let acting = user.acting();
+    state.db.transaction(move |conn| ops::profile::update(conn, &acting, &info)).await?;
     user.session.success("Your profile was saved.");
     Ok(see_other("/profile"))
 }

@@ -5,12 +5,13 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::{MaybeUser, SessionState, client};
-use crate::db::audit::{self, AuditContext, Target};
+use crate::db::audit::AuditContext;
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, Purpose, TokenState};
-use crate::db::{groups, now, throttle, users};
+use crate::db::{now, users};
 use crate::domain::{Email, FieldErrors, PersonName, UserStatus};
 use crate::error::AppError;
+use crate::ops::sessions;
 use crate::startup::AppState;
 use crate::web::layout::Layout;
 use crate::web::{render, safe_next, see_other};
@@ -88,11 +89,9 @@ pub async fn sign_in(
     let typed: String = email.trim().chars().filter(|c| !c.is_control()).take(Email::MAX_LEN + 1).collect();
     let address = Email::parse(&email).ok();
     let source = client::source_key(client::of_request(&req));
-    let account = throttle::account(&typed);
-    let (pair, from_source) = (throttle::sign_in_key(&account, &source), throttle::sign_in_source_key(&source));
-    let at = now();
+    let attempt = std::sync::Arc::new(sessions::Attempt::new(typed, source, now()));
     let (user, locked) = {
-        let (address, keys) = (address.clone(), [pair.clone(), from_source.clone()]);
+        let (address, attempt) = (address.clone(), attempt.clone());
         state
             .db
             .run(move |conn| {
@@ -100,7 +99,7 @@ pub async fn sign_in(
                     Some(address) => users::find_by_email(conn, address.as_str())?,
                     None => None,
                 };
-                Ok((user, throttle::locked(conn, &[&keys[0], &keys[1]], at)?))
+                Ok((user, attempt.locked(conn)?))
             })
             .await?
     };
@@ -114,46 +113,17 @@ pub async fn sign_in(
     };
     let ctx = AuditContext::from_request(&req, None, None);
 
-    if let (true, Some(user)) = (password_ok, user.as_ref()) {
-        let (id, email) = (user.id, user.email.clone());
-        let ctx = ctx.as_actor(id);
-        state
-            .db
-            .transaction(move |conn| {
-                throttle::clear(conn, &pair)?;
-                users::record_sign_in(conn, id)?;
-                audit::record(conn, &ctx, "sign_in", Target::user(id, &email), serde_json::json!({}))
-            })
-            .await?;
-        session.sign_in(user.id, &user.security_stamp)?;
+    if let (true, Some(user)) = (password_ok, user.clone()) {
+        let (id, stamp, attempt) = (user.id, user.security_stamp.clone(), attempt.clone());
+        state.db.transaction(move |conn| sessions::succeeded(conn, &ctx, &attempt, &user)).await?;
+        session.sign_in(id, &stamp)?;
         return Ok(see_other(safe_next(next.as_deref())));
     }
-
-    let target = user.as_ref().map(|u| (u.id, u.email.clone()));
-    let shown_email = typed.clone();
-    state
-        .db
-        .transaction(move |conn| {
-            let target = || target.as_ref().map_or(Target::none(), |(id, email)| Target::user(*id, email));
-            let reason = if locked { "locked" } else { "wrong email or password" };
-            audit::record(
-                conn,
-                &ctx,
-                "sign_in.failed",
-                target(),
-                serde_json::json!({ "email": typed, "reason": reason }),
-            )?;
-            if !locked {
-                if throttle::record(conn, &pair, throttle::SIGN_IN, at)? {
-                    let minutes = throttle::SIGN_IN.lock.num_minutes();
-                    let details = serde_json::json!({ "email": typed, "source": source, "minutes": minutes });
-                    audit::record(conn, &ctx, "sign_in.locked", target(), details)?;
-                }
-                throttle::record(conn, &from_source, throttle::SIGN_IN_SOURCE, at)?;
-            }
-            Ok(())
-        })
-        .await?;
+    let shown_email = attempt.typed.clone();
+    {
+        let attempt = attempt.clone();
+        state.db.transaction(move |conn| sessions::failed(conn, &ctx, &attempt, user.as_ref(), locked)).await?;
+    }
     let (layout, signup) = public_page(&state, &session, "Sign in").await?;
     let page = SignInPage {
         layout,
@@ -173,7 +143,7 @@ pub async fn sign_out(
 ) -> Result<HttpResponse, AppError> {
     if let Some(user) = session.user() {
         let ctx = AuditContext::from_request(&req, Some(user.user_id), user.impersonator_id);
-        state.db.run(move |conn| audit::record(conn, &ctx, "sign_out", Target::none(), serde_json::json!({}))).await?;
+        state.db.run(move |conn| sessions::signed_out(conn, &ctx)).await?;
     }
     session.sign_out();
     Ok(see_other("/sign-in?signed_out=1"))
@@ -308,35 +278,7 @@ pub async fn setup(
     let ctx = AuditContext::from_request(&req, None, None);
     let owner = state
         .db
-        .transaction(move |conn| {
-            if !tokens::consume(conn, token.id)? || users::owner_exists(conn)? {
-                return Ok(None);
-            }
-            let admin = groups::find_builtin(conn, groups::ADMIN_KEY)?;
-            let user = users::insert(
-                conn,
-                &users::NewUser {
-                    is_owner: true,
-                    password_hash: Some(hash),
-                    ..users::NewUser::new(
-                        email.into_inner(),
-                        first.into_inner(),
-                        last.into_inner(),
-                        admin.id,
-                        UserStatus::Active,
-                    )
-                },
-            )?;
-            users::record_sign_in(conn, user.id)?;
-            audit::record(
-                conn,
-                &ctx.as_actor(user.id),
-                "owner.created",
-                Target::user(user.id, &user.email),
-                serde_json::json!({ "email": user.email, "first_name": user.first_name, "last_name": user.last_name }),
-            )?;
-            Ok(Some(user))
-        })
+        .transaction(move |conn| crate::ops::links::create_owner(conn, &ctx, token.id, (first, last), email, hash))
         .await?;
     let Some(owner) = owner else {
         return setup_refused(&state, &session, TokenState::Used).await;

@@ -3,7 +3,9 @@
 
 use actix_web::web;
 
-use super::{account, assets, buildings, groups, health, invitation, invites, organization, profile, public, users};
+use super::{
+    account, accounts, assets, buildings, groups, health, invitation, invites, organization, profile, public, users,
+};
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
@@ -87,12 +89,12 @@ routes! {
     get "/buildings/{id}/delete" => buildings::confirm_delete,
     post "/buildings/{id}/delete" => buildings::delete,
     post "/buildings/{id}/access" => buildings::access,
-    get "/accounts/new" => buildings::new_account,
-    post "/accounts/new" => buildings::create_account,
-    get "/accounts/{id}" => buildings::edit_account,
-    post "/accounts/{id}" => buildings::update_account,
-    get "/accounts/{id}/delete" => buildings::confirm_delete_account,
-    post "/accounts/{id}/delete" => buildings::delete_account,
+    get "/accounts/new" => accounts::new_account,
+    post "/accounts/new" => accounts::create_account,
+    get "/accounts/{id}" => accounts::edit_account,
+    post "/accounts/{id}" => accounts::update_account,
+    get "/accounts/{id}/delete" => accounts::confirm_delete_account,
+    post "/accounts/{id}/delete" => accounts::delete_account,
 
     // Groups tab
     get "/groups" => groups::list,

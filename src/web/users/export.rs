@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::list::{ListParams, list_query};
 use crate::auth::Require;
 use crate::auth::current_user::ExportUsers;
-use crate::db::audit::{self, Target};
 use crate::db::groups;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -28,9 +27,8 @@ pub async fn export(
 ) -> Result<HttpResponse, AppError> {
     let only_results = !scope.results.is_empty();
     let mut query = list_query(&params);
-    let ctx = user.audit.clone();
-    let details = serde_json::json!({ "scope": if only_results { "results" } else { "all" }, "search": query.search });
-    state.db.run(move |conn| audit::record(conn, &ctx, "users.exported", Target::none(), details)).await?;
+    let (acting, search) = (user.acting(), query.search.clone());
+    state.db.run(move |conn| crate::ops::users::record_export(conn, &acting, only_results, &search)).await?;
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
     let db = state.db.clone();

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, web};
 
 use crate::auth::current_user::ImpersonateUsers;
 use crate::auth::{CurrentUser, Require};
-use crate::db::audit::{self, Target};
 use crate::error::AppError;
 use crate::ops;
 use crate::startup::AppState;
@@ -44,19 +43,11 @@ pub async fn stop(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
         return Ok(see_other("/settings"));
     };
     let (impersonated, ctx) = (user.id, user.audit.clone());
-    let email = user.email.clone();
     state
         .db
         .transaction(move |conn| {
-            let mut ctx = ctx.as_actor(admin_id);
-            ctx.impersonator_id = None;
-            audit::record(
-                conn,
-                &ctx,
-                "impersonation.stopped",
-                Target::user(impersonated, &email),
-                serde_json::json!({}),
-            )
+            let user = crate::db::users::find(conn, impersonated)?.ok_or(AppError::NotFound)?;
+            ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user)
         })
         .await?;
     user.session.resume(&user.cookie)?;

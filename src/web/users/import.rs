@@ -11,12 +11,11 @@ use serde::Deserialize;
 
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
-use crate::db::audit::{self, Target};
 use crate::db::{DbConnection, groups, users};
+use crate::domain::FieldErrors;
 use crate::domain::user_form::UserInfoForm;
-use crate::domain::{FieldErrors, UserStatus};
 use crate::error::AppError;
-use crate::invites::{self, InviteOptions};
+use crate::ops;
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
@@ -196,7 +195,6 @@ async fn show(
     write: bool,
 ) -> Result<HttpResponse, AppError> {
     let acting = user.acting();
-    let ctx = user.audit.clone();
     let public_url = state.config.public_url.clone();
     let text = csv_text.clone();
     let outcome = state
@@ -212,16 +210,14 @@ async fn show(
             }
             let mut count = 0;
             for p in parsed {
-                let Some(info) = p.info else { continue };
-                let created = users::insert(conn, &users::NewUser::from_info(&info, UserStatus::Invited))?;
-                audit::record(
-                    conn,
-                    &ctx,
-                    "user.created",
-                    Target::user(created.id, &created.email),
-                    serde_json::json!({ "email": created.email, "group_id": created.group_id, "entry": "import" }),
-                )?;
-                invites::send(conn, &ctx, &public_url, created.id, &InviteOptions::default())?;
+                let (errors, access) = (FieldErrors::new(), Default::default());
+                let entry = ops::users::Entry::Import;
+                // All or nothing: a row the preview passed but the rules refuse now ends the
+                // whole import, with nothing written.
+                if let Err(refused) = ops::users::create(conn, &acting, &public_url, p.info, errors, &access, entry)? {
+                    let problems = refused.errors.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>();
+                    return Err(AppError::Unfit(format!("A row can no longer be imported: {}", problems.join("; "))));
+                }
                 count += 1;
             }
             Ok(Ok(count))

@@ -5,16 +5,17 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{AccountChoice, GroupChoice, access_choices, access_from_form, check_group, field, group_choices};
+use super::{AccountChoice, GroupChoice, access_choices, access_from_form, field, group_choices};
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
-use crate::db::audit::{self, Target};
-use crate::db::user_access::{self, Access};
-use crate::db::{buildings, users};
+use crate::db::buildings;
+use crate::db::user_access::Access;
 use crate::domain::user_form::UserInfoForm;
 use crate::domain::{FieldErrors, JobFunction, UserStatus};
 use crate::error::AppError;
-use crate::invites::{self, InviteOptions};
+use crate::ops;
+use crate::ops::invitations::InviteOptions;
+use crate::ops::users::{Entry, NotAdded};
 use crate::startup::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
@@ -127,76 +128,29 @@ pub async fn create(
         _ => None,
     };
     let public_url = state.config.public_url.clone();
-    let ctx = user.audit.clone();
     let acting = user.acting();
+    let entry = match hash {
+        Some(hash) => Entry::Password { hash, must_change: require_new_password },
+        None => Entry::Invitation(InviteOptions {
+            subject: Some(subject).filter(|s| !s.is_empty()),
+            bcc: bcc_me.then(|| acting.email.clone()),
+        }),
+    };
     let outcome = state
         .db
         .transaction(move |conn| {
-            let all_buildings = buildings::building_ids(conn)?;
-            let access = access_from_form(&pairs, &all_buildings);
-            let mut errors = errors;
-            if let Ok(group_id) = info_form.group_id.parse::<i64>()
-                && let Some(m) = check_group(conn, &acting, group_id)?
-            {
-                errors.add("group_id", m);
-            }
-            if crate::ops::access::within_reach(conn, &acting, &Default::default(), &access).is_err() {
-                errors.add("buildings", crate::domain::rules::Refusal::BuildingOutOfReach.message());
-            }
-            let existing = match info.as_ref() {
-                Some(info) => users::find_by_email(conn, info.email.as_str())?,
-                None => None,
-            };
-            if let Some(existing) = &existing {
-                errors.add(
-                    "email",
-                    if existing.status() == UserStatus::Deleted {
-                        "A deleted user has this address. Restore them instead of adding a new user."
-                    } else {
-                        "A user with this address exists already."
-                    },
-                );
-            }
-            let (Some(info), true) = (info, errors.is_empty()) else {
-                let refused = Refused {
+            let access = access_from_form(&pairs, &buildings::building_ids(conn)?);
+            let info = info.filter(|_| invite || password.is_some());
+            match ops::users::create(conn, &acting, &public_url, info, errors, &access, entry)? {
+                Ok(created) => Ok(Ok(created)),
+                Err(NotAdded { errors, existing }) => Ok(Err(Refused {
                     groups: group_choices(conn, &acting, &info_form.group_id)?,
                     accounts: access_choices(conn, &access)?,
                     existing: existing.map(|u| Existing { id: u.id, deleted: u.status() == UserStatus::Deleted }),
                     errors,
                     form: info_form,
-                };
-                return Ok(Err(refused));
-            };
-            let created = users::insert(
-                conn,
-                &users::NewUser {
-                    password_hash: hash,
-                    must_change_password: !invite && require_new_password,
-                    ..users::NewUser::from_info(&info, if invite { UserStatus::Invited } else { UserStatus::Active })
-                },
-            )?;
-            let change = user_access::set(conn, created.id, &access, acting.id)?;
-            audit::record(
-                conn,
-                &ctx,
-                "user.created",
-                Target::user(created.id, &created.email),
-                serde_json::json!({
-                    "email": created.email, "first_name": created.first_name, "last_name": created.last_name,
-                    "phone": created.phone, "title": created.title, "job_function": created.job_function,
-                    "company": created.company, "group_id": created.group_id, "status": created.status,
-                    "entry": if invite { "invitation" } else { "password" },
-                    "must_change_password": created.must_change_password, "access": change,
-                }),
-            )?;
-            if invite {
-                let options = InviteOptions {
-                    subject: Some(subject).filter(|s| !s.is_empty()),
-                    bcc: bcc_me.then(|| acting.email.clone()),
-                };
-                invites::send(conn, &ctx, &public_url, created.id, &options)?;
+                })),
             }
-            Ok(Ok(created))
         })
         .await?;
     match outcome {
