@@ -12,5 +12,6 @@ pub mod ops;
 pub mod owner;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod telemetry;
 pub mod web;

@@ -21,16 +21,8 @@ use crate::auth::password::Hasher;
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::web::router;
-
-/// What every handler can reach.
-pub struct AppState {
-    pub config: Config,
-    pub db: Db,
-    pub hasher: Hasher,
-    /// Wakes the mail worker after a transaction queued mail.
-    pub mail_queued: Arc<Notify>,
-}
 
 pub struct Application {
     port: u16,

@@ -62,7 +62,7 @@ pub fn address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &Trus
 /// The client address of a request, under the process's trusted proxies.
 pub fn of_request(req: &HttpRequest) -> Option<IpAddr> {
     let trusted = req
-        .app_data::<actix_web::web::Data<crate::startup::AppState>>()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|s| s.config.trusted_proxies.clone())
         .unwrap_or_default();
     let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());

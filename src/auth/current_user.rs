@@ -15,7 +15,7 @@ use crate::db::audit::AuditContext;
 use crate::domain::{Permission, PermissionSet, UserStatus, rules};
 use crate::error::AppError;
 use crate::ops::Actor;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 
 pub struct CurrentUser {

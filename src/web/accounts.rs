@@ -15,7 +15,7 @@ use crate::domain::person_name::short_text;
 use crate::error::AppError;
 use crate::ops;
 use crate::ops::accounts::NameTaken;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::buildings::DeletePage;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};

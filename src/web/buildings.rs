@@ -16,7 +16,7 @@ use crate::domain::{Email, FieldErrors, Permission};
 use crate::error::AppError;
 use crate::ops;
 use crate::ops::buildings::{BuildingForm, Rejected};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other, urlencode};
 

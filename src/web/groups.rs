@@ -19,7 +19,7 @@ use crate::domain::{FieldErrors, Permission, PermissionSet};
 use crate::error::AppError;
 use crate::ops;
 use crate::ops::groups::{GroupInput, NameTaken};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{flash_outcome, render, see_other};
 

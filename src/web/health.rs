@@ -2,7 +2,7 @@
 
 use actix_web::{HttpResponse, web};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok")

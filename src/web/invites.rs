@@ -13,7 +13,7 @@ use crate::db::tokens::{self, Purpose};
 use crate::domain::UserStatus;
 use crate::error::AppError;
 use crate::ops;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::users::when;
 use crate::web::{flash_outcome, render, see_other};

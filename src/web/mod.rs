@@ -1,12 +1,10 @@
 //! The screens: one module per screen, all routes listed in `router`.
 
-pub mod account;
 pub mod accounts;
 pub mod assets;
 pub mod buildings;
 pub mod groups;
 pub mod health;
-pub mod invitation;
 pub mod invites;
 pub mod layout;
 pub mod organization;

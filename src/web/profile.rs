@@ -8,10 +8,10 @@ use serde::Deserialize;
 use crate::auth::CurrentUser;
 
 use crate::db::users;
-use crate::domain::{FieldErrors, JobFunction};
+use crate::domain::{Email, FieldErrors, JobFunction};
 use crate::error::AppError;
 use crate::ops;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
 
@@ -214,5 +214,78 @@ pub async fn update(
     let acting = user.acting();
     state.db.transaction(move |conn| ops::profile::update(conn, &acting, &info)).await?;
     user.session.success("Your profile was saved.");
+    Ok(see_other("/profile"))
+}
+
+#[derive(Template)]
+#[template(path = "profile/email.html")]
+struct EmailPage {
+    layout: Layout,
+    current: String,
+    email: String,
+    email_confirm: String,
+    errors: FieldErrors,
+}
+
+pub async fn email_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
+    let page = EmailPage {
+        layout: user.layout("Change email", Tab::Profile),
+        current: user.email.clone(),
+        email: String::new(),
+        email_confirm: String::new(),
+        errors: FieldErrors::new(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    current_password: String,
+    email: String,
+    email_confirm: String,
+}
+
+/// Asks for an email change: a link to the new address, a notice to the old one.
+pub async fn request_email_change(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    form: web::Form<EmailForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let id = user.id;
+    let me = state.db.run(move |conn| crate::db::users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    let mut errors = FieldErrors::new();
+    if !state.hasher.verify(form.current_password, me.password_hash.clone()).await? {
+        errors.add("current_password", "This is not your current password.");
+    }
+    let email = errors.check("email", Email::parse(&form.email));
+    if let Some(email) = &email {
+        if form.email.trim().to_lowercase() != form.email_confirm.trim().to_lowercase() {
+            errors.add("email_confirm", "The two addresses are not the same.");
+        } else if email.as_str() == me.email {
+            errors.add("email", "This is your current address already.");
+        }
+    }
+    let (Some(email), true) = (email, errors.is_empty()) else {
+        let page = EmailPage {
+            layout: user.layout("Change email", Tab::Profile),
+            current: me.email,
+            email: form.email,
+            email_confirm: form.email_confirm,
+            errors,
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    };
+    let acting = user.acting();
+    let public_url = state.config.public_url.clone();
+    let requested =
+        state.db.transaction(move |conn| ops::profile::request_email_change(conn, &acting, &email, &public_url)).await;
+    if let Err(AppError::Unfit(message)) = requested {
+        user.session.error(message);
+        return Ok(see_other("/profile"));
+    }
+    requested?;
+    state.mail_queued.notify_one();
+    user.session.success("We sent a confirmation link to the new address. Your email changes when it is followed.");
     Ok(see_other("/profile"))
 }

@@ -3,9 +3,7 @@
 
 use actix_web::web;
 
-use super::{
-    account, accounts, assets, buildings, groups, health, invitation, invites, organization, profile, public, users,
-};
+use super::{accounts, assets, buildings, groups, health, invites, organization, profile, public, users};
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
@@ -26,31 +24,31 @@ routes! {
     get "/" => profile::settings,
     get "/settings" => profile::settings,
 
-    get "/sign-in" => public::sign_in_page,
-    post "/sign-in" => public::sign_in,
-    post "/sign-out" => public::sign_out,
-    get "/setup/{token}" => public::setup_page,
-    post "/setup/{token}" => public::setup,
-    get "/invite/{token}" => invitation::page,
-    post "/invite/{token}" => invitation::accept,
-    get "/forgot-password" => account::forgot_page,
-    post "/forgot-password" => account::forgot,
-    get "/reset-password/{token}" => account::reset_page,
-    post "/reset-password/{token}" => account::reset,
-    get "/signup" => account::signup_page,
-    post "/signup" => account::signup,
-    get "/verify-email/{token}" => account::verify_email_page,
-    post "/verify-email/{token}" => account::verify_email,
-    get "/confirm-email/{token}" => account::confirm_email_change_page,
-    post "/confirm-email/{token}" => account::confirm_email_change,
+    get "/sign-in" => public::sign_in::sign_in_page,
+    post "/sign-in" => public::sign_in::sign_in,
+    post "/sign-out" => public::sign_in::sign_out,
+    get "/setup/{token}" => public::sign_in::setup_page,
+    post "/setup/{token}" => public::sign_in::setup,
+    get "/invite/{token}" => public::invitation::page,
+    post "/invite/{token}" => public::invitation::accept,
+    get "/forgot-password" => public::account::forgot_page,
+    post "/forgot-password" => public::account::forgot,
+    get "/reset-password/{token}" => public::account::reset_page,
+    post "/reset-password/{token}" => public::account::reset,
+    get "/signup" => public::account::signup_page,
+    post "/signup" => public::account::signup,
+    get "/verify-email/{token}" => public::account::verify_email_page,
+    post "/verify-email/{token}" => public::account::verify_email,
+    get "/confirm-email/{token}" => public::account::confirm_email_change_page,
+    post "/confirm-email/{token}" => public::account::confirm_email_change,
 
     get "/profile" => profile::show,
     post "/profile" => profile::update,
     get "/profile/edit" => profile::edit,
     get "/profile/password" => profile::password_page,
     post "/profile/password" => profile::change_password,
-    get "/profile/email" => account::email_page,
-    post "/profile/email" => account::request_email_change,
+    get "/profile/email" => profile::email_page,
+    post "/profile/email" => profile::request_email_change,
 
     // Users tab
     get "/users" => users::list::list,
@@ -72,7 +70,7 @@ routes! {
     post "/users/{id}/delete" => users::lifecycle::delete,
     post "/users/{id}/restore" => users::lifecycle::restore,
     post "/users/{id}/resend-invite" => users::lifecycle::resend_invite,
-    post "/users/{id}/send-password-reset" => account::send_reset,
+    post "/users/{id}/send-password-reset" => users::lifecycle::send_reset,
     post "/users/{id}/impersonate" => users::impersonate::start,
     post "/impersonation/stop" => users::impersonate::stop,
     get "/invites" => invites::list,

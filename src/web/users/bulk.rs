@@ -15,7 +15,7 @@ use crate::db::schema::users as users_table;
 use crate::error::AppError;
 use crate::ops;
 use crate::ops::users::StatusChange;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, safe_next, see_other};
 

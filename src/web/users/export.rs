@@ -11,7 +11,7 @@ use crate::auth::Require;
 use crate::auth::current_user::ExportUsers;
 use crate::db::groups;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]

@@ -8,7 +8,7 @@ use crate::auth::current_user::ImpersonateUsers;
 use crate::auth::{CurrentUser, Require};
 use crate::error::AppError;
 use crate::ops;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::{flash_outcome, see_other};
 
 pub async fn start(

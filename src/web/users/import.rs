@@ -16,7 +16,7 @@ use crate::domain::FieldErrors;
 use crate::domain::user_form::UserInfoForm;
 use crate::error::AppError;
 use crate::ops;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
 

@@ -11,7 +11,7 @@ use crate::domain::rules::Action;
 use crate::error::AppError;
 use crate::ops::users::StatusChange;
 use crate::ops::{self, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{flash_outcome, render, see_other};
 
@@ -111,6 +111,25 @@ pub async fn resend_invite(
         .await
         .map(|t| format!("A new invitation is on its way to {}; earlier links no longer work.", t.user.email));
     if flash_outcome(&user.session, outcome)? {
+        state.mail_queued.notify_one();
+    }
+    Ok(see_other(&format!("/users/{id}")))
+}
+/// From a user's page: an administrator (or Support) sends a reset link; no password is shown.
+pub async fn send_reset(
+    state: web::Data<AppState>,
+    user: crate::auth::Require<crate::auth::current_user::ResetPasswords>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = user.acting();
+    let public_url = state.config.public_url.clone();
+    let outcome = state
+        .db
+        .transaction(move |conn| crate::ops::users::send_password_reset(conn, &acting, id, &public_url))
+        .await
+        .map(|t| format!("A password-reset link is on its way to {}.", t.user.email));
+    if crate::web::flash_outcome(&user.session, outcome)? {
         state.mail_queued.notify_one();
     }
     Ok(see_other(&format!("/users/{id}")))

@@ -11,7 +11,7 @@ use crate::db::directory::{self, Cursor, ListQuery, Part, Sort};
 use crate::db::groups;
 use crate::domain::{Permission, UserStatus};
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, urlencode};
 

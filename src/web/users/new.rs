@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::ops;
 use crate::ops::invitations::InviteOptions;
 use crate::ops::users::{Entry, NotAdded};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
 

@@ -19,7 +19,7 @@ use crate::domain::{FieldErrors, JobFunction, Permission, UserStatus};
 use crate::error::AppError;
 use crate::ops::users::{InfoSaved, form_of};
 use crate::ops::{self, Target};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other};
 

@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
+use super::LinkProblemPage;
 use crate::auth::SessionState;
 use crate::db::DbConnection;
 use crate::db::audit::AuditContext;
@@ -14,9 +15,8 @@ use crate::db::tokens::{self, Purpose, Token, TokenState};
 use crate::domain::{FieldErrors, PersonName, Phone, UserStatus};
 use crate::error::AppError;
 use crate::ops::links;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
-use crate::web::public::LinkProblemPage;
 use crate::web::{render, see_other};
 
 #[derive(Template)]

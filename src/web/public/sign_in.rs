@@ -1,4 +1,4 @@
-//! Public pages: sign in, sign out, and the first-run owner setup.
+//! Sign in, sign out, and the first-run owner setup.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -12,7 +12,7 @@ use crate::db::{now, users};
 use crate::domain::{Email, FieldErrors, PersonName, UserStatus};
 use crate::error::AppError;
 use crate::ops::sessions;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::web::layout::Layout;
 use crate::web::{render, safe_next, see_other};
 use actix_web::http::StatusCode;

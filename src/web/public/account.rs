@@ -6,7 +6,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::auth::{CurrentUser, MaybeUser, SessionState, client};
+use super::LinkProblemPage;
+use crate::auth::{MaybeUser, SessionState, client};
 use crate::db::audit::AuditContext;
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, Purpose, TokenState};
@@ -15,9 +16,8 @@ use crate::domain::{Email, FieldErrors, PersonName, UserStatus};
 use crate::error::AppError;
 use crate::ops;
 use crate::ops::links;
-use crate::startup::AppState;
-use crate::web::layout::{Layout, Tab};
-use crate::web::public::LinkProblemPage;
+use crate::state::AppState;
+use crate::web::layout::Layout;
 use crate::web::{render, see_other};
 
 async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<(Layout, Settings), AppError> {
@@ -165,26 +165,6 @@ pub async fn reset(
     session.sign_in(id, &stamp)?;
     session.success("Your password was changed. Every other session was signed out.");
     Ok(see_other("/settings"))
-}
-
-/// From a user's page: an administrator (or Support) sends a reset link; no password is shown.
-pub async fn send_reset(
-    state: web::Data<AppState>,
-    user: crate::auth::Require<crate::auth::current_user::ResetPasswords>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    let acting = user.acting();
-    let public_url = state.config.public_url.clone();
-    let outcome = state
-        .db
-        .transaction(move |conn| crate::ops::users::send_password_reset(conn, &acting, id, &public_url))
-        .await
-        .map(|t| format!("A password-reset link is on its way to {}.", t.user.email));
-    if crate::web::flash_outcome(&user.session, outcome)? {
-        state.mail_queued.notify_one();
-    }
-    Ok(see_other(&format!("/users/{id}")))
 }
 
 #[derive(Template)]
@@ -442,79 +422,6 @@ pub async fn verify_email(
             Ok(see_other("/settings"))
         }
     }
-}
-
-#[derive(Template)]
-#[template(path = "profile/email.html")]
-struct EmailPage {
-    layout: Layout,
-    current: String,
-    email: String,
-    email_confirm: String,
-    errors: FieldErrors,
-}
-
-pub async fn email_page(user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let page = EmailPage {
-        layout: user.layout("Change email", Tab::Profile),
-        current: user.email.clone(),
-        email: String::new(),
-        email_confirm: String::new(),
-        errors: FieldErrors::new(),
-    };
-    render(StatusCode::OK, &page)
-}
-
-#[derive(Deserialize)]
-pub struct EmailForm {
-    current_password: String,
-    email: String,
-    email_confirm: String,
-}
-
-/// Asks for an email change: a link to the new address, a notice to the old one.
-pub async fn request_email_change(
-    state: web::Data<AppState>,
-    user: CurrentUser,
-    form: web::Form<EmailForm>,
-) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
-    let id = user.id;
-    let me = state.db.run(move |conn| crate::db::users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
-    let mut errors = FieldErrors::new();
-    if !state.hasher.verify(form.current_password, me.password_hash.clone()).await? {
-        errors.add("current_password", "This is not your current password.");
-    }
-    let email = errors.check("email", Email::parse(&form.email));
-    if let Some(email) = &email {
-        if form.email.trim().to_lowercase() != form.email_confirm.trim().to_lowercase() {
-            errors.add("email_confirm", "The two addresses are not the same.");
-        } else if email.as_str() == me.email {
-            errors.add("email", "This is your current address already.");
-        }
-    }
-    let (Some(email), true) = (email, errors.is_empty()) else {
-        let page = EmailPage {
-            layout: user.layout("Change email", Tab::Profile),
-            current: me.email,
-            email: form.email,
-            email_confirm: form.email_confirm,
-            errors,
-        };
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    };
-    let acting = user.acting();
-    let public_url = state.config.public_url.clone();
-    let requested =
-        state.db.transaction(move |conn| ops::profile::request_email_change(conn, &acting, &email, &public_url)).await;
-    if let Err(AppError::Unfit(message)) = requested {
-        user.session.error(message);
-        return Ok(see_other("/profile"));
-    }
-    requested?;
-    state.mail_queued.notify_one();
-    user.session.success("We sent a confirmation link to the new address. Your email changes when it is followed.");
-    Ok(see_other("/profile"))
 }
 
 pub async fn confirm_email_change(

@@ -1,0 +1,20 @@
+//! What every request can reach: the settings, the database, the password hasher, and the bell
+//! that wakes the mail worker. Its own module, so that `auth`, `ops` and the screens import it
+//! without importing the startup that builds it.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::auth::password::Hasher;
+use crate::config::Config;
+use crate::db::Db;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub config: Config,
+    pub db: Db,
+    pub hasher: Hasher,
+    /// Wakes the mail worker after a transaction queued mail.
+    pub mail_queued: Arc<Notify>,
+}

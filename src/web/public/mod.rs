@@ -1,0 +1,8 @@
+//! The public pages, for visitors without a session: sign in and out, first-run owner setup,
+//! and every page a one-time link opens (invitation, password reset, self-signup, email change).
+
+pub mod account;
+pub mod invitation;
+pub mod sign_in;
+
+pub use sign_in::LinkProblemPage;
