@@ -54,6 +54,10 @@ pub async fn list(
     user: Require<SendInvites>,
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
+    // The list names people: seeing it is seeing users.
+    if !user.can(crate::domain::Permission::UsersView) {
+        return Err(AppError::Forbidden);
+    }
     let before = params.before;
     let rows = state.db.run(move |conn| tokens::all_invites(conn, before, PER_PAGE + 1)).await?;
     let more = rows.len() as i64 > PER_PAGE;
