@@ -93,6 +93,24 @@ impl Hasher {
         .await
     }
 
+    /// Judges a new password typed twice, putting the message beside the field it is about
+    /// (`password_confirm` when the two differ, else `password`).
+    pub async fn judge_fields(
+        &self,
+        raw: &str,
+        confirm: &str,
+        personal: &[&str],
+        errors: &mut crate::domain::FieldErrors,
+    ) -> Result<Option<crate::domain::Password>, AppError> {
+        Ok(match self.judge(raw, confirm, personal).await? {
+            Ok(password) => Some(password),
+            Err(m) => {
+                errors.add(if m == crate::domain::password::NOT_THE_SAME { "password_confirm" } else { "password" }, m);
+                None
+            }
+        })
+    }
+
     /// Checks `password` against `hash`, or against the decoy when there is no hash.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, AppError> {
         let decoy = self.decoy.clone();

@@ -3,6 +3,9 @@
 
 use std::fmt;
 
+/// The message when the confirmation differs (it goes beside the confirmation field).
+pub const NOT_THE_SAME: &str = "The two passwords are not the same.";
+
 pub struct Password(String);
 
 impl Password {
@@ -28,7 +31,7 @@ impl Password {
             return Err("This password is too easy to guess. Add more unrelated words, avoid your name and email.");
         }
         if raw != confirm {
-            return Err("The two passwords are not the same.");
+            return Err(NOT_THE_SAME);
         }
         Ok(Password(raw.to_owned()))
     }

@@ -74,6 +74,14 @@ pub fn search_text(raw: &str) -> String {
     raw.trim().chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
+/// A new password, typed twice.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct NewPasswordForm {
+    pub password: String,
+    pub password_confirm: String,
+}
+
 /// A rendered page with its status.
 pub fn render(
     status: actix_web::http::StatusCode,

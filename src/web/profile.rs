@@ -87,13 +87,7 @@ pub async fn change_password(
         errors.add("current_password", "This is not your current password.");
     }
     let personal = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
-    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
-        Err(m) if m.contains("not the same") => {
-            errors.add("password_confirm", m);
-            None
-        }
-        other => errors.check("password", other),
-    };
+    let password = state.hasher.judge_fields(&form.password, &form.password_confirm, &personal, &mut errors).await?;
     let Some(password) = password.filter(|_| errors.is_empty()) else {
         let page = PasswordPage {
             layout: user.layout("Change password", Tab::Profile),

@@ -119,18 +119,12 @@ pub async fn reset_page(
     render(StatusCode::OK, &ResetPage { layout, token: secret, errors: FieldErrors::new() })
 }
 
-#[derive(Deserialize)]
-pub struct ResetForm {
-    password: String,
-    password_confirm: String,
-}
-
 pub async fn reset(
     state: web::Data<AppState>,
     session: SessionState,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<ResetForm>,
+    form: web::Form<crate::web::NewPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup = secret.clone();
@@ -141,14 +135,11 @@ pub async fn reset(
         return link_problem(&state, &session, token_state, "Reset password").await;
     }
     let personal = [user.first_name.as_str(), user.last_name.as_str(), user.email.as_str()];
-    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
-        Ok(p) => p,
-        Err(m) => {
-            let mut errors = FieldErrors::new();
-            errors.add(if m.contains("not the same") { "password_confirm" } else { "password" }, m);
-            let (layout, _) = public_layout(&state, &session, "Choose a new password").await?;
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &ResetPage { layout, token: secret, errors });
-        }
+    let mut errors = FieldErrors::new();
+    let password = state.hasher.judge_fields(&form.password, &form.password_confirm, &personal, &mut errors).await?;
+    let Some(password) = password else {
+        let (layout, _) = public_layout(&state, &session, "Choose a new password").await?;
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &ResetPage { layout, token: secret, errors });
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, Some(user.id), None);
@@ -366,20 +357,12 @@ pub async fn confirm_email_change_page(
     .await
 }
 
-#[derive(Deserialize)]
-pub struct ChosenPassword {
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    password_confirm: String,
-}
-
 pub async fn verify_email(
     state: web::Data<AppState>,
     session: SessionState,
     req: HttpRequest,
     path: web::Path<String>,
-    form: web::Form<ChosenPassword>,
+    form: web::Form<crate::web::NewPasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let lookup = secret.clone();
@@ -393,13 +376,7 @@ pub async fn verify_email(
     let email = token.email.clone().unwrap_or_default();
     let personal = [first.as_str(), last.as_str(), email.as_str()];
     let mut errors = FieldErrors::new();
-    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
-        Err(m) if m.contains("not the same") => {
-            errors.add("password_confirm", m);
-            None
-        }
-        other => errors.check("password", other),
-    };
+    let password = state.hasher.judge_fields(&form.password, &form.password_confirm, &personal, &mut errors).await?;
     let Some(password) = password else {
         let (layout, _) = public_layout(&state, &session, "Confirm your email").await?;
         let page = VerifyPage { layout, token: secret, name: format!("{first} {last}"), email, errors };

@@ -120,13 +120,7 @@ pub async fn accept(
     let last = errors.check("last_name", PersonName::parse(&form.last_name));
     let phone = errors.check("phone", Phone::parse(&form.phone));
     let personal = [form.first_name.as_str(), form.last_name.as_str(), user.email.as_str()];
-    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
-        Err(m) if m.contains("not the same") => {
-            errors.add("password_confirm", m);
-            None
-        }
-        other => errors.check("password", other),
-    };
+    let password = state.hasher.judge_fields(&form.password, &form.password_confirm, &personal, &mut errors).await?;
     let (Some(first), Some(last), Some(phone), Some(password)) = (first, last, phone, password) else {
         let org_name = state.db.run(Settings::load).await?.org_name;
         let page = AcceptPage {

@@ -255,13 +255,7 @@ pub async fn setup(
     let last = errors.check("last_name", PersonName::parse(&form.last_name));
     let email = errors.check("email", Email::parse(&form.email));
     let personal = [form.first_name.as_str(), form.last_name.as_str(), form.email.as_str()];
-    let password = match state.hasher.judge(&form.password, &form.password_confirm, &personal).await? {
-        Err(m) if m.contains("not the same") => {
-            errors.add("password_confirm", m);
-            None
-        }
-        other => errors.check("password", other),
-    };
+    let password = state.hasher.judge_fields(&form.password, &form.password_confirm, &personal, &mut errors).await?;
     let (Some(first), Some(last), Some(email), Some(password)) = (first, last, email, password) else {
         let page = SetupPage {
             layout: public_layout(&state, &session, "Set up").await?,

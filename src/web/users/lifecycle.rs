@@ -15,13 +15,16 @@ use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::{flash_outcome, render, see_other};
 
-/// Runs one status change; a refusal becomes a flash on the user's page.
-async fn change_status(
+/// Disable, enable, delete or restore: the last segment of the path names the change; a
+/// refusal becomes a flash on the user's page.
+pub async fn change_status(
     state: web::Data<AppState>,
     user: Require<ManageUsers>,
-    id: i64,
-    change: StatusChange,
+    req: actix_web::HttpRequest,
+    path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let change = req.path().rsplit('/').next().and_then(StatusChange::parse).ok_or(AppError::NotFound)?;
     let acting = user.acting();
     let outcome = state
         .db
@@ -30,38 +33,6 @@ async fn change_status(
         .map(|target| change.done(&target.user.full_name()));
     flash_outcome(&user.session, outcome)?;
     Ok(see_other(&format!("/users/{id}")))
-}
-
-pub async fn disable(
-    state: web::Data<AppState>,
-    user: Require<ManageUsers>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    change_status(state, user, path.into_inner(), StatusChange::Disable).await
-}
-
-pub async fn enable(
-    state: web::Data<AppState>,
-    user: Require<ManageUsers>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    change_status(state, user, path.into_inner(), StatusChange::Enable).await
-}
-
-pub async fn delete(
-    state: web::Data<AppState>,
-    user: Require<ManageUsers>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    change_status(state, user, path.into_inner(), StatusChange::Delete).await
-}
-
-pub async fn restore(
-    state: web::Data<AppState>,
-    user: Require<ManageUsers>,
-    path: web::Path<i64>,
-) -> Result<HttpResponse, AppError> {
-    change_status(state, user, path.into_inner(), StatusChange::Restore).await
 }
 
 #[derive(Template)]

@@ -110,17 +110,8 @@ pub async fn create(
         None
     } else {
         let personal = [info_form.first_name.as_str(), info_form.last_name.as_str(), info_form.email.as_str()];
-        match state.hasher.judge(&field(&pairs, "password"), &field(&pairs, "password_confirm"), &personal).await? {
-            Ok(p) => Some(p),
-            Err(m) if m.contains("not the same") => {
-                errors.add("password_confirm", m);
-                None
-            }
-            Err(m) => {
-                errors.add("password", m);
-                None
-            }
-        }
+        let (raw, confirm) = (field(&pairs, "password"), field(&pairs, "password_confirm"));
+        state.hasher.judge_fields(&raw, &confirm, &personal, &mut errors).await?
     };
 
     let hash = match (&password, errors.is_empty()) {
