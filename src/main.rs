@@ -1,4 +1,5 @@
-//! The `concierge` command: `serve` (default), `migrate`, `create-owner`.
+//! The `concierge` command: `serve` (default), `migrate`, `create-owner`, `import-users`,
+//! `export-users`, `seed-demo`.
 
 use std::process::ExitCode;
 
@@ -26,6 +27,12 @@ enum Command {
     CreateOwner,
     /// Write every user as CSV to standard output.
     ExportUsers,
+    /// Add the users of a CSV file (the Import CSV columns), all or none, each invited; acts as
+    /// the owner. The invitations are delivered by the serving process.
+    ImportUsers {
+        /// The CSV file: email,first_name,last_name,phone,title,job_function,company,group
+        file: std::path::PathBuf,
+    },
     /// Fill the database with realistic demo data (for trying and benchmarking).
     SeedDemo {
         /// How many users.
@@ -55,6 +62,7 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(&config),
         Command::CreateOwner => create_owner(&config),
         Command::ExportUsers => export_users(&config),
+        Command::ImportUsers { file } => import_users(&config, &file),
         Command::SeedDemo { users, buildings, force } => seed_demo(&config, users, buildings, force),
     };
     match result {
@@ -126,6 +134,34 @@ fn seed_demo(config: &Config, users: u64, buildings: u64, force: bool) -> anyhow
         concierge::seed::DEMO_PASSWORD
     );
     Ok(())
+}
+
+fn import_users(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
+    let csv = std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("reading {}: {e}", file.display()))?;
+    let db = Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let outcome = concierge::db::transaction(&mut conn, |conn| {
+        let owner = concierge::ops::Actor::owner(conn)?;
+        concierge::ops::import::users(conn, &owner, &config.public_url, &csv, true)
+    });
+    match outcome {
+        Ok(Ok(count)) => {
+            println!("Imported and invited {count} users.");
+            Ok(())
+        }
+        Ok(Err((message, rows))) => {
+            if !message.is_empty() {
+                eprintln!("{message}");
+            }
+            for row in rows.iter().filter(|r| !r.problems.is_empty()) {
+                eprintln!("line {}: {}", row.line, row.problems.join("; "));
+            }
+            anyhow::bail!("nothing was imported")
+        }
+        Err(concierge::error::AppError::Unfit(message)) => anyhow::bail!("{message}"),
+        Err(e) => anyhow::bail!("{e:?}"),
+    }
 }
 
 fn export_users(config: &Config) -> anyhow::Result<()> {

@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod buildings;
 pub mod groups;
+pub mod import;
 pub mod invitations;
 pub mod links;
 pub mod organization;
@@ -45,6 +46,27 @@ impl Actor {
     /// shows or hides a button.
     pub fn can(&self, action: Action<'_>, target: &Target) -> bool {
         self.may(action, target).is_ok()
+    }
+}
+
+impl Actor {
+    /// The owner, acting from the server's command line (`concierge import-users`): whoever
+    /// runs commands on the server holds the owner's keys anyway.
+    pub fn owner(conn: &mut DbConnection) -> Result<Actor, AppError> {
+        use diesel::prelude::*;
+        let owner: users_db::User = crate::db::schema::users::table
+            .filter(crate::db::schema::users::is_owner.eq(true))
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| AppError::Unfit("There is no owner yet: run `concierge create-owner` first.".into()))?;
+        let target = Target::load(conn, owner.id)?;
+        Ok(Actor {
+            id: owner.id,
+            is_owner: true,
+            email: owner.email,
+            permissions: target.permissions,
+            audit: AuditContext::system().as_actor(owner.id),
+        })
     }
 }
 

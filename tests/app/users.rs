@@ -1064,3 +1064,40 @@ async fn granting_a_building_to_selected_users_picks_it_on_a_page_of_its_own() {
     let (viewer, _) = app.signed_in("ro@example.com", "read_only").await;
     viewer.get(&picker).await.assert_status(403);
 }
+
+#[actix_web::test]
+async fn import_users_on_the_command_line_follows_the_same_rules_all_or_nothing() {
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    let run = |file: std::path::PathBuf| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_concierge"))
+            .args(["import-users", file.to_str().unwrap()])
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let header = "email,first_name,last_name,phone,title,job_function,company,group\n";
+    let good = "cli@example.com,Cleo,Line,+1 702 555 0101,Manager,operations,Acme,Customer\n";
+    std::fs::write(
+        &file,
+        format!("{header}{good}owner@example.com,Dup,Licate,+1 702 555 0102,X,operations,,Customer\n"),
+    )
+    .unwrap();
+    let refused = run(file.clone());
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("line 3"), "{refused:?}");
+    let none = app.with_db(|c| concierge::db::users::find_by_email(c, "cli@example.com").unwrap()).await;
+    assert!(none.is_none(), "nothing is written when a row is refused");
+
+    std::fs::write(&file, format!("{header}{good}")).unwrap();
+    let done = run(file);
+    assert!(done.status.success(), "{done:?}");
+    let cleo = user_by_email(&app, "cli@example.com").await;
+    assert_eq!(cleo.status(), UserStatus::Invited);
+    let invited: i64 =
+        app.with_db(move |c| tokens::table.filter(tokens::user_id.eq(cleo.id)).count().get_result(c).unwrap()).await;
+    assert_eq!(invited, 1, "an invitation is queued for the serving process to deliver");
+}
