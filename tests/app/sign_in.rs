@@ -220,3 +220,29 @@ async fn an_address_of_a_quarter_megabyte_is_refused_and_stored_nowhere() {
         assert!(key.len() < 200 && details.len() < 1000, "{} / {}", key.len(), details.len());
     }
 }
+
+#[actix_web::test]
+async fn a_password_reset_lifts_the_lock_the_owner_made_themself() {
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let owner = app.browser();
+    for _ in 0..concierge::db::throttle::MAX_FAILURES {
+        owner.sign_in("owner@example.com", "a-typo-in-the-password").await.assert_status(422);
+    }
+    owner.sign_in("owner@example.com", PASSWORD).await.assert_status(422).assert_contains(FAILED);
+    owner.get("/forgot-password").await;
+    owner.post("/forgot-password", &[("email", "owner@example.com")]).await.assert_status(200);
+    let body: String = app
+        .with_db(|c| {
+            use concierge::db::schema::outbox;
+            use diesel::prelude::*;
+            outbox::table.order(outbox::id.desc()).select(outbox::body_text).first(c).unwrap()
+        })
+        .await;
+    let link = crate::smtp::link_path(&body, "/reset-password/");
+    let new = "copper-meadow-lantern-31";
+    let form = owner.get(&link).await.form(&link);
+    form.set("password", new).set("password_confirm", new).submit(&owner).await.assert_redirect_to("/settings");
+    let again = app.browser();
+    again.sign_in("owner@example.com", new).await.assert_redirect_to("/settings");
+}
