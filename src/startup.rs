@@ -168,8 +168,11 @@ impl Application {
         let served = server.await;
         if let Some((stop, worker)) = mail_worker {
             let _ = stop.send(true);
-            let _ = worker.await;
-            tracing::info!("the mail worker stopped");
+            // A mail being sent gets the SMTP timeout; a worker stuck past that is left behind.
+            match tokio::time::timeout(std::time::Duration::from_secs(30), worker).await {
+                Ok(_) => tracing::info!("the mail worker stopped"),
+                Err(_) => tracing::warn!("the mail worker did not stop in 30 s"),
+            }
         }
         let db = state.db.clone();
         drop(state);

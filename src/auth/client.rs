@@ -27,6 +27,8 @@ impl TrustedProxies {
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
+        // An IPv4 peer of a server listening on [::] arrives as ::ffff:a.b.c.d.
+        let ip = ip.to_canonical();
         self.0.iter().any(|&(network, bits)| same_network(network, ip, bits))
     }
 }
@@ -50,7 +52,7 @@ pub fn address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &Trus
     }
     let hops = forwarded_for.unwrap_or("").split(',').rev().map(str::trim);
     for hop in hops {
-        match hop.parse::<IpAddr>() {
+        match hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
             Ok(ip) if trusted.contains(ip) => continue,
             Ok(ip) => return Some(ip),
             Err(_) => break,
@@ -65,8 +67,14 @@ pub fn of_request(req: &HttpRequest) -> Option<IpAddr> {
         .app_data::<actix_web::web::Data<crate::state::AppState>>()
         .map(|s| s.config.trusted_proxies.clone())
         .unwrap_or_default();
-    let forwarded = req.headers().get("x-forwarded-for").and_then(|v| v.to_str().ok());
-    address(req.peer_addr().map(|a| a.ip()), forwarded, &trusted)
+    let forwarded = forwarded_for(req);
+    address(req.peer_addr().map(|a| a.ip()), Some(forwarded.as_str()).filter(|f| !f.is_empty()), &trusted)
+}
+
+/// Every line of `X-Forwarded-For`, in order, as one list: a proxy may add a line of its own
+/// after the one the client wrote.
+fn forwarded_for(req: &HttpRequest) -> String {
+    req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",")
 }
 
 /// The key a client address is counted under: an IPv4 address, or an IPv6 address's /64 (one
@@ -106,11 +114,23 @@ mod tests {
     }
 
     #[test]
+    fn every_line_of_the_header_counts_the_proxys_last() {
+        let req = actix_web::test::TestRequest::default()
+            .append_header(("x-forwarded-for", "1.2.3.4"))
+            .append_header(("x-forwarded-for", "203.0.113.9"))
+            .to_http_request();
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let forwarded = forwarded_for(&req);
+        assert_eq!(address(Some(ip("10.0.0.5")), Some(&forwarded), &trusted), Some(ip("203.0.113.9")));
+    }
+
+    #[test]
     fn a_list_of_proxies_is_parsed_or_refused() {
         assert!(TrustedProxies::parse("").unwrap().0.is_empty());
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
         assert!(TrustedProxies::parse("proxy.example").is_err());
         assert!(TrustedProxies::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(TrustedProxies::parse("10.0.0.0/8").unwrap().contains(ip("::ffff:10.1.2.3")));
     }
 
     #[test]

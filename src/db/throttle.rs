@@ -67,13 +67,22 @@ pub fn record(conn: &mut DbConnection, key: &str, limit: Limit, at: NaiveDateTim
         sign_in_throttle::table.find(key).select(sign_in_throttle::window_started_at).first(conn).optional()?;
     let count = match row {
         None => {
-            let inserted = diesel::insert_into(sign_in_throttle::table)
-                .values((
-                    sign_in_throttle::key.eq(key),
-                    sign_in_throttle::failures.eq(1),
-                    sign_in_throttle::window_started_at.eq(at),
-                ))
-                .execute(conn);
+            let first = (
+                sign_in_throttle::key.eq(key),
+                sign_in_throttle::failures.eq(1),
+                sign_in_throttle::window_started_at.eq(at),
+            );
+            // On PostgreSQL a refused insert would abort the whole transaction: it gets a
+            // savepoint of its own. SQLite's writer holds the lock, so no one races it there.
+            let inserted = match conn {
+                DbConnection::Postgresql(pg) => {
+                    use diesel::Connection;
+                    pg.transaction(|pg| diesel::insert_into(sign_in_throttle::table).values(first).execute(pg))
+                }
+                DbConnection::Sqlite(sqlite) => {
+                    diesel::insert_into(sign_in_throttle::table).values(first).execute(sqlite)
+                }
+            };
             match inserted {
                 Ok(_) => 1,
                 // Another process counted the first one at the same moment.

@@ -152,7 +152,7 @@ pub async fn run(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     while !*stop.borrow() {
-        let pause = match deliver_due(&db, &transport, retry_base).await {
+        let pause = match deliver_due(&db, &transport, retry_base, &stop).await {
             Ok(0) => IDLE_POLL,
             Ok(_) => Duration::ZERO,
             Err(e) => {
@@ -170,11 +170,20 @@ pub async fn run(
     }
 }
 
-/// Delivers one batch; returns how many mails it tried.
-pub async fn deliver_due(db: &Db, transport: &Transport, retry_base: Duration) -> Result<usize, AppError> {
+/// Delivers one batch; returns how many mails it tried. Once `stop` turns true it tries no
+/// more (what it claimed goes to the next process when the claim runs out).
+pub async fn deliver_due(
+    db: &Db,
+    transport: &Transport,
+    retry_base: Duration,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<usize, AppError> {
     let (mails, settings) = db.run(|conn| Ok((claim(conn)?, Settings::load(conn)?))).await?;
     let tried = mails.len();
     for mail in mails {
+        if *stop.borrow() {
+            break;
+        }
         let result = match compose(&mail, &settings) {
             Ok(message) => transport.send(message).await,
             Err(e) => Err(e),

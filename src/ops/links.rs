@@ -161,11 +161,18 @@ pub fn complete_signup(
     hash: String,
     public_url: &str,
 ) -> Result<Result<users::User, TokenState>, AppError> {
+    let settings = Settings::load(conn)?;
+    let email = token.email.clone().unwrap_or_default();
+    // Signup turned off, or the address's domain no longer allowed, since the link was sent.
+    let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+    if !settings.self_signup
+        || (!settings.signup_domains.is_empty() && !settings.signup_domains.iter().any(|d| d == domain))
+    {
+        return Ok(Err(TokenState::Revoked));
+    }
     if !tokens::consume(conn, token.id)? {
         return Ok(Err(TokenState::Used));
     }
-    let settings = Settings::load(conn)?;
-    let email = token.email.clone().unwrap_or_default();
     if users::find_by_email(conn, &email)?.is_some() {
         let sign_in = format!("{public_url}/sign-in");
         outbox::enqueue(conn, &messages::signup_exists(&settings, &email, &sign_in)?)?;

@@ -241,7 +241,7 @@ fn save_info(
     let id = target.user.id;
     let email_changed = info.email.as_str() != target.user.email;
     let group_changed = info.group_id != target.user.group_id;
-    diesel::update(users::table.find(id).filter(users::version.eq(target.user.version)))
+    let saved_rows = diesel::update(users::table.find(id).filter(users::version.eq(target.user.version)))
         .set((
             users::first_name.eq(info.first_name.as_str()),
             users::last_name.eq(info.last_name.as_str()),
@@ -255,6 +255,10 @@ fn save_info(
             users::version.eq(users::version + 1),
         ))
         .execute(conn)?;
+    if saved_rows != 1 {
+        // Another save came in between the check and this write: nothing of this one stays.
+        return Err(AppError::Unfit("Someone else saved changes to this user meanwhile; open the form again.".into()));
+    }
     if group_changed || email_changed {
         // A new group or address ends the user's sessions and their pending links.
         security_event(conn, id, email_changed)?;

@@ -1,7 +1,7 @@
 //! My Profile: every signed-in user's own details and password.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
@@ -77,13 +77,17 @@ pub struct PasswordForm {
 pub async fn change_password(
     state: web::Data<AppState>,
     user: CurrentUser,
+    req: HttpRequest,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(refused) = refuse_impersonated(&user) {
+        return Ok(refused);
+    }
     let form = form.into_inner();
     let id = user.id;
     let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::new();
-    if !state.hasher.verify(form.current_password, me.password_hash.clone()).await? {
+    if !current_password_ok(&state, &req, &me, form.current_password).await? {
         errors.add("current_password", "This is not your current password.");
     }
     let personal = [me.first_name.as_str(), me.last_name.as_str(), me.email.as_str()];
@@ -243,13 +247,17 @@ pub struct EmailForm {
 pub async fn request_email_change(
     state: web::Data<AppState>,
     user: CurrentUser,
+    req: HttpRequest,
     form: web::Form<EmailForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(refused) = refuse_impersonated(&user) {
+        return Ok(refused);
+    }
     let form = form.into_inner();
     let id = user.id;
     let me = state.db.run(move |conn| crate::db::users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
     let mut errors = FieldErrors::new();
-    if !state.hasher.verify(form.current_password, me.password_hash.clone()).await? {
+    if !current_password_ok(&state, &req, &me, form.current_password).await? {
         errors.add("current_password", "This is not your current password.");
     }
     let email = errors.check("email", Email::parse(&form.email));
@@ -282,4 +290,37 @@ pub async fn request_email_change(
     state.mail_queued.notify_one();
     user.session.success("We sent a confirmation link to the new address. Your email changes when it is followed.");
     Ok(see_other("/profile"))
+}
+
+/// A session in which an administrator acts as the user changes neither the password nor the
+/// email, and learns nothing of the password: refused before any check.
+fn refuse_impersonated(user: &CurrentUser) -> Option<HttpResponse> {
+    user.impersonator_id.map(|_| {
+        user.session.error("Only the user themself changes their password or email.");
+        see_other("/profile")
+    })
+}
+
+/// Checks the user's current password as sign-in does: not at all while the address is locked
+/// from this network, and a wrong one counts toward that lock, so a stolen session cannot try
+/// passwords without end.
+async fn current_password_ok(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &users::User,
+    typed: String,
+) -> Result<bool, AppError> {
+    use crate::ops::sessions::Attempt;
+    let source = crate::auth::client::source_key(crate::auth::client::of_request(req));
+    let attempt = std::sync::Arc::new(Attempt::new(me.email.clone(), source, crate::db::now()));
+    let checking = attempt.clone();
+    if state.db.run(move |conn| checking.locked(conn)).await? {
+        return Ok(false);
+    }
+    if state.hasher.verify(typed, me.password_hash.clone()).await? {
+        return Ok(true);
+    }
+    let (ctx, me) = (crate::db::audit::AuditContext::from_request(req, Some(me.id), None), me.clone());
+    state.db.transaction(move |conn| ops::sessions::failed(conn, &ctx, &attempt, Some(&me), false)).await?;
+    Ok(false)
 }

@@ -185,6 +185,22 @@ async fn signing_up_with_someone_elses_address_claims_nothing() {
 }
 
 #[actix_web::test]
+async fn a_signup_link_dies_when_signup_is_turned_off() {
+    let app = spawn_app().await;
+    app.with_db(|c| concierge::db::settings::set(c, "self_signup", "true").unwrap()).await;
+    let someone = app.browser();
+    someone.get("/signup").await;
+    someone.post("/signup", &[("first_name", "Late"), ("last_name", "Comer"), ("email", "late@example.com")]).await;
+    let path = link_path(&mails(&app).await[0].2, "/verify-email/");
+    let form = someone.get(&path).await.form(&path);
+    app.with_db(|c| concierge::db::settings::set(c, "self_signup", "false").unwrap()).await;
+    let own = "late-comer-passphrase-88";
+    form.set("password", own).set("password_confirm", own).submit(&someone).await.assert_status(410);
+    let none = app.with_db(|c| concierge::db::users::find_by_email(c, "late@example.com").unwrap()).await;
+    assert!(none.is_none());
+}
+
+#[actix_web::test]
 async fn an_email_change_happens_when_the_link_to_the_new_address_is_followed() {
     let app = spawn_app().await;
     let (browser, user) = app.signed_in("ann@example.com", "regular").await;

@@ -243,6 +243,38 @@ async fn an_impersonated_session_changes_no_building_and_returns_past_a_forced_p
 }
 
 #[actix_web::test]
+async fn an_impersonated_session_learns_nothing_of_the_password_and_changes_it_not() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let user = app.create_user(UserSpec { email: "reg@example.com", group: "regular", ..UserSpec::default() }).await;
+    admin.post(&format!("/users/{}/impersonate", user.id), &[]).await.assert_redirect_to("/settings");
+    admin.forget_csrf();
+    let new = "taken-over-passphrase-12";
+    for current in ["a-wrong-guess", PASSWORD] {
+        let fields = [("current_password", current), ("password", new), ("password_confirm", new)];
+        admin.post("/profile/password", &fields).await.assert_redirect_to("/profile");
+        let email = [("current_password", current), ("email", "x@evil.example"), ("email_confirm", "x@evil.example")];
+        admin.post("/profile/email", &email).await.assert_redirect_to("/profile");
+    }
+    let after = app.user(user.id).await;
+    assert!(bcrypt::verify(PASSWORD, after.password_hash.as_deref().unwrap()).unwrap());
+    assert_eq!(after.email, "reg@example.com");
+}
+
+#[actix_web::test]
+async fn a_user_manager_without_users_view_sees_nobody_through_bulk_import_or_edit() {
+    let app = spawn_app().await;
+    let owner = app.create_owner().await;
+    let (manager, _, _) = member_of(&app, "blind@example.com", &["users.manage"]).await;
+    let page = manager.post("/users/bulk", &[("ids", &owner.id.to_string()), ("action", "disable")]).await;
+    page.assert_status(403);
+    assert!(!page.body.contains("owner@example.com"));
+    manager.get(&format!("/users/{}/edit", owner.id)).await.assert_status(403);
+    let csv = "email,first_name,last_name,phone,title,job_function,company,group\nowner@example.com,A,B,+1 702 555 0100,T,operations,,Customer\n";
+    manager.post("/users/import/confirm", &[("csv", csv)]).await.assert_status(403);
+}
+
+#[actix_web::test]
 async fn a_next_with_a_tab_or_line_break_stays_on_this_site() {
     let app = spawn_app().await;
     let owner = app.create_owner().await;

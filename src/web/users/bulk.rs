@@ -37,6 +37,10 @@ pub async fn apply(
     user: Require<ManageUsers>,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
+    // Users are shown here (names, addresses, whether one exists): seeing them needs users.view.
+    if !user.can(crate::domain::Permission::UsersView) {
+        return Err(AppError::Forbidden);
+    }
     let form = form.into_inner();
     let ids = selected(&form);
     let action = field(&form, "action");

@@ -61,8 +61,22 @@ pub async fn preview(
     } else {
         String::new()
     };
+    // The preview carries the file forward in a form, and forms are read up to 256 KB.
+    if csv_text.len() > MAX_FILE_BYTES {
+        let page = ImportPage {
+            layout: user.layout("Import CSV", Tab::Users),
+            error: format!("The file is larger than {} KB: import it in parts.", MAX_FILE_BYTES / 1024),
+            rows: Vec::new(),
+            csv: String::new(),
+            valid: false,
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     show(state, user, csv_text, false).await
 }
+
+/// The largest file the preview takes: what its confirmation can carry back.
+const MAX_FILE_BYTES: usize = 240 * 1024;
 
 #[derive(Deserialize)]
 pub struct ConfirmForm {
@@ -85,6 +99,10 @@ async fn show(
     csv_text: String,
     write: bool,
 ) -> Result<HttpResponse, AppError> {
+    // Users are shown here (names, addresses, whether one exists): seeing them needs users.view.
+    if !user.can(crate::domain::Permission::UsersView) {
+        return Err(AppError::Forbidden);
+    }
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
     let text = csv_text.clone();

@@ -100,7 +100,7 @@ pub async fn create(
         group_id: field(&pairs, "group_id"),
     };
     let invite = field(&pairs, "entry") != "password";
-    let subject = field(&pairs, "subject").trim().chars().take(200).collect::<String>();
+    let subject = field(&pairs, "subject").trim().chars().filter(|c| !c.is_control()).take(200).collect::<String>();
     let bcc_me = field(&pairs, "bcc_me") == "on";
     let require_new_password = field(&pairs, "require_new_password") == "on";
 

@@ -174,6 +174,10 @@ pub async fn edit(
     user: Require<ManageUsers>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
+    // Users are shown here (names, addresses, whether one exists): seeing them needs users.view.
+    if !user.can(crate::domain::Permission::UsersView) {
+        return Err(AppError::Forbidden);
+    }
     let id = path.into_inner();
     let acting = user.acting();
     let (acting, target, groups) = state
