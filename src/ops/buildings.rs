@@ -25,7 +25,9 @@ pub struct BuildingForm {
     pub country: String,
 }
 
-/// A building's details, parsed.
+/// A building's details, parsed: what a create inserts and an edit sets.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = buildings)]
 pub struct Details {
     pub account_id: i64,
     pub name: String,
@@ -114,17 +116,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, form: BuildingForm) -> Res
     };
     let at = now();
     let id: i64 = diesel::insert_into(buildings::table)
-        .values((
-            buildings::account_id.eq(d.account_id),
-            buildings::name.eq(&d.name),
-            buildings::street.eq(&d.street),
-            buildings::city.eq(&d.city),
-            buildings::region.eq(&d.region),
-            buildings::postal_code.eq(&d.postal_code),
-            buildings::country.eq(&d.country),
-            buildings::created_at.eq(at),
-            buildings::updated_at.eq(at),
-        ))
+        .values((&d, buildings::created_at.eq(at), buildings::updated_at.eq(at)))
         .returning(buildings::id)
         .get_result(conn)?;
     audit::record(
@@ -172,18 +164,7 @@ pub fn update(
     let Some(d) = details(conn, &form, &mut errors)? else {
         return Ok(Err(Rejected { form, errors }));
     };
-    diesel::update(buildings::table.find(id))
-        .set((
-            buildings::account_id.eq(d.account_id),
-            buildings::name.eq(&d.name),
-            buildings::street.eq(&d.street),
-            buildings::city.eq(&d.city),
-            buildings::region.eq(&d.region),
-            buildings::postal_code.eq(&d.postal_code),
-            buildings::country.eq(&d.country),
-            buildings::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+    diesel::update(buildings::table.find(id)).set((&d, buildings::updated_at.eq(now()))).execute(conn)?;
     audit::record(
         conn,
         &actor.audit,
