@@ -29,7 +29,8 @@ pub enum AppError {
     /// says so in words.
     #[error("not in a state for this: {0}")]
     Unfit(String),
-    /// Too much work is waiting (password checks): try again in a few seconds.
+    /// Too much work is waiting (password checks, or another writer holding the database):
+    /// nothing was changed; try again in a few seconds.
     #[error("busy")]
     Busy,
     #[error("the database is unavailable")]
@@ -47,6 +48,8 @@ impl From<diesel::result::Error> for AppError {
                 AppError::Unavailable(e.into())
             }
             Error::DatabaseError(_, info) if is_unavailable_message(info.message()) => AppError::Unavailable(e.into()),
+            // Another writer held SQLite's lock past the busy timeout: nothing was written.
+            Error::DatabaseError(_, info) if info.message().contains("database is locked") => AppError::Busy,
             _ => AppError::Internal(e.into()),
         }
     }
@@ -131,7 +134,7 @@ impl ResponseError for AppError {
             }
             AppError::Busy => (
                 "Busy for a moment",
-                "Many people are signing in at once. Nothing was changed. Try again in a few seconds.",
+                "Concierge is busy for a moment. Nothing was changed. Try again in a few seconds.",
             ),
             AppError::Unavailable(cause) => {
                 tracing::error!(error = ?cause, "database unavailable");

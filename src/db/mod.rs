@@ -263,10 +263,15 @@ where
 {
     match conn {
         DbConnection::Sqlite(_) => {
-            if conn.batch_execute("BEGIN IMMEDIATE").is_err() {
+            match conn.batch_execute("BEGIN IMMEDIATE") {
+                Ok(()) => {}
                 // A transaction left open by a task that panicked: end it, then begin ours.
-                let _ = conn.batch_execute("ROLLBACK");
-                conn.batch_execute("BEGIN IMMEDIATE")?;
+                Err(e) if e.to_string().contains("within a transaction") => {
+                    let _ = conn.batch_execute("ROLLBACK");
+                    conn.batch_execute("BEGIN IMMEDIATE")?;
+                }
+                // Another writer held the lock past the busy timeout: waiting once is enough.
+                Err(e) => return Err(e.into()),
             }
             // Users a trigger could not place in the name or email order are placed before the
             // commit.

@@ -202,3 +202,29 @@ async fn sigterm_stops_the_mail_worker_and_closes_the_database_before_exit() {
     let closed = log.find("the database is closed").expect("the database was closed");
     assert!(worker < closed, "the worker stops before the database closes:\n{log}");
 }
+
+#[actix_web::test]
+async fn a_writer_that_waits_past_the_busy_timeout_gets_a_503_and_nothing_half_written() {
+    let app = spawn_app().await;
+    if app.database.is_postgres() {
+        return; // PostgreSQL writers wait on row locks, not on one lock for the file.
+    }
+    app.create_owner().await;
+    let path = app.config.database_url.trim_start_matches("sqlite://").to_owned();
+    let holder = std::thread::spawn(move || {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        let mut conn = diesel::SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+        std::thread::sleep(Duration::from_secs(7));
+        conn.batch_execute("ROLLBACK").unwrap();
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let browser = app.browser();
+    browser.get("/sign-in").await;
+    let page = browser.post("/sign-in", &[("email", "owner@example.com"), ("password", "not-it-at-all")]).await;
+    page.assert_status(503).assert_contains("Nothing was changed");
+    assert_eq!(page.header("retry-after"), Some("5"));
+    tokio::task::spawn_blocking(move || holder.join().unwrap()).await.unwrap();
+    browser.post("/sign-in", &[("email", "owner@example.com"), ("password", "not-it-at-all")]).await.assert_status(422);
+}
