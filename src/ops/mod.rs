@@ -16,11 +16,23 @@ pub mod profile;
 pub mod sessions;
 pub mod users;
 
+use crate::db::Db;
 use crate::db::audit::AuditContext;
 use crate::db::{DbConnection, users as users_db};
 use crate::domain::PermissionSet;
 use crate::domain::rules::{self, Action, Person};
 use crate::error::AppError;
+
+/// Runs an operation (or, for bulk and import, several that stand or fall together) in one
+/// transaction, off the async threads: a refusal or an error leaves nothing written. The only
+/// way the screens change anything.
+pub async fn apply<T, F>(db: &Db, operation: F) -> Result<T, AppError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+{
+    db.transaction(operation).await
+}
 
 /// Who acts: what the rules need of them, and where they act from (for the audit log).
 #[derive(Debug, Clone)]

@@ -90,13 +90,11 @@ async fn save_account(
         return refused(&user, id, form, errors);
     };
     let acting = user.acting();
-    let saved = state
-        .db
-        .transaction(move |conn| match id {
-            Some(id) => ops::accounts::rename(conn, &acting, id, &name),
-            None => ops::accounts::create(conn, &acting, &name).map(|created| created.map(|_| ())),
-        })
-        .await?;
+    let saved = ops::apply(&state.db, move |conn| match id {
+        Some(id) => ops::accounts::rename(conn, &acting, id, &name),
+        None => ops::accounts::create(conn, &acting, &name).map(|created| created.map(|_| ())),
+    })
+    .await?;
     match saved {
         Ok(()) => {
             user.session.success("Account saved.");
@@ -160,7 +158,7 @@ pub async fn delete_account(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
-    let name = state.db.transaction(move |conn| ops::accounts::delete(conn, &acting, id)).await?;
+    let name = ops::apply(&state.db, move |conn| ops::accounts::delete(conn, &acting, id)).await?;
     user.session.success(format!("{name} and its buildings were deleted."));
     Ok(see_other("/buildings"))
 }

@@ -210,7 +210,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let acting = user.acting();
-    match state.db.transaction(move |conn| ops::buildings::create(conn, &acting, form)).await? {
+    match ops::apply(&state.db, move |conn| ops::buildings::create(conn, &acting, form)).await? {
         Ok(id) => {
             user.session.success("Building created.");
             Ok(see_other(&format!("/buildings/{id}")))
@@ -254,7 +254,7 @@ pub async fn update(
     let id = path.into_inner();
     let form = form.into_inner();
     let acting = user.acting();
-    match state.db.transaction(move |conn| ops::buildings::update(conn, &acting, id, form)).await? {
+    match ops::apply(&state.db, move |conn| ops::buildings::update(conn, &acting, id, form)).await? {
         Ok(()) => {
             user.session.success("Building saved.");
             Ok(see_other(&format!("/buildings/{id}")))
@@ -307,7 +307,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
-    let name = state.db.transaction(move |conn| ops::buildings::delete(conn, &acting, id)).await?;
+    let name = ops::apply(&state.db, move |conn| ops::buildings::delete(conn, &acting, id)).await?;
     user.session.success(format!("{name} was deleted."));
     Ok(see_other("/buildings"))
 }
@@ -330,26 +330,24 @@ pub async fn access(
     let id = path.into_inner();
     let form = form.into_inner();
     let acting = user.acting();
-    let outcome = state
-        .db
-        .transaction(move |conn| {
-            let b = buildings::find(conn, id)?.ok_or(AppError::NotFound)?;
-            if let Some(user_id) = form.revoke {
-                ops::access::building(conn, &acting, user_id, id, false)?;
-                return Ok(format!("Access to {} removed.", b.name));
-            }
-            // One answer for an address without an account and one beyond the actor's reach:
-            // this form tells nobody who has an account.
-            let refused = || AppError::Unfit(format!("You can't grant {} to that address.", b.name));
-            let email = Email::parse(&form.email).map_err(|_| refused())?;
-            let target = crate::db::users::find_by_email(conn, email.as_str())?.ok_or_else(refused)?;
-            match ops::access::building(conn, &acting, target.id, id, true) {
-                Ok(_) => Ok(format!("{} can reach {}.", target.full_name(), b.name)),
-                Err(AppError::Refused(_) | AppError::NotFound) => Err(refused()),
-                Err(e) => Err(e),
-            }
-        })
-        .await;
+    let outcome = ops::apply(&state.db, move |conn| {
+        let b = buildings::find(conn, id)?.ok_or(AppError::NotFound)?;
+        if let Some(user_id) = form.revoke {
+            ops::access::building(conn, &acting, user_id, id, false)?;
+            return Ok(format!("Access to {} removed.", b.name));
+        }
+        // One answer for an address without an account and one beyond the actor's reach:
+        // this form tells nobody who has an account.
+        let refused = || AppError::Unfit(format!("You can't grant {} to that address.", b.name));
+        let email = Email::parse(&form.email).map_err(|_| refused())?;
+        let target = crate::db::users::find_by_email(conn, email.as_str())?.ok_or_else(refused)?;
+        match ops::access::building(conn, &acting, target.id, id, true) {
+            Ok(_) => Ok(format!("{} can reach {}.", target.full_name(), b.name)),
+            Err(AppError::Refused(_) | AppError::NotFound) => Err(refused()),
+            Err(e) => Err(e),
+        }
+    })
+    .await;
     crate::web::flash_outcome(&user.session, outcome)?;
     Ok(see_other(&format!("/buildings/{id}")))
 }

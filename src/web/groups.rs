@@ -214,7 +214,7 @@ pub async fn create(
         return refused(&user, None, form, errors, 0).await;
     };
     let acting = user.acting();
-    let created = state.db.transaction(move |conn| ops::groups::create(conn, &acting, &input)).await;
+    let created = ops::apply(&state.db, move |conn| ops::groups::create(conn, &acting, &input)).await;
     match created {
         Ok(Ok(id)) => {
             user.session.success("Group created.");
@@ -245,7 +245,7 @@ pub async fn update(
         return refused(&user, Some(id), form, errors, 0).await;
     };
     let acting = user.acting();
-    let saved = state.db.transaction(move |conn| ops::groups::update(conn, &acting, id, &input)).await;
+    let saved = ops::apply(&state.db, move |conn| ops::groups::update(conn, &acting, id, &input)).await;
     match saved {
         Ok(Ok(())) => {
             user.session.success("Group saved.");
@@ -274,9 +274,7 @@ pub async fn delete(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
-    let outcome = state
-        .db
-        .transaction(move |conn| ops::groups::delete(conn, &acting, id))
+    let outcome = ops::apply(&state.db, move |conn| ops::groups::delete(conn, &acting, id))
         .await
         .map(|name| format!("{name} was deleted."));
     if flash_outcome(&user.session, outcome)? {

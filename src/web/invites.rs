@@ -97,15 +97,13 @@ pub async fn resend(
     let token_id = path.into_inner();
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
-    let outcome = state
-        .db
-        .transaction(move |conn| {
-            let token = tokens::find(conn, token_id)?.filter(|t| t.purpose == Purpose::Invite.as_str());
-            let user_id = token.and_then(|t| t.user_id).ok_or(AppError::NotFound)?;
-            ops::users::resend_invite(conn, &acting, user_id, &public_url)
-        })
-        .await
-        .map(|t| format!("A new invitation is on its way to {}.", t.user.email));
+    let outcome = ops::apply(&state.db, move |conn| {
+        let token = tokens::find(conn, token_id)?.filter(|t| t.purpose == Purpose::Invite.as_str());
+        let user_id = token.and_then(|t| t.user_id).ok_or(AppError::NotFound)?;
+        ops::users::resend_invite(conn, &acting, user_id, &public_url)
+    })
+    .await
+    .map(|t| format!("A new invitation is on its way to {}.", t.user.email));
     if flash_outcome(&user.session, outcome)? {
         state.mail_queued.notify_one();
     }
@@ -120,9 +118,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, AppError> {
     let token_id = path.into_inner();
     let acting = user.acting();
-    let outcome = state
-        .db
-        .transaction(move |conn| ops::users::revoke_invite(conn, &acting, token_id))
+    let outcome = ops::apply(&state.db, move |conn| ops::users::revoke_invite(conn, &acting, token_id))
         .await
         .map(|t| format!("The invitation to {} was revoked; its link no longer works.", t.user.email));
     flash_outcome(&user.session, outcome)?;

@@ -183,7 +183,7 @@ pub async fn update(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let acting = user.acting();
-    state.db.transaction(move |conn| ops::organization::update(conn, &acting, &values)).await?;
+    ops::apply(&state.db, move |conn| ops::organization::update(conn, &acting, &values)).await?;
     user.session.success("Organization settings saved.");
     Ok(see_other("/organization"))
 }
@@ -191,7 +191,7 @@ pub async fn update(
 /// Queues a test email to the acting administrator; the page then shows its delivery.
 pub async fn test_email(state: web::Data<AppState>, user: Require<ManageSettings>) -> Result<HttpResponse, AppError> {
     let acting = user.acting();
-    let id = state.db.transaction(move |conn| ops::organization::test_email(conn, &acting)).await?;
+    let id = ops::apply(&state.db, move |conn| ops::organization::test_email(conn, &acting)).await?;
     state.mail_queued.notify_one();
     Ok(see_other(&format!("/organization?test_mail={id}")))
 }

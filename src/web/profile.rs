@@ -102,7 +102,7 @@ pub async fn change_password(
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let acting = user.acting();
-    let stamp = state.db.transaction(move |conn| ops::profile::change_password(conn, &acting, &hash)).await;
+    let stamp = ops::apply(&state.db, move |conn| ops::profile::change_password(conn, &acting, &hash)).await;
     let stamp = match stamp {
         Err(AppError::Unfit(message)) => {
             user.session.error(message);
@@ -210,7 +210,7 @@ pub async fn update(
         notification_preference: form.notification_preference.clone(),
     };
     let acting = user.acting();
-    state.db.transaction(move |conn| ops::profile::update(conn, &acting, &info)).await?;
+    ops::apply(&state.db, move |conn| ops::profile::update(conn, &acting, &info)).await?;
     user.session.success("Your profile was saved.");
     Ok(see_other("/profile"))
 }
@@ -281,7 +281,7 @@ pub async fn request_email_change(
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
     let requested =
-        state.db.transaction(move |conn| ops::profile::request_email_change(conn, &acting, &email, &public_url)).await;
+        ops::apply(&state.db, move |conn| ops::profile::request_email_change(conn, &acting, &email, &public_url)).await;
     if let Err(AppError::Unfit(message)) = requested {
         user.session.error(message);
         return Ok(see_other("/profile"));
@@ -321,6 +321,6 @@ async fn current_password_ok(
         return Ok(true);
     }
     let (ctx, me) = (crate::db::audit::AuditContext::from_request(req, Some(me.id), None), me.clone());
-    state.db.transaction(move |conn| ops::sessions::failed(conn, &ctx, &attempt, Some(&me), false)).await?;
+    ops::apply(&state.db, move |conn| ops::sessions::failed(conn, &ctx, &attempt, Some(&me), false)).await?;
     Ok(false)
 }

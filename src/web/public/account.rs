@@ -81,7 +81,7 @@ pub async fn forgot(
     let ctx = AuditContext::from_request(&req, None, None);
     let source = client::source_key(client::of_request(&req));
     let public_url = state.config.public_url.clone();
-    state.db.transaction(move |conn| links::forgot_password(conn, &ctx, &email, &source, &public_url)).await?;
+    ops::apply(&state.db, move |conn| links::forgot_password(conn, &ctx, &email, &source, &public_url)).await?;
     state.mail_queued.notify_one();
     let (layout, _) = public_layout(&state, &session, "Forgot password").await?;
     render(StatusCode::OK, &ForgotPage { layout, email: String::new(), sent: true, error: "" })
@@ -144,9 +144,7 @@ pub async fn reset(
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, Some(user.id), None);
     let id = user.id;
-    let stamp = state
-        .db
-        .transaction(move |conn| links::reset_password(conn, &ctx, token.id, &user, &hash))
+    let stamp = ops::apply(&state.db, move |conn| links::reset_password(conn, &ctx, token.id, &user, &hash))
         .await?
         .map(|stamp| (id, stamp));
     let Some((id, stamp)) = stamp else {
@@ -241,9 +239,7 @@ pub async fn signup(
     let source = client::source_key(client::of_request(&req));
     let public_url = state.config.public_url.clone();
     // The answer is the same whether the address has an account (it gets a notice) or not.
-    state
-        .db
-        .transaction(move |conn| links::request_signup(conn, &ctx, (&first, &last), &email, &source, &public_url))
+    ops::apply(&state.db, move |conn| links::request_signup(conn, &ctx, (&first, &last), &email, &source, &public_url))
         .await?;
     state.mail_queued.notify_one();
     let (layout, _) = public_layout(&state, &session, "Sign up").await?;
@@ -385,10 +381,9 @@ pub async fn verify_email(
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, None, None);
     let public_url = state.config.public_url.clone();
-    let outcome = state
-        .db
-        .transaction(move |conn| links::complete_signup(conn, &ctx, &token, (first, last), hash, &public_url))
-        .await?;
+    let outcome =
+        ops::apply(&state.db, move |conn| links::complete_signup(conn, &ctx, &token, (first, last), hash, &public_url))
+            .await?;
     match outcome {
         Err(why) => link_problem(&state, &session, why, "Confirm email").await,
         Ok(user) => {
@@ -409,7 +404,7 @@ pub async fn confirm_email_change(
 ) -> Result<HttpResponse, AppError> {
     let secret = path.into_inner();
     let ctx = AuditContext::from_request(&req, None, None);
-    let outcome = state.db.transaction(move |conn| ops::profile::confirm_email_change(conn, &ctx, &secret)).await?;
+    let outcome = ops::apply(&state.db, move |conn| ops::profile::confirm_email_change(conn, &ctx, &secret)).await?;
     match outcome {
         None => Err(AppError::NotFound),
         Some(Err(why)) => link_problem(&state, &session, why, "Confirm email").await,

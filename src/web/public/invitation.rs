@@ -140,7 +140,8 @@ pub async fn accept(
     let welcome = format!("Welcome, {first}. Your account is ready.");
     let acceptance = links::Acceptance { first_name: first, last_name: last, phone, hash };
     let accepted =
-        state.db.transaction(move |conn| links::accept_invitation(conn, &ctx, token.id, &user, &acceptance)).await?;
+        crate::ops::apply(&state.db, move |conn| links::accept_invitation(conn, &ctx, token.id, &user, &acceptance))
+            .await?;
     let Some(stamp) = accepted else {
         return refused(&state, &session, TokenState::Used).await;
     };

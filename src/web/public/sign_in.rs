@@ -115,14 +115,14 @@ pub async fn sign_in(
 
     if let (true, Some(user)) = (password_ok, user.clone()) {
         let (id, stamp, attempt) = (user.id, user.security_stamp.clone(), attempt.clone());
-        state.db.transaction(move |conn| sessions::succeeded(conn, &ctx, &attempt, &user)).await?;
+        crate::ops::apply(&state.db, move |conn| sessions::succeeded(conn, &ctx, &attempt, &user)).await?;
         session.sign_in(id, &stamp)?;
         return Ok(see_other(safe_next(next.as_deref())));
     }
     let shown_email = attempt.typed.clone();
     {
         let attempt = attempt.clone();
-        state.db.transaction(move |conn| sessions::failed(conn, &ctx, &attempt, user.as_ref(), locked)).await?;
+        crate::ops::apply(&state.db, move |conn| sessions::failed(conn, &ctx, &attempt, user.as_ref(), locked)).await?;
     }
     let (layout, signup) = public_page(&state, &session, "Sign in").await?;
     let page = SignInPage {
@@ -270,10 +270,10 @@ pub async fn setup(
 
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, None, None);
-    let owner = state
-        .db
-        .transaction(move |conn| crate::ops::links::create_owner(conn, &ctx, token.id, (first, last), email, hash))
-        .await?;
+    let owner = crate::ops::apply(&state.db, move |conn| {
+        crate::ops::links::create_owner(conn, &ctx, token.id, (first, last), email, hash)
+    })
+    .await?;
     let Some(owner) = owner else {
         return setup_refused(&state, &session, TokenState::Used).await;
     };

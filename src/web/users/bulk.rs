@@ -59,51 +59,49 @@ pub async fn apply(
     };
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
-    let outcome = state
-        .db
-        .transaction(move |conn| {
-            let change = match (action.as_str(), group_id, building_id) {
-                ("change_group", None, _) => return Ok(Err("Choose the group to move them to.".to_owned())),
-                ("change_group", Some(group), _) => {
-                    if let Some(m) = check_group(conn, &acting, group)? {
-                        return Ok(Err(m.to_owned()));
-                    }
-                    Change::Group(group)
+    let outcome = ops::apply(&state.db, move |conn| {
+        let change = match (action.as_str(), group_id, building_id) {
+            ("change_group", None, _) => return Ok(Err("Choose the group to move them to.".to_owned())),
+            ("change_group", Some(group), _) => {
+                if let Some(m) = check_group(conn, &acting, group)? {
+                    return Ok(Err(m.to_owned()));
                 }
-                ("grant_building" | "revoke_building", _, Some(b)) if buildings::find(conn, b)?.is_some() => {
-                    Change::Building(b, action == "grant_building")
-                }
-                ("grant_building" | "revoke_building", _, _) => return Ok(Ok(None)),
-                ("resend_invite", _, _) => Change::Resend,
-                (other, _, _) => match StatusChange::parse(other) {
-                    Some(c) => Change::Status(c),
-                    None => return Ok(Err("Choose an action.".to_owned())),
-                },
+                Change::Group(group)
+            }
+            ("grant_building" | "revoke_building", _, Some(b)) if buildings::find(conn, b)?.is_some() => {
+                Change::Building(b, action == "grant_building")
+            }
+            ("grant_building" | "revoke_building", _, _) => return Ok(Ok(None)),
+            ("resend_invite", _, _) => Change::Resend,
+            (other, _, _) => match StatusChange::parse(other) {
+                Some(c) => Change::Status(c),
+                None => return Ok(Err("Choose an action.".to_owned())),
+            },
+        };
+        let (mut changed, mut skipped) = (0, Vec::new());
+        for id in ids {
+            let done = match change {
+                Change::Group(g) => ops::users::change_group(conn, &acting, id, g).map(drop),
+                Change::Building(b, grant) => ops::access::building(conn, &acting, id, b, grant).map(drop),
+                Change::Status(c) => ops::users::change_status(conn, &acting, id, c).map(drop),
+                Change::Resend => ops::users::resend_invite(conn, &acting, id, &public_url).map(drop),
             };
-            let (mut changed, mut skipped) = (0, Vec::new());
-            for id in ids {
-                let done = match change {
-                    Change::Group(g) => ops::users::change_group(conn, &acting, id, g).map(drop),
-                    Change::Building(b, grant) => ops::access::building(conn, &acting, id, b, grant).map(drop),
-                    Change::Status(c) => ops::users::change_status(conn, &acting, id, c).map(drop),
-                    Change::Resend => ops::users::resend_invite(conn, &acting, id, &public_url).map(drop),
-                };
-                match done {
-                    Ok(()) => changed += 1,
-                    Err(AppError::Refused(_) | AppError::Unfit(_) | AppError::NotFound) => skipped.push(id),
-                    Err(e) => return Err(e),
-                }
+            match done {
+                Ok(()) => changed += 1,
+                Err(AppError::Refused(_) | AppError::Unfit(_) | AppError::NotFound) => skipped.push(id),
+                Err(e) => return Err(e),
             }
-            let mut message = format!("{changed} user{} changed.", if changed == 1 { "" } else { "s" });
-            if !skipped.is_empty() {
-                message += &format!(
-                    " Skipped, not within your reach or not in a state for this: {}.",
-                    some_names(conn, &skipped)?
-                );
-            }
-            Ok(Ok(Some(message)))
-        })
-        .await?;
+        }
+        let mut message = format!("{changed} user{} changed.", if changed == 1 { "" } else { "s" });
+        if !skipped.is_empty() {
+            message += &format!(
+                " Skipped, not within your reach or not in a state for this: {}.",
+                some_names(conn, &skipped)?
+            );
+        }
+        Ok(Ok(Some(message)))
+    })
+    .await?;
     let outcome = match outcome {
         Ok(None) => return Ok(see_other(&picker)),
         Ok(Some(message)) => Ok(message),

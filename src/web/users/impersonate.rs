@@ -18,7 +18,7 @@ pub async fn start(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
-    let outcome = state.db.transaction(move |conn| ops::users::start_impersonation(conn, &acting, id)).await;
+    let outcome = ops::apply(&state.db, move |conn| ops::users::start_impersonation(conn, &acting, id)).await;
     match outcome {
         Ok(target) => {
             user.session.impersonate(target.user.id, &target.user.security_stamp, &user.cookie)?;
@@ -43,13 +43,11 @@ pub async fn stop(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
         return Ok(see_other("/settings"));
     };
     let (impersonated, ctx) = (user.id, user.audit.clone());
-    state
-        .db
-        .transaction(move |conn| {
-            let user = crate::db::users::find(conn, impersonated)?.ok_or(AppError::NotFound)?;
-            ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user)
-        })
-        .await?;
+    ops::apply(&state.db, move |conn| {
+        let user = crate::db::users::find(conn, impersonated)?.ok_or(AppError::NotFound)?;
+        ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user)
+    })
+    .await?;
     user.session.resume(&user.cookie)?;
     user.session.success("You are back in your own account.");
     Ok(see_other(&format!("/users/{impersonated}")))

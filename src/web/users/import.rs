@@ -107,7 +107,7 @@ async fn show(
     let public_url = state.config.public_url.clone();
     let text = csv_text.clone();
     let outcome =
-        state.db.transaction(move |conn| ops::import::users(conn, &acting, &public_url, &text, write)).await?;
+        ops::apply(&state.db, move |conn| ops::import::users(conn, &acting, &public_url, &text, write)).await?;
     match outcome {
         Ok(count) => {
             state.mail_queued.notify_one();

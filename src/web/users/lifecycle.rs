@@ -26,9 +26,7 @@ pub async fn change_status(
     let id = path.into_inner();
     let change = req.path().rsplit('/').next().and_then(StatusChange::parse).ok_or(AppError::NotFound)?;
     let acting = user.acting();
-    let outcome = state
-        .db
-        .transaction(move |conn| ops::users::change_status(conn, &acting, id, change))
+    let outcome = crate::ops::apply(&state.db, move |conn| ops::users::change_status(conn, &acting, id, change))
         .await
         .map(|target| change.done(&target.user.full_name()));
     flash_outcome(&user.session, outcome)?;
@@ -76,9 +74,7 @@ pub async fn resend_invite(
     let id = path.into_inner();
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
-    let outcome = state
-        .db
-        .transaction(move |conn| ops::users::resend_invite(conn, &acting, id, &public_url))
+    let outcome = crate::ops::apply(&state.db, move |conn| ops::users::resend_invite(conn, &acting, id, &public_url))
         .await
         .map(|t| format!("A new invitation is on its way to {}; earlier links no longer work.", t.user.email));
     if flash_outcome(&user.session, outcome)? {
@@ -95,11 +91,11 @@ pub async fn send_reset(
     let id = path.into_inner();
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
-    let outcome = state
-        .db
-        .transaction(move |conn| crate::ops::users::send_password_reset(conn, &acting, id, &public_url))
-        .await
-        .map(|t| format!("A password-reset link is on its way to {}.", t.user.email));
+    let outcome = crate::ops::apply(&state.db, move |conn| {
+        crate::ops::users::send_password_reset(conn, &acting, id, &public_url)
+    })
+    .await
+    .map(|t| format!("A password-reset link is on its way to {}.", t.user.email));
     if crate::web::flash_outcome(&user.session, outcome)? {
         state.mail_queued.notify_one();
     }

@@ -127,23 +127,21 @@ pub async fn create(
             bcc: bcc_me.then(|| acting.email.clone()),
         }),
     };
-    let outcome = state
-        .db
-        .transaction(move |conn| {
-            let access = access_from_form(&pairs, &buildings::building_ids(conn)?);
-            let info = info.filter(|_| invite || password.is_some());
-            match ops::users::create(conn, &acting, &public_url, info, errors, &access, entry)? {
-                Ok(created) => Ok(Ok(created)),
-                Err(NotAdded { errors, existing }) => Ok(Err(Refused {
-                    groups: group_choices(conn, &acting, &info_form.group_id)?,
-                    accounts: access_choices(conn, &access)?,
-                    existing: existing.map(|u| Existing { id: u.id, deleted: u.status() == UserStatus::Deleted }),
-                    errors,
-                    form: info_form,
-                })),
-            }
-        })
-        .await?;
+    let outcome = ops::apply(&state.db, move |conn| {
+        let access = access_from_form(&pairs, &buildings::building_ids(conn)?);
+        let info = info.filter(|_| invite || password.is_some());
+        match ops::users::create(conn, &acting, &public_url, info, errors, &access, entry)? {
+            Ok(created) => Ok(Ok(created)),
+            Err(NotAdded { errors, existing }) => Ok(Err(Refused {
+                groups: group_choices(conn, &acting, &info_form.group_id)?,
+                accounts: access_choices(conn, &access)?,
+                existing: existing.map(|u| Existing { id: u.id, deleted: u.status() == UserStatus::Deleted }),
+                errors,
+                form: info_form,
+            })),
+        }
+    })
+    .await?;
     match outcome {
         Ok(created) => {
             state.mail_queued.notify_one();

@@ -241,20 +241,18 @@ pub async fn update(
     let UpdateForm { info: typed, version } = form.into_inner();
     let public_url = state.config.public_url.clone();
     let acting = user.acting();
-    let outcome = state
-        .db
-        .transaction(move |conn| {
-            let saved = ops::users::update_info(conn, &acting, id, &typed, version, &public_url)?;
-            Ok(match saved {
-                InfoSaved::Saved { reinvited } => Ok(reinvited),
-                InfoSaved::Rejected { errors, conflicts, version } => {
-                    let target = Target::load(conn, id)?;
-                    let groups = with_current_group(group_choices(conn, &acting, &typed.group_id)?, &target);
-                    Err((errors, groups, conflicts, typed, version, target.user.full_name()))
-                }
-            })
+    let outcome = crate::ops::apply(&state.db, move |conn| {
+        let saved = ops::users::update_info(conn, &acting, id, &typed, version, &public_url)?;
+        Ok(match saved {
+            InfoSaved::Saved { reinvited } => Ok(reinvited),
+            InfoSaved::Rejected { errors, conflicts, version } => {
+                let target = Target::load(conn, id)?;
+                let groups = with_current_group(group_choices(conn, &acting, &typed.group_id)?, &target);
+                Err((errors, groups, conflicts, typed, version, target.user.full_name()))
+            }
         })
-        .await?;
+    })
+    .await?;
     match outcome {
         Ok(reinvited) => {
             state.mail_queued.notify_one();
@@ -300,15 +298,13 @@ pub async fn update_access(
     let user = user.into_user();
     let pairs = form.into_inner();
     let acting = user.acting();
-    let change = state
-        .db
-        .transaction(move |conn| {
-            let current = user_access::of_user(conn, id)?;
-            let wanted = access_from_form(&pairs, &buildings::building_ids(conn)?);
-            let wanted = access_within_form(&pairs, &current, wanted);
-            ops::access::set(conn, &acting, id, &wanted).map(|(_, change)| change)
-        })
-        .await;
+    let change = crate::ops::apply(&state.db, move |conn| {
+        let current = user_access::of_user(conn, id)?;
+        let wanted = access_from_form(&pairs, &buildings::building_ids(conn)?);
+        let wanted = access_within_form(&pairs, &current, wanted);
+        ops::access::set(conn, &acting, id, &wanted).map(|(_, change)| change)
+    })
+    .await;
     let message = change.map(|change| {
         if change.is_empty() { "Property Access was already so; nothing changed." } else { "Property Access saved." }
             .to_owned()
