@@ -304,41 +304,31 @@ pub fn seed(
 
     // Many users into a small table: its indexes are dropped and built again at the end (a sort
     // each), all in one transaction, instead of being updated row by row; most of a large
-    // seed's time went there. The triggers that place each new user in the name and email
-    // orders go too (they read an index): everyone is numbered at once before the indexes are
-    // back.
-    // Otherwise, transactions of 50,000 users.
+    // seed's time went there. Otherwise, transactions of 50,000 users.
     let rebuild = !pg && users as i64 > run_id;
     if rebuild {
         crate::db::transaction(conn, |conn| {
             #[derive(QueryableByName)]
-            struct Object {
-                #[diesel(sql_type = diesel::sql_types::Text)]
-                r#type: String,
+            struct Index {
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 name: String,
                 #[diesel(sql_type = diesel::sql_types::Text)]
                 sql: String,
             }
-            let placing = [crate::db::places::NAME.placing, crate::db::places::EMAIL.placing];
-            let objects: Vec<Object> = diesel::sql_query(
-                "SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'users' AND sql IS NOT NULL \
-                 AND (type = 'index' OR name IN (?, ?))",
+            let indexes: Vec<Index> = diesel::sql_query(
+                "SELECT name, sql FROM sqlite_master WHERE tbl_name = 'users' AND type = 'index' AND sql IS NOT NULL",
             )
-            .bind::<diesel::sql_types::Text, _>(placing[0])
-            .bind::<diesel::sql_types::Text, _>(placing[1])
             .load(conn)?;
-            for object in &objects {
-                conn.batch_execute(&format!("DROP {} \"{}\"", object.r#type, object.name.replace('"', "\"\"")))?;
+            for index in &indexes {
+                conn.batch_execute(&format!("DROP INDEX \"{}\"", index.name.replace('"', "\"\"")))?;
             }
             for n in (0..users).step_by(50_000) {
                 add_users(conn, n, (n + 50_000).min(users))?;
             }
-            crate::db::places::renumber(conn)?;
             // Indexes sort their entries faster with two threads and SQLite's own cache size.
             conn.batch_execute("PRAGMA threads = 2; PRAGMA cache_size = -2000; PRAGMA temp_store = DEFAULT;")?;
-            for object in &objects {
-                conn.batch_execute(&object.sql)?;
+            for index in &indexes {
+                conn.batch_execute(&index.sql)?;
             }
             Ok(())
         })?;

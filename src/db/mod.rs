@@ -6,7 +6,6 @@ pub mod buildings;
 pub mod directory;
 pub mod groups;
 pub mod outbox;
-pub mod places;
 pub mod schema;
 pub mod settings;
 pub mod throttle;
@@ -36,6 +35,13 @@ pub enum DbConnection {
 diesel::define_sql_function! {
     /// Lower-cases text, for case-insensitive comparisons that work on both databases.
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// Lower-cases every letter, as Rust does (SQLite's own `lower` folds ASCII letters only);
+    /// registered on each SQLite connection, for the Users list's search (`db::directory`).
+    /// Never used in a schema object: the `sqlite3` shell has no such function.
+    fn fold(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
 /// Which database a URL names.
@@ -96,6 +102,8 @@ impl r2d2::ManageConnection for Manager {
                      PRAGMA cache_size = -1024; PRAGMA mmap_size = 2147418112;",
                 )
                 .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                fold_utils::register_impl(&mut conn, |text: String| text.to_lowercase())
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -273,9 +281,7 @@ where
                 // Another writer held the lock past the busy timeout: waiting once is enough.
                 Err(e) => return Err(e.into()),
             }
-            // Users a trigger could not place in the name or email order are placed before the
-            // commit.
-            match f(conn).and_then(|value| places::place_unplaced(conn).map(|()| value)) {
+            match f(conn) {
                 Ok(value) => {
                     conn.batch_execute("COMMIT")?;
                     Ok(value)

@@ -6,6 +6,7 @@ mod helpers;
 mod account;
 mod authorization;
 mod buildings;
+mod directory;
 mod faults;
 mod foundation;
 mod invitations;

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use super::list::{ListParams, list_query};
 use crate::auth::Require;
 use crate::auth::current_user::ExportUsers;
-use crate::db::groups;
 use crate::error::AppError;
 use crate::state::AppState;
 
@@ -26,7 +25,7 @@ pub async fn export(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let only_results = !scope.results.is_empty();
-    let mut query = list_query(&params);
+    let query = list_query(&params);
     let (acting, search) = (user.acting(), query.search.clone());
     state.db.run(move |conn| crate::ops::users::record_export(conn, &acting, only_results, &search)).await?;
 
@@ -36,14 +35,6 @@ pub async fn export(
         let result = db.get().and_then(|mut conn| {
             let sink = |chunk: Vec<u8>| tx.blocking_send(chunk).is_ok();
             if only_results {
-                let needle = query.search.to_lowercase();
-                if !needle.is_empty() {
-                    query.search_groups = groups::list(&mut conn)?
-                        .iter()
-                        .filter(|g| g.name.to_lowercase().contains(&needle))
-                        .map(|g| g.id)
-                        .collect();
-                }
                 crate::export::results(&mut conn, &query, sink)
             } else {
                 crate::export::all_users(&mut conn, sink)

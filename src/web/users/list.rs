@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::auth::Require;
 use crate::auth::current_user::ViewUsers;
-use crate::db::directory::{self, Cursor, ListQuery, Part, Sort};
+use crate::db::directory::{self, ListQuery, Sort};
 use crate::db::groups;
 use crate::domain::{Permission, UserStatus};
 use crate::error::AppError;
@@ -57,7 +57,7 @@ impl View {
         }
     }
 
-    fn href(&self, sort: Sort, descending: bool, cursor: Option<(&str, &Cursor)>) -> String {
+    fn href(&self, sort: Sort, descending: bool, cursor: Option<(&str, i64)>) -> String {
         let mut parts: Vec<String> = Vec::new();
         if !self.q.is_empty() {
             parts.push(format!("q={}", urlencode(&self.q)));
@@ -81,7 +81,7 @@ impl View {
             parts.push(format!("per_page={}", self.per_page));
         }
         if let Some((name, cursor)) = cursor {
-            parts.push(format!("{name}={}", urlencode(&cursor.encode())));
+            parts.push(format!("{name}={cursor}"));
         }
         if parts.is_empty() { "/users".into() } else { format!("/users?{}", parts.join("&")) }
     }
@@ -156,8 +156,6 @@ pub fn list_query(params: &ListParams) -> ListQuery {
         per_page: view.per_page,
         after: None,
         before: None,
-        search_groups: Vec::new(),
-        part: Part::All,
     }
 }
 
@@ -167,22 +165,13 @@ pub async fn list(
     params: web::Query<ListParams>,
 ) -> Result<HttpResponse, AppError> {
     let view = View::from(&params);
-    let query = ListQuery {
-        after: Cursor::decode(&params.after, view.sort),
-        before: Cursor::decode(&params.before, view.sort),
-        ..list_query(&params)
-    };
+    let query =
+        ListQuery { after: params.after.parse().ok(), before: params.before.parse().ok(), ..list_query(&params) };
     let can_manage = user.can(Permission::UsersManage);
     let (page, all_groups) = state
         .db
         .run(move |conn| {
             let all_groups = groups::list(conn)?;
-            let mut query = query;
-            let needle = query.search.to_lowercase();
-            if !needle.is_empty() {
-                query.search_groups =
-                    all_groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect();
-            }
             Ok((directory::list(conn, &query)?, all_groups))
         })
         .await?;
@@ -245,8 +234,8 @@ pub async fn list(
         show_disabled: view.show_disabled,
         sort: view.sort.key(),
         dir: if view.descending { "desc" } else { "asc" },
-        next_href: page.next.as_ref().map(|c| view.href(view.sort, view.descending, Some(("after", c)))),
-        previous_href: page.previous.as_ref().map(|c| view.href(view.sort, view.descending, Some(("before", c)))),
+        next_href: page.next.map(|id| view.href(view.sort, view.descending, Some(("after", id)))),
+        previous_href: page.previous.map(|id| view.href(view.sort, view.descending, Some(("before", id)))),
         filtered: !view.q.is_empty() || view.group_id.is_some() || view.status.is_some(),
         can_manage,
         can_invite: user.can(Permission::InvitesSend),

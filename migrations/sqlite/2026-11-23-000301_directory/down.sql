@@ -1,3 +1,11 @@
+DROP TABLE users_search;
+DROP INDEX users_status_sign_in;
+DROP INDEX users_sign_in_sort;
+DROP INDEX users_status_sort;
+DROP INDEX users_email_sort;
+DROP INDEX groups_name;
+DROP INDEX users_group;
+CREATE INDEX users_group ON users (group_id);
 DROP INDEX users_building_count;
 DROP TRIGGER group_permissions_count_delete;
 DROP TRIGGER group_permissions_count_insert;

@@ -1,3 +1,6 @@
+-- The Users list (src/db/directory.rs, docs/SEARCH.md): how many buildings each user reaches,
+-- one index per sort ending in the id, and one trigram index of the searched text.
+
 -- How many buildings each user reaches, kept by the database itself so the Users list can show
 -- and sort by it without counting per row: the union of direct grants and the buildings of
 -- whole-account grants, or 2147483647 ("all of them") for a group that reaches every building.
@@ -83,3 +86,22 @@ CREATE TRIGGER group_permissions_count_delete AFTER DELETE ON group_permissions
 
 UPDATE users SET building_count = (SELECT r.building_count FROM user_building_reach r WHERE r.user_id = users.id);
 CREATE INDEX users_building_count ON users (building_count, id);
+
+-- One index per sort, each ending in the id; by name and by company are in 000001. Sorted by
+-- group, each group's users are read by id, the groups in name order.
+DROP INDEX users_group;
+CREATE INDEX users_group ON users (group_id, id);
+CREATE UNIQUE INDEX groups_name ON groups (name);
+CREATE INDEX users_email_sort ON users (email, id);
+CREATE INDEX users_status_sort ON users (status, id);
+CREATE INDEX users_sign_in_sort ON users ((COALESCE(last_sign_in_at, '-infinity'::timestamp)), id);
+-- Filtered by one status and sorted by name or last sign-in (invited users never signed in, and
+-- sorted latest first they would all come after everyone else).
+CREATE INDEX users_status_sign_in ON users (status, (COALESCE(last_sign_in_at, '-infinity'::timestamp)), id);
+
+-- The searched text: name, email and company, each word after two spaces (so one of one or two
+-- letters is found at a word's beginning as three characters), lower-cased, in a trigram GIN
+-- index. The same text as `TEXT` in src/db/directory.rs.
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+CREATE INDEX users_search ON users USING gin (
+    (lower(replace(' ' || first_name || ' ' || last_name || ' ' || email || ' ' || company, ' ', '  '))) gin_trgm_ops);

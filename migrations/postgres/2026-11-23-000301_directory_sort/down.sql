@@ -1,3 +1,0 @@
-DROP INDEX users_sign_in_sort;
-DROP INDEX users_email_sort;
-DROP INDEX users_search_trgm;

@@ -1,2 +1,0 @@
--- PostgreSQL searches with its trigram GIN index in any order; SQLite's name order is its own.
-SELECT 1;

@@ -1,1 +1,0 @@
-DROP INDEX users_status_sign_in;
