@@ -16,7 +16,11 @@ use crate::domain::UserStatus;
 use crate::error::AppError;
 
 /// Below this many candidates a page reads them all and sorts them; from it on, it walks.
-pub const FEW: i64 = 2_000;
+pub const FEW: i64 = 3_000;
+
+/// A walk reads at most this many index entries a row of the page (5% of the users match) before
+/// it reads the candidates instead.
+pub const WALK: i64 = 20;
 
 /// The `building_count` of a user whose group reaches every building, present and future.
 pub const REACHES_ALL: i64 = 2_147_483_647;
@@ -27,6 +31,9 @@ pub const REACHES_ALL: i64 = 2_147_483_647;
 /// index's expression); a new searchable column is one more term here and there.
 const TEXT: &str =
     "replace(' ' || u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company, ' ', '  ')";
+
+/// The same words as a row's own text shows them, tested row by row.
+const ROW_TEXT: &str = "(' ' || u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -59,14 +66,14 @@ impl Sort {
         Sort::ALL.into_iter().find(|s| s.key() == key).unwrap_or(Sort::Name)
     }
 
-    /// What rows are ordered by before their id, on a user aliased `{t}` (its group `{g}`).
+    /// What rows are ordered by before their id, on a user aliased `{t}`.
     /// Each has an index that ends in the id (migration 000301).
     fn keys(self, pg: bool) -> &'static [&'static str] {
         match self {
             Sort::Name => &["{t}.last_name", "{t}.first_name"],
             Sort::Email => &["{t}.email"],
             Sort::Company => &["{t}.company"],
-            Sort::Group => &["{g}.name"],
+            Sort::Group => &["(SELECT g.name FROM groups g WHERE g.id = {t}.group_id)"],
             Sort::Status => &["{t}.status"],
             Sort::Buildings => &["{t}.building_count"],
             // Never signed in sorts first.
@@ -217,6 +224,15 @@ struct Group {
     name: String,
 }
 
+/// A way to the users a query could list, through an index of their own, and how many it
+/// finds (up to `FEW`).
+struct Source {
+    n: i64,
+    found: Sql,
+    /// Whether these are the search's matches.
+    searched: bool,
+}
+
 /// What a query asks, resolved: its words, and the groups whose name holds the whole search
 /// (their users match it too).
 struct Asked<'a> {
@@ -234,18 +250,27 @@ impl Asked<'_> {
     }
 
     /// Whether a user aliased `u` is listed: every condition of the query.
-    fn test(&self, sql: &mut Sql) {
+    fn test(&self, sql: &mut Sql, search: bool) {
         sql.push("1 = 1");
-        if !self.words.is_empty() {
+        if search && !self.words.is_empty() {
             sql.push(" AND ((");
             for (i, word) in self.words.iter().enumerate() {
                 if i > 0 {
                     sql.push(" AND ");
                 }
-                // Tested on the row, where no index can serve it: a walk stays a walk. SQLite's
-                // own lower() folds ASCII only; `fold` is Rust's (registered by `db::Manager`).
-                let text = if sql.pg { format!("strpos(lower({TEXT}), ") } else { format!("instr(fold({TEXT}), ") };
-                sql.push(&text).bind(Bind::Text(word.clone())).push(") > 0");
+                // In the row's text with single spaces, where a space and a word's first letters
+                // ("  q" is " q") find it at a word's beginning as well. SQLite's LIKE folds ASCII
+                // letters (all a word of them can match); `fold` is Rust's lower-casing
+                // (registered by `db::Manager`) for a word with others.
+                let word = if word.starts_with(' ') { format!(" {}", word.trim_start()) } else { word.clone() };
+                if sql.pg {
+                    sql.push(&format!("strpos(lower({ROW_TEXT}), ")).bind(Bind::Text(word)).push(") > 0");
+                } else if word.is_ascii() {
+                    let pattern = format!("%{}%", like_escaped(&word));
+                    sql.push(&format!("{ROW_TEXT} LIKE ")).bind(Bind::Text(pattern)).push(" ESCAPE '\\'");
+                } else {
+                    sql.push(&format!("instr(fold({ROW_TEXT}), ")).bind(Bind::Text(word)).push(") > 0");
+                }
             }
             sql.push(")");
             if !self.named_groups.is_empty() {
@@ -269,17 +294,17 @@ impl Asked<'_> {
 
     /// The ways to the users the query could list through an index of their own, and how
     /// many each finds (up to `FEW`): the search's matches, the group's users, the status's.
-    fn sources(&self, conn: &mut DbConnection, pg: bool) -> Result<Vec<(i64, Sql)>, AppError> {
+    fn sources(&self, conn: &mut DbConnection, pg: bool, at_most: i64) -> Result<Vec<Source>, AppError> {
         let mut sources = Vec::new();
         let mut source = |conn: &mut DbConnection, write: &dyn Fn(&mut Sql)| -> Result<(), AppError> {
             let mut count = Sql::new(pg);
             count.push("SELECT count(*) AS n FROM (");
             write(&mut count);
-            count.push(" LIMIT ").bind(Bind::Int(FEW)).push(") c");
+            count.push(" LIMIT ").bind(Bind::Int(at_most.clamp(0, FEW))).push(") c");
             let n = count.load::<Number>(conn)?.remove(0).n;
             let mut found = Sql::new(pg);
             write(&mut found);
-            sources.push((n, found));
+            sources.push(Source { n, found, searched: sources.is_empty() && !self.words.is_empty() });
             Ok(())
         };
         if !self.words.is_empty() {
@@ -319,40 +344,133 @@ impl Asked<'_> {
         }
     }
 
-    /// `ORDER BY …` and the comparison with the cursor's own values (`AND (…) > (…)`).
-    fn order(&self, sql: &mut Sql, keys: &[&str]) -> String {
-        let (op, dir) = if self.ascending() { (">", "ASC") } else { ("<", "DESC") };
-        let on = |key: &str, t: &str, g: &str| key.replace("{t}", t).replace("{g}", g);
-        if let Some(cursor) = self.cursor {
-            let mine: Vec<String> = keys.iter().map(|k| on(k, "u", "g")).collect();
-            sql.push(&format!(" AND ({}, u.id) {op} (", mine.join(", ")));
-            for key in keys {
-                let value = on(key, "c", "cg");
-                sql.push(&format!("(SELECT {value} FROM users c JOIN groups cg ON cg.id = c.group_id WHERE c.id = "))
-                    .bind(Bind::Int(cursor))
-                    .push("), ");
+    /// Reads the candidates a source finds (MATERIALIZED: through their own index, whatever
+    /// the planner guesses of them), tests them and sorts them.
+    /// The search's own matches are not tested for it again.
+    fn few(&self, conn: &mut DbConnection, source: Source, limit: i64) -> Result<Vec<ListRow>, AppError> {
+        let keys = self.query.sort.keys(source.found.pg);
+        let mut sql = source.found;
+        sql.text = format!("WITH found AS MATERIALIZED ({}", sql.text);
+        sql.push(&format!(") {COLUMNS} FROM found f JOIN users u ON u.id = f.id WHERE "));
+        self.test(&mut sql, !source.searched);
+        self.past(&mut sql, keys, self.cursor);
+        sql.push(&self.order_by(keys)).push(" LIMIT ").bind(Bind::Int(limit));
+        sql.load(conn)
+    }
+
+    /// Reads the sort's index from the cursor on, testing each row, until a page is full: in
+    /// stretches of entries, four times longer each, or (with `at_most`, entries a row of the
+    /// page) one stretch, after which it gives up (None).
+    fn walk(
+        &self,
+        conn: &mut DbConnection,
+        limit: i64,
+        at_most: Option<i64>,
+    ) -> Result<Option<Vec<ListRow>>, AppError> {
+        let (mut rows, mut from, mut stretch) = (Vec::new(), self.cursor, at_most.unwrap_or(4) * limit);
+        loop {
+            rows.extend(self.stretch(conn, from, stretch, limit - rows.len() as i64)?);
+            if rows.len() as i64 == limit {
+                return Ok(Some(rows));
             }
-            sql.bind(Bind::Int(cursor)).push(")");
+            match self.entry(conn, from, stretch)? {
+                None => return Ok(Some(rows)),
+                Some(_) if at_most.is_some() => return Ok(None),
+                Some(last) => (from, stretch) = (Some(last), stretch * 4),
+            }
         }
-        let sorted: Vec<String> = keys.iter().map(|k| format!("{} {dir}", on(k, "u", "g"))).collect();
+    }
+
+    /// The entries of the sort's index after `from` (filtered by nothing but the status where
+    /// the sort has an index by status first: name, last sign-in), in order: `SELECT …` naming
+    /// the sort's values `k0`, `k1`, up to its `ORDER BY`.
+    fn entries(&self, sql: &mut Sql, from: Option<i64>, select: &str) {
+        let keys = self.query.sort.keys(sql.pg);
+        let named: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{} AS k{i}", on(k, "u"))).collect();
+        sql.push(&format!("SELECT {select}, {} FROM users u WHERE 1 = 1", named.join(", ")));
+        if let Some(status) = self.query.status.filter(|_| matches!(self.query.sort, Sort::Name | Sort::LastSignIn)) {
+            sql.push(" AND u.status = ").bind(Bind::Text(status.as_str().into()));
+        }
+        self.past(sql, keys, from);
+        sql.push(&self.order_by(keys));
+    }
+
+    /// The rows a stretch of the sort's index holds that the query lists. The inner query reads
+    /// the entries lazily: the outer one asks for its rows in their order, and stops at `limit`.
+    fn stretch(
+        &self,
+        conn: &mut DbConnection,
+        from: Option<i64>,
+        stretch: i64,
+        limit: i64,
+    ) -> Result<Vec<ListRow>, AppError> {
+        let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
+        sql.push(&format!("{COLUMNS} FROM ("));
+        self.entries(&mut sql, from, "u.*");
+        sql.push(" LIMIT ").bind(Bind::Int(stretch)).push(") u WHERE ");
+        self.test(&mut sql, true);
+        let sorted = (0..self.query.sort.keys(sql.pg).len()).map(|i| format!("u.k{i} {}, ", self.direction()));
+        sql.push(&format!(" ORDER BY {}u.id {} LIMIT ", sorted.collect::<String>(), self.direction()));
+        sql.bind(Bind::Int(limit));
+        sql.load(conn)
+    }
+
+    /// The last entry of a stretch, when it is whole.
+    fn entry(&self, conn: &mut DbConnection, from: Option<i64>, stretch: i64) -> Result<Option<i64>, AppError> {
+        let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
+        self.entries(&mut sql, from, "u.id AS n");
+        sql.push(" LIMIT 1 OFFSET ").bind(Bind::Int(stretch - 1));
+        Ok(sql.load::<Number>(conn)?.pop().map(|e| e.n))
+    }
+
+    fn direction(&self) -> &'static str {
+        if self.ascending() { "ASC" } else { "DESC" }
+    }
+
+    /// ` AND (…) > (…)`: rows past the cursor, compared with its own values (none without one).
+    fn past(&self, sql: &mut Sql, keys: &[&str], from: Option<i64>) {
+        let Some(cursor) = from else { return };
+        let op = if self.ascending() { ">" } else { "<" };
+        let mine: Vec<String> = keys.iter().map(|k| on(k, "u")).collect();
+        sql.push(&format!(" AND ({}, u.id) {op} (", mine.join(", ")));
+        for key in keys {
+            let value = on(key, "c");
+            sql.push(&format!("(SELECT {value} FROM users c WHERE c.id = ")).bind(Bind::Int(cursor)).push("), ");
+        }
+        sql.bind(Bind::Int(cursor)).push(")");
+    }
+
+    /// ` ORDER BY …, u.id`, in the direction read.
+    fn order_by(&self, keys: &[&str]) -> String {
+        let dir = self.direction();
+        let sorted: Vec<String> = keys.iter().map(|k| format!("{} {dir}", on(k, "u"))).collect();
         format!(" ORDER BY {}, u.id {dir}", sorted.join(", "))
     }
 }
 
-const COLUMNS: &str = "SELECT u.id, u.first_name, u.last_name, u.email, u.company, g.name AS group_name, u.status, \
-    u.is_owner, CAST(u.last_sign_in_at AS TEXT) AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings";
+/// A sort key on a user aliased `t`.
+fn on(key: &str, t: &str) -> String {
+    key.replace("{t}", t)
+}
 
-/// Which plan reads a page: the one the counts choose, or (to test that both give the same
-/// pages) one of them whatever the counts say.
+const COLUMNS: &str = "SELECT u.id, u.first_name, u.last_name, u.email, u.company, \
+    (SELECT g.name FROM groups g WHERE g.id = u.group_id) AS group_name, u.status, u.is_owner, CAST(u.last_sign_in_at AS TEXT) AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings";
+
+/// How a page is read: candidates counted below `few_below` are read and sorted; otherwise the
+/// sort's index is walked, for at most `walk_at_most` entries a row (after which the
+/// candidates are read and sorted after all). Tests set it to take one way or the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    Chosen,
-    Few,
-    Walk,
+pub struct Plan {
+    pub few_below: i64,
+    pub walk_at_most: Option<i64>,
+}
+
+impl Plan {
+    pub const CHOSEN: Plan = Plan { few_below: FEW, walk_at_most: Some(WALK) };
 }
 
 pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppError> {
-    list_by(conn, query, Plan::Chosen)
+    list_by(conn, query, Plan::CHOSEN)
 }
 
 pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result<ListPage, AppError> {
@@ -373,37 +491,20 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
         cursor: if backwards { query.before } else { query.after },
     };
     let limit = query.per_page + 1;
-    let few = asked.sources(conn, pg)?.into_iter().filter(|(n, _)| match plan {
-        Plan::Chosen => *n < FEW,
-        Plan::Few => true,
-        Plan::Walk => false,
-    });
-    let few = few.min_by_key(|(n, _)| *n);
-    let mut rows = match few {
-        // Few: read them all (MATERIALIZED: through their own index, whatever the planner
-        // guesses of them), test and sort them.
-        Some((_, found)) => {
-            let mut sql = found;
-            sql.text = format!("WITH found AS MATERIALIZED ({}", sql.text);
-            sql.push(&format!(
-                ") {COLUMNS} FROM found f JOIN users u ON u.id = f.id JOIN groups g ON g.id = u.group_id WHERE "
-            ));
-            asked.test(&mut sql);
-            let order = asked.order(&mut sql, query.sort.keys(pg));
-            sql.push(&order).push(" LIMIT ").bind(Bind::Int(limit));
-            sql.load::<ListRow>(conn)?
-        }
+    let smallest = asked.sources(conn, pg, plan.few_below)?.into_iter().min_by_key(|s| s.n);
+    let mut rows = match smallest {
+        Some(source) if source.n < plan.few_below => asked.few(conn, source, limit)?,
         // Sorted by group: each group's users by id, the groups in name order (an index of
         // (group, id) in each).
-        None if query.sort == Sort::Group => walk_groups(conn, &asked, &groups, limit)?,
-        None => {
-            let mut sql = Sql::new(pg);
-            sql.push(&format!("{COLUMNS} FROM users u JOIN groups g ON g.id = u.group_id WHERE "));
-            asked.test(&mut sql);
-            let order = asked.order(&mut sql, query.sort.keys(pg));
-            sql.push(&order).push(" LIMIT ").bind(Bind::Int(limit));
-            sql.load::<ListRow>(conn)?
-        }
+        _ if query.sort == Sort::Group => walk_groups(conn, &asked, &groups, limit)?,
+        // Nothing to read the users by but the sort's index (the whole list, or all but the
+        // disabled and deleted), walked to the end of the page.
+        None => asked.walk(conn, limit, None)?.unwrap_or_default(),
+        Some(source) => match asked.walk(conn, limit, plan.walk_at_most)? {
+            Some(rows) => rows,
+            // Matches that sort together far from the cursor (a surname by name).
+            None => asked.few(conn, source, limit)?,
+        },
     };
     // A cursor whose user is gone (purged) starts the list again.
     if rows.is_empty() && asked.cursor.is_some_and(|id| !exists(conn, pg, id).unwrap_or(true)) {
@@ -442,8 +543,8 @@ fn walk_groups(conn: &mut DbConnection, asked: &Asked, groups: &[Group], limit: 
     let mut rows = Vec::new();
     for group in order {
         let mut sql = Sql::new(pg);
-        sql.push(&format!("{COLUMNS} FROM users u JOIN groups g ON g.id = u.group_id WHERE "));
-        asked.test(&mut sql);
+        sql.push(&format!("{COLUMNS} FROM users u WHERE "));
+        asked.test(&mut sql, true);
         sql.push(" AND u.group_id = ").bind(Bind::Int(group.id));
         if let Some((_, id)) = after.filter(|(g, _)| *g == group.id) {
             sql.push(&format!(" AND u.id {op} ")).bind(Bind::Int(id));
