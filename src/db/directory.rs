@@ -15,25 +15,22 @@ use super::DbConnection;
 use crate::domain::UserStatus;
 use crate::error::AppError;
 
-/// Below this many candidates a page reads them all and sorts them; from it on, it walks.
-pub const FEW: i64 = 3_000;
-
-/// A walk reads at most this many index entries a row of the page (5% of the users match) before
-/// it reads the candidates instead.
+/// A walk reads at most this many index entries a row of the page (so it finds a page when
+/// one user in twenty matches, spread out) before the matches are read and sorted instead.
 pub const WALK: i64 = 20;
+
+/// A user's columns, as the list reads them (not the searched text, which SQLite computes).
+const USER: &str = "u.id, u.first_name, u.last_name, u.email, u.company, u.group_id, u.status, u.is_owner, \
+    u.last_sign_in_at, u.building_count";
 
 /// The `building_count` of a user whose group reaches every building, present and future.
 pub const REACHES_ALL: i64 = 2_147_483_647;
 
-/// The text a search looks in: every word after two spaces, so a word of one or two letters
-/// can be looked for at a word's beginning as three characters (`word`). The trigram index of
-/// each database holds the same text (migration 000301: the SQLite trigger, the PostgreSQL
-/// index's expression); a new searchable column is one more term here and there.
-const TEXT: &str =
-    "replace(' ' || u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company, ' ', '  ')";
-
-/// The same words as a row's own text shows them, tested row by row.
-const ROW_TEXT: &str = "(' ' || u.first_name || ' ' || u.last_name || ' ' || u.email || ' ' || u.company)";
+/// The text a search looks in, a generated column: name, email and company, lower-cased, every
+/// word after two spaces, so that a word of one or two letters is looked for at a word's
+/// beginning as three characters (`words`). Each database's trigram index holds it (migration
+/// 000301); a new searchable column is one more term in its definition.
+const TEXT: &str = "u.search_text";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {
@@ -224,15 +221,6 @@ struct Group {
     name: String,
 }
 
-/// A way to the users a query could list, through an index of their own, and how many it
-/// finds (up to `FEW`).
-struct Source {
-    n: i64,
-    found: Sql,
-    /// Whether these are the search's matches.
-    searched: bool,
-}
-
 /// What a query asks, resolved: its words, and the groups whose name holds the whole search
 /// (their users match it too).
 struct Asked<'a> {
@@ -258,18 +246,15 @@ impl Asked<'_> {
                 if i > 0 {
                     sql.push(" AND ");
                 }
-                // In the row's text with single spaces, where a space and a word's first letters
-                // ("  q" is " q") find it at a word's beginning as well. SQLite's LIKE folds ASCII
-                // letters (all a word of them can match); `fold` is Rust's lower-casing
-                // (registered by `db::Manager`) for a word with others.
-                let word = if word.starts_with(' ') { format!(" {}", word.trim_start()) } else { word.clone() };
+                // SQLite's lower() and LIKE fold ASCII letters only: a word with others is looked
+                // for in the text as Rust lower-cases it (`fold`, registered by `db::Manager`).
                 if sql.pg {
-                    sql.push(&format!("strpos(lower({ROW_TEXT}), ")).bind(Bind::Text(word)).push(") > 0");
+                    sql.push(&format!("strpos({TEXT}, ")).bind(Bind::Text(word.clone())).push(") > 0");
                 } else if word.is_ascii() {
-                    let pattern = format!("%{}%", like_escaped(&word));
-                    sql.push(&format!("{ROW_TEXT} LIKE ")).bind(Bind::Text(pattern)).push(" ESCAPE '\\'");
+                    let pattern = format!("%{}%", like_escaped(word));
+                    sql.push(&format!("{TEXT} LIKE ")).bind(Bind::Text(pattern)).push(" ESCAPE '\\'");
                 } else {
-                    sql.push(&format!("instr(fold({ROW_TEXT}), ")).bind(Bind::Text(word)).push(") > 0");
+                    sql.push(&format!("instr(fold({TEXT}), ")).bind(Bind::Text(word.clone())).push(") > 0");
                 }
             }
             sql.push(")");
@@ -292,67 +277,56 @@ impl Asked<'_> {
         }
     }
 
-    /// The ways to the users the query could list through an index of their own, and how
-    /// many each finds (up to `FEW`): the search's matches, the group's users, the status's.
-    fn sources(&self, conn: &mut DbConnection, pg: bool, at_most: i64) -> Result<Vec<Source>, AppError> {
-        let mut sources = Vec::new();
-        let mut source = |conn: &mut DbConnection, write: &dyn Fn(&mut Sql)| -> Result<(), AppError> {
-            let mut count = Sql::new(pg);
-            count.push("SELECT count(*) AS n FROM (");
-            write(&mut count);
-            count.push(" LIMIT ").bind(Bind::Int(at_most.clamp(0, FEW))).push(") c");
-            let n = count.load::<Number>(conn)?.remove(0).n;
-            let mut found = Sql::new(pg);
-            write(&mut found);
-            sources.push(Source { n, found, searched: sources.is_empty() && !self.words.is_empty() });
-            Ok(())
-        };
+    /// The users the query could list, found through an index of their own (`SELECT {select}`):
+    /// the search's matches, else the group's users, else the status's. None for the whole list.
+    fn source(&self, sql: &mut Sql, select: &str) -> bool {
         if !self.words.is_empty() {
-            source(conn, &|sql: &mut Sql| self.matches(sql))?;
+            self.matches(sql, select);
+        } else if let Some(group_id) = self.query.group_id {
+            sql.push(&format!("SELECT {select} FROM users u WHERE u.group_id = ")).bind(Bind::Int(group_id));
+        } else if let Some(status) = self.query.status {
+            let status = Bind::Text(status.as_str().into());
+            sql.push(&format!("SELECT {select} FROM users u WHERE u.status = ")).bind(status);
+        } else {
+            return false;
         }
-        if let Some(group_id) = self.query.group_id {
-            source(conn, &|sql: &mut Sql| {
-                sql.push("SELECT u.id FROM users u WHERE u.group_id = ").bind(Bind::Int(group_id));
-            })?;
-        }
-        if let Some(status) = self.query.status {
-            source(conn, &|sql: &mut Sql| {
-                sql.push("SELECT u.id FROM users u WHERE u.status = ").bind(Bind::Text(status.as_str().into()));
-            })?;
-        }
-        Ok(sources)
+        true
     }
 
     /// The users the search finds, through each database's trigram index, and the users of the
     /// groups it names.
-    fn matches(&self, sql: &mut Sql) {
+    fn matches(&self, sql: &mut Sql, select: &str) {
         if sql.pg {
-            sql.push("SELECT u.id FROM users u WHERE ");
+            sql.push(&format!("SELECT {select} FROM users u WHERE "));
             for (i, word) in self.words.iter().enumerate() {
                 if i > 0 {
                     sql.push(" AND ");
                 }
-                sql.push(&format!("lower({TEXT}) LIKE ")).bind(Bind::Text(format!("%{}%", like_escaped(word))));
+                sql.push(&format!("{TEXT} LIKE ")).bind(Bind::Text(format!("%{}%", like_escaped(word))));
             }
         } else {
             let phrases: Vec<String> = self.words.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
-            sql.push("SELECT rowid AS id FROM users_search WHERE users_search MATCH ")
-                .bind(Bind::Text(phrases.join(" ")));
+            // (Counted, the index's rowids alone: they are the users' ids.)
+            sql.push(&format!(
+                "SELECT {select} FROM users_search s JOIN users u ON u.id = s.rowid WHERE users_search MATCH "
+            ))
+            .bind(Bind::Text(phrases.join(" ")));
         }
         if !self.named_groups.is_empty() {
-            sql.push(&format!(" UNION SELECT u.id FROM users u WHERE u.group_id IN ({})", ids(&self.named_groups)));
+            sql.push(&format!(" UNION SELECT {select} FROM users u WHERE u.group_id IN ({})", ids(&self.named_groups)));
         }
     }
 
-    /// Reads the candidates a source finds (MATERIALIZED: through their own index, whatever
-    /// the planner guesses of them), tests them and sorts them.
-    /// The search's own matches are not tested for it again.
-    fn few(&self, conn: &mut DbConnection, source: Source, limit: i64) -> Result<Vec<ListRow>, AppError> {
-        let keys = self.query.sort.keys(source.found.pg);
-        let mut sql = source.found;
-        sql.text = format!("WITH found AS MATERIALIZED ({}", sql.text);
-        sql.push(&format!(") {COLUMNS} FROM found f JOIN users u ON u.id = f.id WHERE "));
-        self.test(&mut sql, !source.searched);
+    /// Reads the users the source finds (MATERIALIZED: through their own index, whatever the
+    /// planner guesses of them), tests them (the search's matches need no test for it) and
+    /// sorts them.
+    fn few(&self, conn: &mut DbConnection, limit: i64) -> Result<Vec<ListRow>, AppError> {
+        let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
+        let keys = self.query.sort.keys(sql.pg);
+        sql.push("WITH found AS MATERIALIZED (");
+        self.source(&mut sql, USER);
+        sql.push(&format!(") {COLUMNS} FROM found u WHERE "));
+        self.test(&mut sql, false);
         self.past(&mut sql, keys, self.cursor);
         sql.push(&self.order_by(keys)).push(" LIMIT ").bind(Bind::Int(limit));
         sql.load(conn)
@@ -406,7 +380,8 @@ impl Asked<'_> {
     ) -> Result<Vec<ListRow>, AppError> {
         let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
         sql.push(&format!("{COLUMNS} FROM ("));
-        self.entries(&mut sql, from, "u.*");
+        let text = if self.words.is_empty() { String::new() } else { format!(", {TEXT}") };
+        self.entries(&mut sql, from, &format!("{USER}{text}"));
         sql.push(" LIMIT ").bind(Bind::Int(stretch)).push(") u WHERE ");
         self.test(&mut sql, true);
         let sorted = (0..self.query.sort.keys(sql.pg).len()).map(|i| format!("u.k{i} {}, ", self.direction()));
@@ -456,17 +431,17 @@ fn on(key: &str, t: &str) -> String {
 const COLUMNS: &str = "SELECT u.id, u.first_name, u.last_name, u.email, u.company, \
     (SELECT g.name FROM groups g WHERE g.id = u.group_id) AS group_name, u.status, u.is_owner, CAST(u.last_sign_in_at AS TEXT) AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings";
 
-/// How a page is read: candidates counted below `few_below` are read and sorted; otherwise the
-/// sort's index is walked, for at most `walk_at_most` entries a row (after which the
-/// candidates are read and sorted after all). Tests set it to take one way or the other.
+/// How a page is read (tests take one way or the other, whatever the data): the sort's index
+/// walked for at most `walk_at_most` entries a row of the page (or to its end), then the users
+/// the search, group or status finds read and sorted; or those read first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Plan {
-    pub few_below: i64,
     pub walk_at_most: Option<i64>,
+    pub read_first: bool,
 }
 
 impl Plan {
-    pub const CHOSEN: Plan = Plan { few_below: FEW, walk_at_most: Some(WALK) };
+    pub const CHOSEN: Plan = Plan { walk_at_most: Some(WALK), read_first: false };
 }
 
 pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppError> {
@@ -491,20 +466,21 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
         cursor: if backwards { query.before } else { query.after },
     };
     let limit = query.per_page + 1;
-    let smallest = asked.sources(conn, pg, plan.few_below)?.into_iter().min_by_key(|s| s.n);
-    let mut rows = match smallest {
-        Some(source) if source.n < plan.few_below => asked.few(conn, source, limit)?,
-        // Sorted by group: each group's users by id, the groups in name order (an index of
-        // (group, id) in each).
-        _ if query.sort == Sort::Group => walk_groups(conn, &asked, &groups, limit)?,
-        // Nothing to read the users by but the sort's index (the whole list, or all but the
-        // disabled and deleted), walked to the end of the page.
-        None => asked.walk(conn, limit, None)?.unwrap_or_default(),
-        Some(source) => match asked.walk(conn, limit, plan.walk_at_most)? {
+    let mut rows = if query.search.trim().is_empty() && query.group_id.is_none() && query.status.is_none() {
+        // The whole list (or all but the disabled and deleted): walked to the end of the page,
+        // sorted by group each group's users by id, the groups in name order.
+        match query.sort {
+            Sort::Group => walk_groups(conn, &asked, &groups, limit)?,
+            _ => asked.walk(conn, limit, None)?.unwrap_or_default(),
+        }
+    } else if plan.read_first || query.sort == Sort::Group {
+        asked.few(conn, limit)?
+    } else {
+        match asked.walk(conn, limit, plan.walk_at_most)? {
             Some(rows) => rows,
-            // Matches that sort together far from the cursor (a surname by name).
-            None => asked.few(conn, source, limit)?,
-        },
+            // Few matches, or many that sort together far from the cursor (a surname by name).
+            None => asked.few(conn, limit)?,
+        }
     };
     // A cursor whose user is gone (purged) starts the list again.
     if rows.is_empty() && asked.cursor.is_some_and(|id| !exists(conn, pg, id).unwrap_or(true)) {

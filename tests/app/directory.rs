@@ -143,13 +143,13 @@ fn paged(conn: &mut DbConnection, view: &ListQuery, plan: Plan) -> (Vec<i64>, Ve
     (forwards, backwards)
 }
 
-/// As chosen; always reading the candidates; always walking; walking one entry a row and
-/// reading the candidates when that is not enough.
+/// As chosen; reading the matches first; walking to the end; walking one entry a row and then
+/// reading the matches.
 const PLANS: [Plan; 4] = [
     Plan::CHOSEN,
-    Plan { few_below: i64::MAX, walk_at_most: None },
-    Plan { few_below: 0, walk_at_most: None },
-    Plan { few_below: 0, walk_at_most: Some(1) },
+    Plan { walk_at_most: None, read_first: true },
+    Plan { walk_at_most: None, read_first: false },
+    Plan { walk_at_most: Some(1), read_first: false },
 ];
 
 fn check_every_view(conn: &mut DbConnection, groups: &[i64], round: usize) {

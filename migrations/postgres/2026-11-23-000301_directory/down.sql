@@ -1,4 +1,5 @@
 DROP INDEX users_search;
+ALTER TABLE users DROP COLUMN search_text;
 DROP INDEX users_status_sign_in;
 DROP INDEX users_sign_in_sort;
 DROP INDEX users_status_sort;

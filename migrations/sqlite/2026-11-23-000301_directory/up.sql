@@ -81,21 +81,20 @@ CREATE INDEX users_sign_in_sort ON users (COALESCE(last_sign_in_at, ''), id);
 -- sorted latest first they would all come after everyone else).
 CREATE INDEX users_status_sign_in ON users (status, COALESCE(last_sign_in_at, ''), id);
 
--- The searched text: name, email and company, each word after two spaces (so one of one or two
--- letters is found at a word's beginning as three characters), in an FTS5 trigram index whose
--- rowid is the user's id. The same text as `TEXT` in src/db/directory.rs.
+-- The searched text: name, email and company, lower-cased, each word after two spaces (so one of
+-- one or two letters is found at a word's beginning as three characters). A new searchable
+-- column is one more term here and in the trigger's list of columns. In an FTS5 trigram index
+-- whose rowid is the user's id (it folds every letter's case; SQLite's lower() folds ASCII).
+ALTER TABLE users ADD COLUMN search_text TEXT
+    GENERATED ALWAYS AS (lower(replace(' ' || first_name || ' ' || last_name || ' ' || email || ' ' || company, ' ', '  '))) VIRTUAL;
 CREATE VIRTUAL TABLE users_search USING fts5(doc, tokenize = 'trigram', content = '', contentless_delete = 1);
 CREATE TRIGGER users_search_insert AFTER INSERT ON users BEGIN
-    INSERT INTO users_search (rowid, doc)
-    VALUES (new.id, replace(' ' || new.first_name || ' ' || new.last_name || ' ' || new.email || ' ' || new.company, ' ', '  '));
+    INSERT INTO users_search (rowid, doc) VALUES (new.id, new.search_text);
 END;
 CREATE TRIGGER users_search_update AFTER UPDATE OF first_name, last_name, email, company ON users BEGIN
-    UPDATE users_search
-    SET doc = replace(' ' || new.first_name || ' ' || new.last_name || ' ' || new.email || ' ' || new.company, ' ', '  ')
-    WHERE rowid = new.id;
+    UPDATE users_search SET doc = new.search_text WHERE rowid = new.id;
 END;
 CREATE TRIGGER users_search_delete AFTER DELETE ON users BEGIN
     DELETE FROM users_search WHERE rowid = old.id;
 END;
-INSERT INTO users_search (rowid, doc)
-SELECT id, replace(' ' || first_name || ' ' || last_name || ' ' || email || ' ' || company, ' ', '  ') FROM users;
+INSERT INTO users_search (rowid, doc) SELECT id, search_text FROM users;
