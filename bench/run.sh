@@ -55,7 +55,8 @@ RARE=$(curl -fs -H "Cookie: $BENCH_COOKIE" "$BASE/users/$USER_ID" | grep -o '[a-
 
 ROWS=()
 measure() { # name path: one row, a figure per number of connections
-  local name=$1 path=$2 row="| $name | \`$path\` |" errors=0
+  local name=$1 path=$2
+  local row="| $name | \`$path\` |" errors=0
   for conns in $CONNECTIONS; do
     local out; out=$(wrk -t2 -c"$conns" -d"$DURATION" --timeout 30s --latency -s bench/cookie.lua "$BASE$path")
     local rps p99

@@ -147,9 +147,9 @@ fn paged(conn: &mut DbConnection, view: &ListQuery, plan: Plan) -> (Vec<i64>, Ve
 /// reading the matches.
 const PLANS: [Plan; 4] = [
     Plan::CHOSEN,
-    Plan { walk_at_most: None, read_first: true },
-    Plan { walk_at_most: None, read_first: false },
-    Plan { walk_at_most: Some(1), read_first: false },
+    Plan { few_below: i64::MAX, walk_at_most: None },
+    Plan { few_below: 0, walk_at_most: None },
+    Plan { few_below: 0, walk_at_most: Some(1) },
 ];
 
 fn check_every_view(conn: &mut DbConnection, groups: &[i64], round: usize) {
