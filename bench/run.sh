@@ -133,10 +133,10 @@ echo "sign-ins meanwhile: $SIGN_IN_RATE per second, ${SIGN_IN_ERRORS:-0} refused
 # An import of 2,000 users (one all-or-nothing transaction) while four connections save a profile
 # (a write each): how long the writers wait, and whether any fails.
 CSRF=$(curl -fs -H "Cookie: $BENCH_COOKIE" "$BASE/profile/edit" | grep -o 'name="csrf_token" value="[^"]*' | head -1 | sed 's/.*value="//')
-export WRITE_BODY="csrf_token=$CSRF&first_name=Ada&last_name=Admin&phone=&title=&job_function=&notification_preference=all"
+export WRITE_BODY="csrf_token=$CSRF&first_name=Ada&last_name=Admin&phone=%2B1+702+555+0100&title=Manager&job_function=tenant&notification_preference=all"
 {
   echo "email,first_name,last_name,phone,title,job_function,company,group"
-  for i in $(seq 1 2000); do echo "imported.$i@bench.example,Ivy,Import $i,,,,Bench Co,Customer"; done
+  for i in $(seq 1 2000); do echo "imported.$i@bench.example,Ivy,Import $i,+1 702 555 0100,Clerk,tenant,Bench Co,Customer"; done
 } > "$WORK/import.csv"
 wrk -t1 -c4 -d"$DURATION" --timeout 30s --latency -s bench/write.lua "$BASE/profile" > "$WORK/writes.txt" &
 WRITES=$!
