@@ -20,7 +20,7 @@ done
 cargo build --release --quiet
 BIN=target/release/concierge
 WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $SERVER 2>/dev/null && wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 
 if [ -n "$PG_URL" ]; then DB_URL=$PG_URL; BACKEND=PostgreSQL; else DB_URL="sqlite://$WORK/bench.db"; BACKEND=SQLite; fi
 echo "seeding $USERS users on $BACKEND…"

@@ -74,7 +74,9 @@ impl Sort {
             Sort::Name => &["{t}.last_name", "{t}.first_name"],
             Sort::Email => &["{t}.email"],
             Sort::Company => &["{t}.company"],
-            Sort::Group => &["(SELECT g.name FROM groups g WHERE g.id = {t}.group_id)"],
+            // In the order of the Groups tab and the group filter: the built-in groups as they
+            // were made (Admin first), then the others as they were added.
+            Sort::Group => &["{t}.group_id"],
             Sort::Status => &["{t}.status"],
             Sort::Buildings => &["{t}.building_count"],
             // Never signed in sorts first.
@@ -480,8 +482,7 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
     let pg = matches!(conn, DbConnection::Postgresql(_));
     let backwards = query.before.is_some() && query.after.is_none();
     let needle = query.search.trim().to_lowercase();
-    let groups =
-        Sql { text: "SELECT id, name FROM groups ORDER BY name".into(), ..Sql::new(pg) }.load::<Group>(conn)?;
+    let groups = Sql { text: "SELECT id, name FROM groups".into(), ..Sql::new(pg) }.load::<Group>(conn)?;
     let asked = Asked {
         query,
         words: words(&query.search),
@@ -495,13 +496,9 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
     };
     let limit = query.per_page + 1;
     let mut rows = if query.search.trim().is_empty() && query.group_id.is_none() && query.status.is_none() {
-        // The whole list (or all but the disabled and deleted): walked to the end of the page,
-        // sorted by group each group's users by id, the groups in name order.
-        match query.sort {
-            Sort::Group => walk_groups(conn, &asked, &groups, limit)?,
-            _ => asked.walk(conn, limit, None)?.unwrap_or_default(),
-        }
-    } else if query.sort == Sort::Group || asked.count(conn, plan.few_below.clamp(0, FEW))? < plan.few_below {
+        // The whole list (or all but the disabled and deleted): walked to the end of the page.
+        asked.walk(conn, limit, None)?.unwrap_or_default()
+    } else if asked.count(conn, plan.few_below.clamp(0, FEW))? < plan.few_below {
         asked.few(conn, limit)?
     } else {
         match asked.walk(conn, limit, plan.walk_at_most)? {
@@ -525,41 +522,6 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
         previous: rows.first().filter(|_| has_previous).map(|r| r.id),
         rows,
     })
-}
-
-fn walk_groups(conn: &mut DbConnection, asked: &Asked, groups: &[Group], limit: i64) -> Result<Vec<ListRow>, AppError> {
-    let pg = matches!(conn, DbConnection::Postgresql(_));
-    let mut order: Vec<&Group> = groups.iter().filter(|g| asked.query.group_id.is_none_or(|id| id == g.id)).collect();
-    if !asked.ascending() {
-        order.reverse();
-    }
-    let (op, dir) = if asked.ascending() { (">", "ASC") } else { ("<", "DESC") };
-    // From the cursor's group on, its users after the cursor's.
-    let mut after = None;
-    if let Some(cursor) = asked.cursor {
-        let mut sql = Sql::new(pg);
-        sql.push("SELECT group_id AS n FROM users WHERE id = ").bind(Bind::Int(cursor));
-        let Some(at) = sql.load::<Number>(conn)?.pop() else { return Ok(Vec::new()) };
-        let Some(start) = order.iter().position(|g| g.id == at.n) else { return Ok(Vec::new()) };
-        order.drain(..start);
-        after = Some((at.n, cursor));
-    }
-    let mut rows = Vec::new();
-    for group in order {
-        let mut sql = Sql::new(pg);
-        sql.push(&format!("{COLUMNS} FROM users u WHERE "));
-        asked.test(&mut sql, true);
-        sql.push(" AND u.group_id = ").bind(Bind::Int(group.id));
-        if let Some((_, id)) = after.filter(|(g, _)| *g == group.id) {
-            sql.push(&format!(" AND u.id {op} ")).bind(Bind::Int(id));
-        }
-        sql.push(&format!(" ORDER BY u.id {dir} LIMIT ")).bind(Bind::Int(limit - rows.len() as i64));
-        rows.extend(sql.load::<ListRow>(conn)?);
-        if rows.len() as i64 == limit {
-            break;
-        }
-    }
-    Ok(rows)
 }
 
 fn exists(conn: &mut DbConnection, pg: bool, id: i64) -> Result<bool, AppError> {

@@ -104,7 +104,7 @@ fn expected(all: &[Row], query: &ListQuery) -> Vec<i64> {
             Sort::Name => (vec![u.last_name.clone(), u.first_name.clone()], 0, None),
             Sort::Email => (vec![u.email.clone()], 0, None),
             Sort::Company => (vec![u.company.clone()], 0, None),
-            Sort::Group => (vec![u.group_name.clone()], 0, None),
+            Sort::Group => (vec![], u.group_id, None),
             Sort::Status => (vec![u.status.clone()], 0, None),
             Sort::Buildings => (vec![], u.buildings, None),
             Sort::LastSignIn => (vec![], 0, u.last_sign_in_at),
