@@ -84,7 +84,7 @@ macro_rules! building_matches {
 /// whose name matches it.
 pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<i64>, Vec<i64>), AppError> {
     use super::lower;
-    let pattern = super::directory::like_pattern(search);
+    let pattern = super::sql::like_pattern(search);
     let buildings = buildings::table
         .inner_join(accounts::table)
         .filter(building_matches!(pattern))
@@ -104,7 +104,7 @@ pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<
 /// Up to `limit` buildings matching `search` (all when it is empty) as (id, account name,
 /// building name), by account then name: for a picker.
 pub fn pick(conn: &mut DbConnection, search: &str, limit: i64) -> Result<Vec<(i64, String, String)>, AppError> {
-    let pattern = super::directory::like_pattern(search);
+    let pattern = super::sql::like_pattern(search);
     let mut query = buildings::table
         .inner_join(accounts::table)
         .order((accounts::name, buildings::name, buildings::id))
@@ -154,7 +154,7 @@ pub fn reachable(
     limit: i64,
 ) -> Result<(Vec<BuildingRow>, i64), AppError> {
     use super::schema::{account_access, building_access};
-    let pattern = super::directory::like_pattern(search);
+    let pattern = super::sql::like_pattern(search);
     let direct =
         building_access::table.filter(building_access::user_id.eq(user_id)).select(building_access::building_id);
     let whole = account_access::table.filter(account_access::user_id.eq(user_id)).select(account_access::account_id);

@@ -1,18 +1,14 @@
-//! The Users list: a search, group and status filters, a sort by any column, and keyset paging.
-//! A `ListQuery` comes in; a page of rows and the ids that continue it go out. Nothing here
-//! knows of URLs. How it works, and what a new searchable column needs: docs/SEARCH.md.
-//!
-//! A page is read by one of two plans, chosen the same way on both databases:
-//! - **few**: when a capped count finds that the search, the group or the status leaves fewer
-//!   than [`FEW`] users, those users are read through their index and sorted;
-//! - **walk**: otherwise the sort's own index is read in order from the cursor, each row tested,
-//!   until a page is full (matches are common, so the walk is short).
+//! The Users list: a `ListQuery` (search, group and status filters, sort, direction, the user a
+//! page continues from) in, a page of rows and the users that continue it out, the same way on
+//! both databases. Nothing here knows of URLs. What is indexed, the two plans (read the few users
+//! found and sort them, or walk the sort's index) and how one is chosen: docs/SEARCH.md.
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 
 use super::DbConnection;
+use super::sql::{Bind, Number, Sql, like_escaped};
 use crate::domain::UserStatus;
 use crate::error::AppError;
 
@@ -132,22 +128,6 @@ pub struct ListPage {
     pub previous: Option<i64>,
 }
 
-/// Escapes LIKE wildcards so a search for "50%" finds "50%".
-pub(crate) fn like_pattern(search: &str) -> String {
-    format!("%{}%", like_escaped(&search.trim().to_lowercase()))
-}
-
-fn like_escaped(text: &str) -> String {
-    let mut p = String::new();
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p
-}
-
 /// The words of a search, lower-cased, as found in `TEXT`: a word of one or two letters after
 /// spaces that make three characters, so it is found at a word's beginning ("li" finds Liam,
 /// not Julia); a longer one anywhere.
@@ -158,73 +138,6 @@ pub fn words(search: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(|w| format!("{w:>3}"))
         .collect()
-}
-
-enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-/// A statement being written, with its values and their placeholders.
-struct Sql {
-    pg: bool,
-    text: String,
-    binds: Vec<Bind>,
-}
-
-impl Sql {
-    fn new(pg: bool) -> Sql {
-        Sql { pg, text: String::new(), binds: Vec::new() }
-    }
-
-    fn push(&mut self, s: &str) -> &mut Sql {
-        self.text.push_str(s);
-        self
-    }
-
-    fn bind(&mut self, bind: Bind) -> &mut Sql {
-        self.binds.push(bind);
-        let placeholder = if self.pg { format!("${}", self.binds.len()) } else { "?".to_owned() };
-        self.push(&placeholder)
-    }
-
-    fn load<T>(self, conn: &mut DbConnection) -> Result<Vec<T>, AppError>
-    where
-        T: diesel::deserialize::QueryableByName<diesel::sqlite::Sqlite>
-            + diesel::deserialize::QueryableByName<diesel::pg::Pg>
-            + 'static,
-    {
-        macro_rules! run {
-            ($conn:expr, $db:ty) => {{
-                let mut q = diesel::sql_query(self.text).into_boxed::<$db>();
-                for b in self.binds {
-                    q = match b {
-                        Bind::Text(s) => q.bind::<Text, _>(s),
-                        Bind::Int(i) => q.bind::<BigInt, _>(i),
-                    };
-                }
-                q.load::<T>($conn)?
-            }};
-        }
-        Ok(match conn {
-            DbConnection::Sqlite(c) => run!(c, diesel::sqlite::Sqlite),
-            DbConnection::Postgresql(c) => run!(c, diesel::pg::Pg),
-        })
-    }
-}
-
-#[derive(QueryableByName)]
-struct Number {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-#[derive(QueryableByName)]
-struct Group {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    name: String,
 }
 
 /// What a query asks, resolved: its words, and the groups whose name holds the whole search
@@ -284,8 +197,8 @@ impl Asked<'_> {
     }
 
     /// The users the query could list, found through an index of their own (`SELECT {select}`):
-    /// the search's matches, else the group's users, else the status's. None for the whole list.
-    fn source(&self, sql: &mut Sql, select: &str) -> bool {
+    /// the search's matches, else the group's users, else the status's.
+    fn source(&self, sql: &mut Sql, select: &str) {
         if !self.words.is_empty() {
             self.matches(sql, select);
         } else if let Some(group_id) = self.query.group_id {
@@ -293,10 +206,7 @@ impl Asked<'_> {
         } else if let Some(status) = self.query.status {
             let status = Bind::Text(status.as_str().into());
             sql.push(&format!("SELECT {select} FROM users u WHERE u.status = ")).bind(status);
-        } else {
-            return false;
         }
-        true
     }
 
     /// How many users the source finds, up to `at_most`. On PostgreSQL with sequential scans
@@ -304,7 +214,7 @@ impl Asked<'_> {
     /// word) was planned as a scan of the table testing each row, 80 ms at 100k users instead
     /// of 3 ms through the index.
     fn count(&self, conn: &mut DbConnection, at_most: i64) -> Result<i64, AppError> {
-        let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
+        let mut sql = Sql::new(conn);
         sql.push("SELECT count(*) AS n FROM (");
         self.source(&mut sql, "u.id");
         sql.push(" LIMIT ").bind(Bind::Int(at_most)).push(") c");
@@ -350,7 +260,7 @@ impl Asked<'_> {
     /// planner guesses of them), tests them (the search's matches need no test for it) and
     /// sorts them.
     fn few(&self, conn: &mut DbConnection, limit: i64) -> Result<Vec<ListRow>, AppError> {
-        let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
+        let mut sql = Sql::new(conn);
         let keys = self.query.sort.keys(sql.pg);
         sql.push("WITH found AS MATERIALIZED (");
         self.source(&mut sql, USER);
@@ -407,7 +317,7 @@ impl Asked<'_> {
         stretch: i64,
         limit: i64,
     ) -> Result<Vec<ListRow>, AppError> {
-        let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
+        let mut sql = Sql::new(conn);
         sql.push(&format!("{COLUMNS} FROM ("));
         let text = if self.words.is_empty() { String::new() } else { format!(", {TEXT}") };
         self.entries(&mut sql, from, &format!("{USER}{text}"));
@@ -421,7 +331,7 @@ impl Asked<'_> {
 
     /// The last entry of a stretch, when it is whole.
     fn entry(&self, conn: &mut DbConnection, from: Option<i64>, stretch: i64) -> Result<Option<i64>, AppError> {
-        let mut sql = Sql::new(matches!(conn, DbConnection::Postgresql(_)));
+        let mut sql = Sql::new(conn);
         self.entries(&mut sql, from, "u.id AS n");
         sql.push(" LIMIT 1 OFFSET ").bind(Bind::Int(stretch - 1));
         Ok(sql.load::<Number>(conn)?.pop().map(|e| e.n))
@@ -479,18 +389,20 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
 }
 
 pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result<ListPage, AppError> {
-    let pg = matches!(conn, DbConnection::Postgresql(_));
     let backwards = query.before.is_some() && query.after.is_none();
     let needle = query.search.trim().to_lowercase();
-    let groups = Sql { text: "SELECT id, name FROM groups".into(), ..Sql::new(pg) }.load::<Group>(conn)?;
+    let named_groups = match needle.is_empty() {
+        true => Vec::new(),
+        false => super::groups::list(conn)?
+            .into_iter()
+            .filter(|g| g.name.to_lowercase().contains(&needle))
+            .map(|g| g.id)
+            .collect(),
+    };
     let asked = Asked {
         query,
         words: words(&query.search),
-        named_groups: if needle.is_empty() {
-            Vec::new()
-        } else {
-            groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect()
-        },
+        named_groups,
         backwards,
         cursor: if backwards { query.before } else { query.after },
     };
@@ -507,10 +419,6 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
             None => asked.few(conn, limit)?,
         }
     };
-    // A cursor whose user is gone (purged) starts the list again.
-    if rows.is_empty() && asked.cursor.is_some_and(|id| !exists(conn, pg, id).unwrap_or(true)) {
-        return list_by(conn, &ListQuery { after: None, before: None, ..query.clone() }, plan);
-    }
     let more = rows.len() as i64 > query.per_page;
     rows.truncate(query.per_page as usize);
     if backwards {
@@ -522,12 +430,6 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
         previous: rows.first().filter(|_| has_previous).map(|r| r.id),
         rows,
     })
-}
-
-fn exists(conn: &mut DbConnection, pg: bool, id: i64) -> Result<bool, AppError> {
-    let mut sql = Sql::new(pg);
-    sql.push("SELECT count(*) AS n FROM users WHERE id = ").bind(Bind::Int(id));
-    Ok(sql.load::<Number>(conn)?.remove(0).n > 0)
 }
 
 /// Ids as a list for `IN (…)`.
@@ -542,6 +444,5 @@ mod tests {
     #[test]
     fn short_words_are_looked_for_at_a_word_beginning() {
         assert_eq!(words(" Li  ÉMILE q\0 "), vec![" li", "émile", "  q"]);
-        assert_eq!(like_pattern(" 50%_Off "), "%50\\%\\_off%");
     }
 }

@@ -8,6 +8,7 @@ pub mod groups;
 pub mod outbox;
 pub mod schema;
 pub mod settings;
+pub mod sql;
 pub mod throttle;
 pub mod tokens;
 pub mod user_access;
