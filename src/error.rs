@@ -88,32 +88,12 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-impl ResponseError for AppError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Forbidden | AppError::Csrf | AppError::Refused(_) => StatusCode::FORBIDDEN,
-            AppError::Unfit(_) => StatusCode::CONFLICT,
-            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let (title, message) = match self {
-            AppError::SignInRequired { next } => {
-                let location = match next {
-                    Some(next) => format!("/sign-in?next={}", crate::web::urlencode(next)),
-                    None => "/sign-in".to_owned(),
-                };
-                return HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish();
-            }
-            AppError::PasswordChangeRequired => {
-                return HttpResponse::SeeOther().insert_header((header::LOCATION, "/profile/password")).finish();
-            }
+impl AppError {
+    /// The page's title and message; None for the errors answered by a redirect (to sign in, or
+    /// to choose a new password).
+    pub fn words(&self) -> Option<(&str, &str)> {
+        Some(match self {
+            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => return None,
             AppError::NotFound => {
                 ("Page not found", "There is nothing at this address. Check the link, or go back to Settings.")
             }
@@ -136,29 +116,54 @@ impl ResponseError for AppError {
                 "Busy for a moment",
                 "Concierge is busy for a moment. Nothing was changed. Try again in a few seconds.",
             ),
-            AppError::Unavailable(cause) => {
-                tracing::error!(error = ?cause, "database unavailable");
-                (
-                    "Temporarily unavailable",
-                    "Concierge cannot reach its database right now. Nothing was changed. Try again in a minute.",
-                )
-            }
-            AppError::Internal(cause) => {
-                tracing::error!(error = ?cause, "internal error");
-                (
-                    "Something went wrong",
-                    "Nothing was changed. Try again; if it keeps happening, tell your administrator.",
-                )
-            }
+            AppError::Unavailable(_) => (
+                "Temporarily unavailable",
+                "Concierge cannot reach its database right now. Nothing was changed. Try again in a minute.",
+            ),
+            AppError::Internal(_) => (
+                "Something went wrong",
+                "Nothing was changed. Try again; if it keeps happening, tell your administrator.",
+            ),
+        })
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::Csrf | AppError::Refused(_) => StatusCode::FORBIDDEN,
+            AppError::Unfit(_) => StatusCode::CONFLICT,
+            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Unavailable(cause) => tracing::error!(error = ?cause, "database unavailable"),
+            AppError::Internal(cause) => tracing::error!(error = ?cause, "internal error"),
+            _ => {}
+        }
+        let location = match self {
+            AppError::SignInRequired { next: Some(next) } => format!("/sign-in?next={}", crate::web::urlencode(next)),
+            AppError::SignInRequired { next: None } => "/sign-in".to_owned(),
+            AppError::PasswordChangeRequired => "/profile/password".to_owned(),
+            _ => String::new(),
         };
+        let Some((title, message)) = self.words() else {
+            return HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish();
+        };
+        let page = ErrorPage { status: self.status_code().as_u16(), title, message };
         let status = self.status_code();
-        let page = ErrorPage { status: status.as_u16(), title, message };
-        let body = page.render().unwrap_or_else(|_| message.to_owned());
         let mut response = HttpResponse::build(status);
         response.content_type(ContentType::html());
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response.insert_header((header::RETRY_AFTER, if matches!(self, AppError::Busy) { "5" } else { "30" }));
         }
-        response.body(body)
+        response.body(page.render().unwrap_or_else(|_| message.to_owned()))
     }
 }

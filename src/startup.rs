@@ -133,6 +133,7 @@ impl Application {
                 .app_data(web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()))
                 .wrap(from_fn(crate::auth::current_user::check_first))
                 .wrap(from_fn(csrf::check))
+                .wrap(from_fn(crate::web::errors::in_layout))
                 .wrap(session)
                 .wrap(Compress::default())
                 .wrap(from_fn(security_headers))

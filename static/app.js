@@ -11,6 +11,15 @@ document.addEventListener("DOMContentLoaded", () => {
       }
     });
   }
+  // A fieldset with data-needs-selection="NAME" shows once a checkbox named NAME of its form is
+  // ticked (without this script it is always there).
+  for (const bar of document.querySelectorAll("fieldset[data-needs-selection]")) {
+    const boxes = () => [...document.querySelectorAll(`input[type=checkbox][name="${bar.dataset.needsSelection}"]`)]
+      .filter((box) => box.form === bar.form);
+    const update = () => { bar.hidden = !boxes().some((box) => box.checked); };
+    document.addEventListener("change", update);
+    update();
+  }
   // A form with data-confirm asks before it is sent.
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {

@@ -153,6 +153,12 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     })
 }
 
+/// The signed-in user of a request whose handler has answered (an error page framed in the
+/// layout), when the session still stands.
+pub async fn signed_in(req: HttpRequest) -> Option<CurrentUser> {
+    load(req).await.ok()
+}
+
 /// Whether a session in which an administrator acts as someone still stands: it ends with the
 /// administrator's own session (their stamp and status), when they lose `users.impersonate` or
 /// may no longer sign in as this user, and after `IMPERSONATION_MINUTES`.

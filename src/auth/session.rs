@@ -24,6 +24,9 @@ const IMPERSONATION_STARTED: &str = "imp_at";
 pub struct Flash {
     pub kind: FlashKind,
     pub message: String,
+    /// What to do next, as (address, words): "Restore them" after a delete.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,7 +150,13 @@ impl SessionState {
     }
 
     pub fn flash(&self, kind: FlashKind, message: impl Into<String>) {
-        self.0.insert(FLASH, Flash { kind, message: message.into() }).ok();
+        self.0.insert(FLASH, Flash { kind, message: message.into(), link: None }).ok();
+    }
+
+    /// A success message with a link to what may follow (an undo).
+    pub fn success_with_link(&self, message: impl Into<String>, href: String, label: impl Into<String>) {
+        let flash = Flash { kind: FlashKind::Success, message: message.into(), link: Some((href, label.into())) };
+        self.0.insert(FLASH, flash).ok();
     }
 
     pub fn success(&self, message: impl Into<String>) {

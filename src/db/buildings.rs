@@ -101,6 +101,20 @@ pub fn search(conn: &mut DbConnection, search: &str, limit: i64) -> Result<(Vec<
     Ok((buildings, accounts))
 }
 
+/// Up to `limit` accounts that have no building yet, whose name holds `search`, by name: (id, name).
+pub fn empty_accounts(conn: &mut DbConnection, search: &str, limit: i64) -> Result<Vec<(i64, String)>, AppError> {
+    use super::lower;
+    let pattern = super::sql::like_pattern(search);
+    let with_buildings = buildings::table.select(buildings::account_id);
+    Ok(accounts::table
+        .filter(diesel::dsl::not(accounts::id.eq_any(with_buildings)))
+        .filter(lower(accounts::name).like(&pattern).escape('\\'))
+        .order((accounts::name, accounts::id))
+        .limit(limit)
+        .select((accounts::id, accounts::name))
+        .load(conn)?)
+}
+
 /// Up to `limit` buildings matching `search` (all when it is empty) as (id, account name,
 /// building name), by account then name: for a picker.
 pub fn pick(conn: &mut DbConnection, search: &str, limit: i64) -> Result<Vec<(i64, String, String)>, AppError> {

@@ -218,16 +218,7 @@ impl Asked<'_> {
         sql.push("SELECT count(*) AS n FROM (");
         self.source(&mut sql, "u.id");
         sql.push(" LIMIT ").bind(Bind::Int(at_most)).push(") c");
-        let counted = match conn {
-            DbConnection::Sqlite(_) => sql.load::<Number>(conn)?,
-            DbConnection::Postgresql(_) => conn.transaction(|conn| {
-                conn.batch_execute("SET LOCAL enable_seqscan = off")?;
-                let counted = sql.load::<Number>(conn);
-                conn.batch_execute("SET LOCAL enable_seqscan = on")?;
-                counted
-            })?,
-        };
-        Ok(counted.first().map_or(0, |c| c.n))
+        counted(conn, sql)
     }
 
     /// The users the search finds, through each database's trigram index, and the users of the
@@ -390,19 +381,10 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
 
 pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result<ListPage, AppError> {
     let backwards = query.before.is_some() && query.after.is_none();
-    let needle = query.search.trim().to_lowercase();
-    let named_groups = match needle.is_empty() {
-        true => Vec::new(),
-        false => super::groups::list(conn)?
-            .into_iter()
-            .filter(|g| g.name.to_lowercase().contains(&needle))
-            .map(|g| g.id)
-            .collect(),
-    };
     let asked = Asked {
         query,
         words: words(&query.search),
-        named_groups,
+        named_groups: named_groups(conn, query)?,
         backwards,
         cursor: if backwards { query.before } else { query.after },
     };
@@ -430,6 +412,60 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
         previous: rows.first().filter(|_| has_previous).map(|r| r.id),
         rows,
     })
+}
+
+/// How many users the query lists, counted to `at_most` at most (more answer `at_most`): the
+/// users its source finds, tested, or without a source every user, tested.
+pub fn count(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<i64, AppError> {
+    let asked = Asked {
+        query,
+        words: words(&query.search),
+        named_groups: named_groups(conn, query)?,
+        backwards: false,
+        cursor: None,
+    };
+    let mut sql = Sql::new(conn);
+    sql.push("SELECT count(*) AS n FROM (SELECT 1 AS one FROM ");
+    if query.search.trim().is_empty() && query.group_id.is_none() && query.status.is_none() {
+        sql.push("users u WHERE ");
+        asked.test(&mut sql, true);
+    } else {
+        let text = if asked.words.is_empty() { String::new() } else { format!(", {TEXT}") };
+        sql.push("(");
+        asked.source(&mut sql, &format!("{USER}{text}"));
+        sql.push(") u WHERE ");
+        asked.test(&mut sql, false);
+    }
+    sql.push(" LIMIT ").bind(Bind::Int(at_most)).push(") c");
+    counted(conn, sql)
+}
+
+/// Runs a capped count (`SELECT count(*) AS n …`); on PostgreSQL with sequential scans off (see
+/// `Asked::count`).
+fn counted(conn: &mut DbConnection, sql: Sql) -> Result<i64, AppError> {
+    let counted = match conn {
+        DbConnection::Sqlite(_) => sql.load::<Number>(conn)?,
+        DbConnection::Postgresql(_) => conn.transaction(|conn| {
+            conn.batch_execute("SET LOCAL enable_seqscan = off")?;
+            let counted = sql.load::<Number>(conn);
+            conn.batch_execute("SET LOCAL enable_seqscan = on")?;
+            counted
+        })?,
+    };
+    Ok(counted.first().map_or(0, |c| c.n))
+}
+
+/// The groups whose name holds the whole search: their users match it too.
+fn named_groups(conn: &mut DbConnection, query: &ListQuery) -> Result<Vec<i64>, AppError> {
+    let needle = query.search.trim().to_lowercase();
+    if needle.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(super::groups::list(conn)?
+        .into_iter()
+        .filter(|g| g.name.to_lowercase().contains(&needle))
+        .map(|g| g.id)
+        .collect())
 }
 
 /// Ids as a list for `IN (…)`.

@@ -297,16 +297,26 @@ pub struct PendingRow {
 }
 
 /// Every invite sent, newest first, `limit` at a time before `before` (a token id).
-pub fn all_invites(conn: &mut DbConnection, before: Option<i64>, limit: i64) -> Result<Vec<PendingRow>, AppError> {
+pub fn all_invites(
+    conn: &mut DbConnection,
+    before: Option<i64>,
+    replaced_too: bool,
+    limit: i64,
+) -> Result<Vec<PendingRow>, AppError> {
     use super::schema::{groups, outbox, users};
     let (invitee, sender) = diesel::alias!(users as invitee, users as sender);
-    Ok(tokens::table
+    let mut query = tokens::table
         .inner_join(invitee.on(invitee.field(users::id).nullable().eq(tokens::user_id)))
         .inner_join(groups::table.on(groups::id.eq(invitee.field(users::group_id))))
         .left_join(sender.on(sender.field(users::id).nullable().eq(tokens::created_by)))
         .left_join(outbox::table.on(outbox::id.nullable().eq(tokens::mail_id)))
         .filter(tokens::purpose.eq(Purpose::Invite.as_str()))
         .filter(tokens::id.lt(before.unwrap_or(i64::MAX)))
+        .into_boxed();
+    if !replaced_too {
+        query = query.filter(tokens::superseded_at.is_null());
+    }
+    Ok(query
         .order(tokens::id.desc())
         .limit(limit)
         .select((

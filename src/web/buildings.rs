@@ -21,6 +21,8 @@ use crate::web::layout::{Layout, Tab};
 use crate::web::{render, see_other, urlencode};
 
 const PER_PAGE: i64 = 50;
+/// How many accounts without buildings the first page names.
+const EMPTY_ACCOUNTS_SHOWN: i64 = 50;
 
 struct AccountGroup {
     id: i64,
@@ -40,6 +42,8 @@ struct ListPage {
     layout: Layout,
     q: String,
     groups: Vec<AccountGroup>,
+    /// Accounts without a building yet (id, name).
+    empty: Vec<(i64, String)>,
     total: i64,
     reaches_all: bool,
     can_manage: bool,
@@ -74,8 +78,19 @@ pub async fn list(
     let page = params.page.clamp(0, i64::MAX / PER_PAGE - 1);
     let all = user.can(Permission::BuildingsViewAll);
     let (id, search) = (user.id, q.clone());
-    let (rows, total) =
-        state.db.run(move |conn| buildings::reachable(conn, id, all, &search, page * PER_PAGE, PER_PAGE)).await?;
+    let (rows, total, empty) = state
+        .db
+        .run(move |conn| {
+            let (rows, total) = buildings::reachable(conn, id, all, &search, page * PER_PAGE, PER_PAGE)?;
+            // Accounts nobody can reach through a building yet: on the first page, for those who
+            // see every building.
+            let empty = match all && page == 0 {
+                true => buildings::empty_accounts(conn, &search, EMPTY_ACCOUNTS_SHOWN)?,
+                false => Vec::new(),
+            };
+            Ok((rows, total, empty))
+        })
+        .await?;
     let mut groups: Vec<AccountGroup> = Vec::new();
     for b in &rows {
         if groups.last().is_none_or(|g| g.name != b.account_name) {
@@ -91,6 +106,7 @@ pub async fn list(
         next_href: ((page + 1) * PER_PAGE < total).then(|| href(page + 1)),
         previous_href: (page > 0).then(|| href(page - 1)),
         groups,
+        empty,
         total,
         reaches_all: all,
         can_manage: user.can(Permission::BuildingsManage),

@@ -1,6 +1,7 @@
-//! Pending invites: one row per invite sent — who, group, sent by, when, expiry, whether the
-//! mail arrived, Signup completed (this link was used) and User created (the account is active,
-//! however it got there) — with resend and revoke.
+//! Pending invites: one row per invitation — who, group, sent by, when, expiry, whether the
+//! mail arrived, Signup completed (this link was used) and User created (the person has an
+//! account, however it got there) — with resend and revoke. A resent invitation replaces the
+//! one before it, which is listed only on asking ("Show replaced invitations").
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -31,7 +32,8 @@ struct Row {
     delivery: String,
     state: &'static str,
     signup_completed: bool,
-    user_created: bool,
+    /// "Yes", "No", or "Deleted".
+    user_created: &'static str,
     open: bool,
     can_resend: bool,
 }
@@ -42,11 +44,14 @@ struct ListPage {
     layout: Layout,
     rows: Vec<Row>,
     next_href: Option<String>,
+    replaced_too: bool,
 }
 
 #[derive(Deserialize)]
 pub struct ListParams {
     before: Option<i64>,
+    #[serde(default)]
+    replaced: String,
 }
 
 pub async fn list(
@@ -59,7 +64,8 @@ pub async fn list(
         return Err(AppError::Forbidden);
     }
     let before = params.before;
-    let rows = state.db.run(move |conn| tokens::all_invites(conn, before, PER_PAGE + 1)).await?;
+    let replaced_too = params.replaced == "1";
+    let rows = state.db.run(move |conn| tokens::all_invites(conn, before, replaced_too, PER_PAGE + 1)).await?;
     let more = rows.len() as i64 > PER_PAGE;
     let rows: Vec<Row> = rows
         .into_iter()
@@ -76,15 +82,20 @@ pub async fn list(
                 expires_at: when(Some(r.invite.expires_at)),
                 delivery: r.invite.delivery(),
                 signup_completed: r.invite.used_at.is_some(),
-                user_created: r.user_status == UserStatus::Active.as_str(),
+                user_created: match UserStatus::parse(&r.user_status) {
+                    Some(UserStatus::Active | UserStatus::Disabled) => "Yes",
+                    Some(UserStatus::Deleted) => "Deleted",
+                    _ => "No",
+                },
                 open: state == "Open",
                 can_resend: r.user_status == UserStatus::Invited.as_str(),
-                state,
+                state: if state == "Superseded" { "Replaced" } else { state },
             }
         })
         .collect();
-    let next_href = rows.last().filter(|_| more).map(|r| format!("/invites?before={}", r.id));
-    let page = ListPage { layout: user.layout("Pending invites", Tab::Users), rows, next_href };
+    let replaced = if replaced_too { "&replaced=1" } else { "" };
+    let next_href = rows.last().filter(|_| more).map(|r| format!("/invites?before={}{replaced}", r.id));
+    let page = ListPage { layout: user.layout("Pending invites", Tab::Users), rows, next_href, replaced_too };
     render(StatusCode::OK, &page)
 }
 

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod buildings;
+pub mod errors;
 pub mod groups;
 pub mod health;
 pub mod invites;

@@ -53,7 +53,7 @@ routes! {
     // Users tab
     get "/users" => users::list::list,
     get "/users/export.csv" => users::export::export,
-    get "/users/bulk" => users::bulk::building_page,
+    get "/users/bulk" => users::bulk::confirm_page,
     post "/users/bulk" => users::bulk::apply,
     get "/users/import" => users::import::page,
     post "/users/import" => users::import::preview,

@@ -8,6 +8,7 @@ mod authorization;
 mod buildings;
 mod directory;
 mod faults;
+mod first_week;
 mod foundation;
 mod invitations;
 mod matrix;

@@ -256,7 +256,11 @@ async fn property_access_is_checked_and_unchecked_and_a_whole_account_covers_new
     assert!(access.accounts.contains(&harbor));
     account_with_buildings(&app, "Later", 0).await;
     let list = browser.get("/users?q=nina").await;
-    assert!(list.body.contains("<td>2</td>"), "the whole account's buildings count:\n{}", list.body);
+    assert!(
+        list.body.contains("<td data-label=\"Buildings\">2</td>"),
+        "the whole account's buildings count:\n{}",
+        list.body
+    );
     let _ = owner;
     assert!(app.audit_actions().await.contains(&"user.access_changed".into()));
 }
@@ -475,23 +479,31 @@ async fn bulk_actions_apply_the_same_rules_to_each_selected_user() {
                 ("ids", &ids_me),
                 ("action", "disable"),
                 ("return_to", "/users?q=example"),
+                ("confirm", "1"),
             ],
         )
         .await;
     page.assert_redirect_to("/users?q=example");
-    admin.get("/users?q=example").await.assert_contains("2 users changed").assert_contains("owner@example.com");
+    let after = admin.get("/users?q=example").await;
+    let (a_name, b_name) = (a.full_name(), b.full_name());
+    after.assert_contains(&format!("Disabled {a_name} and {b_name}.")).assert_contains("Skipped");
+    after.assert_contains(&real_owner.full_name()).assert_contains("Enable them");
     assert_eq!(app.user(a.id).await.status(), UserStatus::Disabled);
     assert_eq!(app.user(b.id).await.status(), UserStatus::Disabled);
     assert_eq!(app.user(real_owner.id).await.status(), UserStatus::Active, "the owner is skipped");
     assert_eq!(app.user(owner.id).await.status(), UserStatus::Active, "so is the actor");
 
     let regular = group_id(&app, "regular").await.to_string();
-    admin.post("/users/bulk", &[("ids", &ids_a), ("action", "change_group"), ("group_id", &regular)]).await;
+    let fields = [("ids", ids_a.as_str()), ("action", "change_group"), ("group_id", &regular), ("confirm", "1")];
+    admin.post("/users/bulk", &fields).await;
     assert_eq!(app.user(a.id).await.group_id.to_string(), regular);
     let (_, towers) = account_with_buildings(&app, "Harbor", 1).await;
     let t = towers[0].to_string();
     admin
-        .post("/users/bulk", &[("ids", &ids_a), ("ids", &ids_b), ("action", "grant_building"), ("building_id", &t)])
+        .post(
+            "/users/bulk",
+            &[("ids", &ids_a), ("ids", &ids_b), ("action", "grant_building"), ("building_id", &t), ("confirm", "1")],
+        )
         .await;
     let access = app.with_db(move |c| concierge::db::user_access::of_user(c, b.id).unwrap()).await;
     assert!(access.buildings.contains(&towers[0]));
@@ -667,7 +679,13 @@ async fn building_counts_follow_every_change_and_the_list_sorts_by_them() {
     let bulk = |group: String| {
         let (browser, ids) = (&browser, ids.clone());
         async move {
-            let fields = [("action", "change_group"), ("ids", &ids), ("group_id", &group), ("return_to", "/users")];
+            let fields = [
+                ("action", "change_group"),
+                ("ids", &ids),
+                ("group_id", &group),
+                ("return_to", "/users"),
+                ("confirm", "1"),
+            ];
             browser.post("/users/bulk", &fields).await
         }
     };
@@ -686,7 +704,7 @@ async fn building_counts_follow_every_change_and_the_list_sorts_by_them() {
         "fewest buildings first, admins last: {at:?}\n{}",
         page.body
     );
-    assert!(page.body.contains("<td>All</td>"));
+    assert!(page.body.contains("<td data-label=\"Buildings\">All</td>"));
     let page = browser.get("/users?sort=buildings&dir=desc&per_page=25").await;
     let at = order(&page.body);
     assert!(at[3] < at[2] && at[2] < at[0], "most buildings first");
@@ -817,7 +835,7 @@ fn quills(page: &Page) -> Vec<String> {
 /// The addresses of the listed users whose email ends in @example.com, up to the @, in order.
 fn emails(page: &Page) -> Vec<String> {
     page.body
-        .split("<td>")
+        .split("<td class=\"nowrap\" data-label=\"Email\">")
         .skip(1)
         .filter_map(|cell| cell.split_once("example.com</td>").map(|(address, _)| address.to_owned()))
         .filter(|address| address.ends_with('@') && !address.contains('<'))
@@ -892,7 +910,9 @@ async fn a_search_filtered_by_group_or_status_follows_every_change_of_them() {
     // Ann moves to Regular, then is disabled; Cy is deleted.
     let ann = user_by_email(&app, "ann@example.com").await.id.to_string();
     let group = regular.to_string();
-    admin.post("/users/bulk", &[("ids", &ann), ("action", "change_group"), ("group_id", &group)]).await;
+    admin
+        .post("/users/bulk", &[("ids", &ann), ("action", "change_group"), ("group_id", &group), ("confirm", "1")])
+        .await;
     admin.post(&format!("/users/{ann}/disable"), &[]).await;
     let cy = user_by_email(&app, "cy@example.com").await.id;
     admin.post(&format!("/users/{cy}/delete"), &[]).await;
@@ -1008,7 +1028,10 @@ async fn granting_a_building_to_selected_users_picks_it_on_a_page_of_its_own() {
 
     let c = cedar[1].to_string();
     admin
-        .post("/users/bulk", &[&chosen[..], &[("action", "grant_building"), ("building_id", &c)]].concat())
+        .post(
+            "/users/bulk",
+            &[&chosen[..], &[("action", "grant_building"), ("building_id", &c), ("confirm", "1")]].concat(),
+        )
         .await
         .assert_redirect_to("/users?q=example");
     for id in [a.id, b.id] {
@@ -1017,7 +1040,8 @@ async fn granting_a_building_to_selected_users_picks_it_on_a_page_of_its_own() {
     }
     let revoke = admin.post("/users/bulk", &[&chosen[..], &[("action", "revoke_building")]].concat()).await;
     admin.get(revoke.location().unwrap()).await.assert_contains("Revoke a building");
-    admin.post("/users/bulk", &[&chosen[..], &[("action", "revoke_building"), ("building_id", &c)]].concat()).await;
+    let revoke = [("action", "revoke_building"), ("building_id", &c), ("confirm", "1")];
+    admin.post("/users/bulk", &[&chosen[..], &revoke].concat()).await;
     let access = app.with_db(move |conn| concierge::db::user_access::of_user(conn, a.id).unwrap()).await;
     assert!(access.buildings.is_empty());
 

@@ -17,6 +17,9 @@ use crate::web::{render, urlencode};
 
 pub const PAGE_SIZES: [i64; 4] = [25, 50, 100, 200];
 
+/// The list counts the users a view holds up to this many; past it, it says "more than".
+pub const COUNTED_AT_MOST: i64 = 10_000;
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ListParams {
@@ -29,6 +32,10 @@ pub struct ListParams {
     per_page: String,
     after: String,
     before: String,
+    /// Where the page begins in the list (1 for the first row), carried by the paging links.
+    start: String,
+    /// Users still ticked after a bulk action was refused: ids separated by commas.
+    selected: String,
 }
 
 /// The view's state, normalized; renders back into query strings.
@@ -58,6 +65,11 @@ impl View {
     }
 
     fn href(&self, sort: Sort, descending: bool, cursor: Option<(&str, i64)>) -> String {
+        self.href_from(sort, descending, cursor, None)
+    }
+
+    /// `href`, for a page that begins at row `start`.
+    fn href_from(&self, sort: Sort, descending: bool, cursor: Option<(&str, i64)>, start: Option<i64>) -> String {
         let mut parts: Vec<String> = Vec::new();
         if !self.q.is_empty() {
             parts.push(format!("q={}", urlencode(&self.q)));
@@ -83,6 +95,9 @@ impl View {
         if let Some((name, cursor)) = cursor {
             parts.push(format!("{name}={cursor}"));
         }
+        if let Some(start) = start.filter(|_| cursor.is_some()) {
+            parts.push(format!("start={start}"));
+        }
         if parts.is_empty() { "/users".into() } else { format!("/users?{}", parts.join("&")) }
     }
 }
@@ -98,12 +113,15 @@ struct Row {
     is_owner: bool,
     buildings: String,
     last_sign_in: String,
+    ticked: bool,
 }
 
 struct Column {
     label: &'static str,
     href: String,
     aria_sort: &'static str,
+    /// ▲ or ▼ on the sorted column.
+    arrow: &'static str,
 }
 
 struct Choice {
@@ -127,6 +145,13 @@ struct ListPage {
     dir: &'static str,
     next_href: Option<String>,
     previous_href: Option<String>,
+    first_href: Option<String>,
+    /// "2,838 users", "1 user", "More than 10,000 users".
+    total: String,
+    /// "1–50", when the page knows where it begins.
+    position: Option<String>,
+    /// When nothing is listed: whether disabled or deleted users would match.
+    hidden_match: Option<String>,
     filtered: bool,
     can_manage: bool,
     can_invite: bool,
@@ -139,8 +164,30 @@ pub fn status_class(status: &str) -> &'static str {
     match status {
         "active" => "ok",
         "invited" => "warn",
+        "disabled" => "off",
         _ => "danger",
     }
+}
+
+/// A count with thousands separated: 2,838.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// "1 user", "2,838 users".
+pub fn users_count(n: i64) -> String {
+    format!("{} user{}", thousands(n), if n == 1 { "" } else { "s" })
 }
 
 /// The list query a view's URL describes (the export of "these results" uses it too).
@@ -168,13 +215,25 @@ pub async fn list(
     let query =
         ListQuery { after: params.after.parse().ok(), before: params.before.parse().ok(), ..list_query(&params) };
     let can_manage = user.can(Permission::UsersManage);
-    let (page, all_groups) = state
+    let (page, all_groups, total, hidden) = state
         .db
         .run(move |conn| {
             let all_groups = groups::list(conn)?;
-            Ok((directory::list(conn, &query)?, all_groups))
+            let page = directory::list(conn, &query)?;
+            let total = directory::count(conn, &query, COUNTED_AT_MOST + 1)?;
+            // Nobody listed: would any of the disabled and deleted match?
+            let hidden = match total == 0 && query.status.is_none() && !query.show_disabled {
+                true => {
+                    directory::count(conn, &ListQuery { show_disabled: true, ..query.clone() }, COUNTED_AT_MOST + 1)?
+                }
+                false => 0,
+            };
+            Ok((page, all_groups, total, hidden))
         })
         .await?;
+    let start = params.start.parse::<i64>().ok().filter(|s| (1..=i64::MAX / 4).contains(s));
+    let start = if params.after.is_empty() && params.before.is_empty() { Some(1) } else { start };
+    let ticked: Vec<i64> = params.selected.split(',').filter_map(|id| id.trim().parse().ok()).take(1000).collect();
 
     let columns = Sort::ALL
         .into_iter()
@@ -196,6 +255,11 @@ pub async fn list(
                     (true, false) => "ascending",
                     (true, true) => "descending",
                 },
+                arrow: match (current, view.descending) {
+                    (false, _) => "",
+                    (true, false) => "▲",
+                    (true, true) => "▼",
+                },
             }
         })
         .collect();
@@ -203,6 +267,7 @@ pub async fn list(
         .rows
         .into_iter()
         .map(|r| Row {
+            ticked: ticked.contains(&r.id),
             id: r.id,
             name: format!("{} {}", r.first_name, r.last_name),
             status: UserStatus::parse(&r.status).map_or("", UserStatus::label),
@@ -214,7 +279,8 @@ pub async fn list(
             buildings: if r.buildings == directory::REACHES_ALL { "All".into() } else { r.buildings.to_string() },
             last_sign_in: r.last_sign_in.map_or_else(|| "Never".into(), |t| t.chars().take(16).collect()),
         })
-        .collect();
+        .collect::<Vec<Row>>();
+    let shown = rows.len() as i64;
     let list_page = ListPage {
         layout: user.layout("Users", Tab::Users),
         rows,
@@ -234,8 +300,23 @@ pub async fn list(
         show_disabled: view.show_disabled,
         sort: view.sort.key(),
         dir: if view.descending { "desc" } else { "asc" },
-        next_href: page.next.map(|id| view.href(view.sort, view.descending, Some(("after", id)))),
-        previous_href: page.previous.map(|id| view.href(view.sort, view.descending, Some(("before", id)))),
+        next_href: page
+            .next
+            .map(|id| view.href_from(view.sort, view.descending, Some(("after", id)), start.map(|s| s + shown))),
+        previous_href: page.previous.map(|id| {
+            let start = start.map(|s| s - view.per_page).filter(|s| *s >= 1);
+            view.href_from(view.sort, view.descending, Some(("before", id)), start)
+        }),
+        first_href: page.previous.map(|_| view.href(view.sort, view.descending, None)),
+        total: match total > COUNTED_AT_MOST {
+            true => format!("More than {}", users_count(COUNTED_AT_MOST)),
+            false => users_count(total),
+        },
+        position: start.filter(|_| shown > 0).map(|s| format!("{}–{}", thousands(s), thousands(s + shown - 1))),
+        hidden_match: (hidden > 0).then(|| {
+            let shown_too = View { show_disabled: true, ..view.clone() };
+            shown_too.href(view.sort, view.descending, None)
+        }),
         filtered: !view.q.is_empty() || view.group_id.is_some() || view.status.is_some(),
         can_manage,
         can_invite: user.can(Permission::InvitesSend),

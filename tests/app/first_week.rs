@@ -1,0 +1,181 @@
+//! What an administrator meets in the first week: error pages that keep the way back, bulk
+//! actions that say whom they touch, invitations listed as they stand.
+
+use concierge::domain::UserStatus;
+
+use crate::helpers::*;
+
+#[actix_web::test]
+async fn an_error_page_keeps_the_frame_of_a_signed_in_person() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let page = admin.get("/users/987654321").await;
+    page.assert_status(404).assert_contains("Page not found");
+    page.assert_contains("aria-label=\"Settings\"").assert_contains("action=\"/sign-out\"");
+
+    // A visitor gets the bare page: nothing of the frame, nobody named.
+    let visitor = app.browser();
+    let bare = visitor.get("/no-such-page").await;
+    bare.assert_status(404).assert_contains("Page not found");
+    assert!(!bare.body.contains("/sign-out"), "{}", bare.body);
+
+    // An administrator signed in as someone who meets a refusal keeps the way back.
+    let user = app.create_user(UserSpec { email: "reg@example.com", group: "regular", ..UserSpec::default() }).await;
+    admin.post(&format!("/users/{}/impersonate", user.id), &[]).await.assert_redirect_to("/settings");
+    let refused = admin.get("/users").await;
+    refused.assert_status(403).assert_contains("Not allowed");
+    refused.assert_contains("action=\"/impersonation/stop\"").assert_contains("Return to your own account");
+    let lost = admin.get("/buildings/987654321").await;
+    lost.assert_status(404).assert_contains("action=\"/impersonation/stop\"");
+    admin.post("/impersonation/stop", &[]).await.assert_redirect_to(&format!("/users/{}", user.id));
+    admin.get("/users").await.assert_status(200);
+}
+
+#[actix_web::test]
+async fn a_bulk_delete_names_each_person_first_and_says_whom_it_deleted() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let ava = app.create_user(UserSpec { email: "ava@example.com", first_name: "Ava", ..UserSpec::default() }).await;
+    let bo = app.create_user(UserSpec { email: "bo@example.com", first_name: "Bo", ..UserSpec::default() }).await;
+    let (a, b) = (ava.id.to_string(), bo.id.to_string());
+    let chosen = [("ids", a.as_str()), ("ids", b.as_str()), ("action", "delete"), ("return_to", "/users?q=example")];
+
+    // Asked first: nothing is deleted, and the page names each person by name and email.
+    let asked = admin.post("/users/bulk", &chosen).await;
+    let confirm = asked.location().expect("sent to confirm").to_owned();
+    assert!(confirm.starts_with("/users/bulk?"), "{confirm}");
+    assert_eq!(app.user(ava.id).await.status(), UserStatus::Active);
+    let page = admin.get(&confirm).await;
+    page.assert_status(200).assert_contains("Delete users").assert_contains("Delete 2 users");
+    page.assert_contains(&ava.full_name()).assert_contains("ava@example.com").assert_contains("bo@example.com");
+    let cancel = format!("/users?q=example&#38;selected={a},{b}");
+    page.assert_contains(&cancel);
+
+    // Confirmed from that page's own form: both deleted, named, with the way back.
+    page.form("/users/bulk").submit(&admin).await.assert_redirect_to("/users?q=example");
+    assert_eq!(app.user(ava.id).await.status(), UserStatus::Deleted);
+    assert_eq!(app.user(bo.id).await.status(), UserStatus::Deleted);
+    let list = admin.get("/users?q=example").await;
+    list.assert_contains(&format!("Deleted {} and {}.", ava.full_name(), bo.full_name()));
+    list.assert_contains("Restore them");
+
+    // "Restore them" asks too, then restores the same two.
+    let restore = admin.get(&format!("/users/bulk?action=restore&ids={a}&ids={b}&return_to=/users")).await;
+    restore.assert_status(200).assert_contains("Restore 2 users");
+    restore.form("/users/bulk").submit(&admin).await.assert_redirect_to("/users");
+    assert_ne!(app.user(ava.id).await.status(), UserStatus::Deleted);
+    assert_ne!(app.user(bo.id).await.status(), UserStatus::Deleted);
+}
+
+#[actix_web::test]
+async fn a_refused_bulk_action_keeps_the_selection() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let ava = app.create_user(UserSpec { email: "ava@example.com", ..UserSpec::default() }).await;
+    let a = ava.id.to_string();
+    // No action chosen: back to the list with Ava still ticked.
+    let page = admin.post("/users/bulk", &[("ids", &a), ("action", ""), ("return_to", "/users")]).await;
+    let back = page.location().expect("back to the list").to_owned();
+    assert_eq!(back, format!("/users?selected={a}"));
+    let list = admin.get(&back).await;
+    list.assert_contains("Choose an action");
+    list.assert_contains(&format!("value=\"{a}\" id=\"f-select-{a}\" form=\"bulk\" checked"));
+
+    // A group that does not exist, confirmed: refused, nothing moved, the selection kept.
+    let before = app.user(ava.id).await.group_id;
+    let fields = [("ids", a.as_str()), ("action", "change_group"), ("group_id", "987654"), ("confirm", "1")];
+    let refused = admin.post("/users/bulk", &fields).await;
+    assert_eq!(refused.location(), Some(format!("/users?selected={a}").as_str()));
+    assert_eq!(app.user(ava.id).await.group_id, before);
+
+    // Asked for a group first: the page offers the groups and moves them once one is chosen.
+    let regular = app.builtin_group("regular").await.to_string();
+    let asked = admin.post("/users/bulk", &[("ids", &a), ("action", "change_group")]).await;
+    let page = admin.get(asked.location().unwrap()).await;
+    page.assert_contains("Move them to the group").assert_contains("ava@example.com");
+    page.form("/users/bulk").set("group_id", &regular).submit(&admin).await.assert_redirect_to("/users");
+    assert_eq!(app.user(ava.id).await.group_id.to_string(), regular);
+    admin.get("/users").await.assert_contains(&format!("Moved {} to Regular.", ava.full_name()));
+}
+
+#[actix_web::test]
+async fn pending_invites_lists_each_persons_latest_invitation_and_whether_they_have_an_account() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let customer = app.builtin_group("customer").await.to_string();
+    let mut form = admin.get("/users/new").await.form("/users/new");
+    for (name, value) in [
+        ("first_name", "Ivy"),
+        ("last_name", "Invitee"),
+        ("email", "ivy@example.com"),
+        ("phone", "+1 702 555 0142"),
+        ("title", "Rep"),
+        ("job_function", "tenant"),
+        ("group_id", &customer),
+        ("entry", "invite"),
+    ] {
+        form = form.set(name, value);
+    }
+    form.submit(&admin).await.assert_status(303);
+    let ivy = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap().unwrap()).await;
+    for _ in 0..2 {
+        admin.post(&format!("/users/{}/resend-invite", ivy.id), &[]).await.assert_status(303);
+    }
+    let rows = |page: &Page| page.body.matches(&format!("href=\"/users/{}\"", ivy.id)).count();
+    let latest = admin.get("/invites").await;
+    assert_eq!(rows(&latest), 1, "the replaced invitations are not listed:\n{}", latest.body);
+    latest.assert_contains("Open").assert_contains("Show replaced invitations too");
+    let every = admin.get("/invites?replaced=1").await;
+    assert_eq!(rows(&every), 3);
+    every.assert_contains("Replaced");
+
+    // A disabled person has an account: "User created" says so.
+    app.with_db(move |c| {
+        use concierge::db::schema::users as u;
+        use diesel::prelude::*;
+        diesel::update(u::table.find(ivy.id)).set(u::status.eq("disabled")).execute(c).unwrap()
+    })
+    .await;
+    let page = admin.get("/invites").await;
+    page.assert_contains("<td data-label=\"User created\"><span class=\"badge ok\">Yes</span></td>");
+}
+
+#[actix_web::test]
+async fn a_new_account_without_buildings_is_listed() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let form = admin.get("/accounts/new").await.form("/accounts/new");
+    form.set("name", "Juniper Holdings").submit(&admin).await.assert_status(303);
+    let page = admin.get("/buildings").await;
+    page.assert_contains("Accounts without buildings").assert_contains("Juniper Holdings");
+    admin.get("/buildings?q=juniper").await.assert_contains("Juniper Holdings");
+    let other = admin.get("/buildings?q=cedar").await;
+    assert!(!other.body.contains("Juniper"), "a search narrows them too");
+}
+
+#[actix_web::test]
+async fn the_users_list_says_how_many_where_and_what_is_hidden() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    for i in 0..30 {
+        let email = format!("person{i:02}@example.com");
+        app.create_user(UserSpec { email: &email, ..UserSpec::default() }).await;
+    }
+    let first = admin.get("/users?per_page=25&sort=email").await;
+    // Thirty people and the owner.
+    first
+        .assert_contains("<strong>31 users</strong> · 1–25")
+        .assert_contains("Email <span aria-hidden=\"true\">▲</span>");
+    let next = first.body.split("href=\"").filter_map(|h| h.split_once("\" rel=\"next\"")).map(|(h, _)| h).next();
+    let next = next.expect("a next page").replace("&#38;", "&");
+    let second = admin.get(&next).await;
+    second.assert_contains("31 users</strong> · 26–31").assert_contains("First page");
+
+    // A disabled person found only when the disabled are shown: the list says so.
+    let gone = app.create_user(UserSpec { email: "zed@example.com", ..UserSpec::default() }).await;
+    admin.post(&format!("/users/{}/disable", gone.id), &[]).await;
+    let none = admin.get("/users?q=zed").await;
+    none.assert_contains("No users match").assert_contains("Some disabled or deleted users match");
+    none.assert_contains("/users?q=zed&#38;show_disabled=1");
+    admin.get("/users?q=zed&show_disabled=1").await.assert_contains("zed@example.com");
+}
