@@ -18,7 +18,7 @@ use crate::web::{render, urlencode};
 pub const PAGE_SIZES: [i64; 4] = [25, 50, 100, 200];
 
 /// The list counts the users a view holds up to this many; past it, it says "more than".
-pub const COUNTED_AT_MOST: i64 = 10_000;
+pub const COUNTED_AT_MOST: i64 = 1_000;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
