@@ -92,6 +92,8 @@ pub struct EventRow {
     pub id: i64,
     pub at: chrono::NaiveDateTime,
     pub actor_email: Option<String>,
+    pub actor_first_name: Option<String>,
+    pub actor_last_name: Option<String>,
     pub action: String,
     pub details: String,
 }
@@ -109,6 +111,8 @@ pub fn for_target(conn: &mut DbConnection, kind: &str, id: i64, limit: i64) -> R
             audit_events::id,
             audit_events::at,
             users::email.nullable(),
+            users::first_name.nullable(),
+            users::last_name.nullable(),
             audit_events::action,
             audit_events::details,
         ))

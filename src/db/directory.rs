@@ -209,16 +209,40 @@ impl Asked<'_> {
         }
     }
 
-    /// How many users the source finds, up to `at_most`. On PostgreSQL with sequential scans
-    /// off: LIMIT 3,000 over the trigram index's estimate of 5,051 matches (it guesses 5% for a
-    /// word) was planned as a scan of the table testing each row, 80 ms at 100k users instead
-    /// of 3 ms through the index.
-    fn count(&self, conn: &mut DbConnection, at_most: i64) -> Result<i64, AppError> {
+    /// How many users the source finds (`listed`: of those the query lists; without a source,
+    /// of all users), up to `at_most`. On PostgreSQL with sequential scans off: LIMIT 3,000 over
+    /// the trigram index's estimate of 5,051 matches (it guesses 5% for a word) was planned as a
+    /// scan of the table testing each row, 80 ms at 100k users instead of 3 ms through the index.
+    fn count(&self, conn: &mut DbConnection, at_most: i64, listed: bool) -> Result<i64, AppError> {
         let mut sql = Sql::new(conn);
         sql.push("SELECT count(*) AS n FROM (");
-        self.source(&mut sql, "u.id");
+        let sourced = !self.words.is_empty() || self.query.group_id.is_some() || self.query.status.is_some();
+        match (listed, sourced) {
+            (false, _) => self.source(&mut sql, "u.id"),
+            (true, false) => {
+                sql.push("SELECT 1 AS one FROM users u WHERE ");
+                self.test(&mut sql, true);
+            }
+            (true, true) => {
+                let text = if self.words.is_empty() { String::new() } else { format!(", {TEXT}") };
+                sql.push("SELECT 1 AS one FROM (");
+                self.source(&mut sql, &format!("{USER}{text}"));
+                sql.push(") u WHERE ");
+                self.test(&mut sql, false);
+            }
+        }
         sql.push(" LIMIT ").bind(Bind::Int(at_most)).push(") c");
-        counted(conn, sql)
+        // (Only the trigram index is misjudged: a group's or a status's index is taken anyway.)
+        let counted = match conn {
+            DbConnection::Postgresql(_) if !self.words.is_empty() => conn.transaction(|conn| {
+                conn.batch_execute("SET LOCAL enable_seqscan = off")?;
+                let counted = sql.load::<Number>(conn);
+                conn.batch_execute("SET LOCAL enable_seqscan = on")?;
+                counted
+            })?,
+            _ => sql.load::<Number>(conn)?,
+        };
+        Ok(counted.first().map_or(0, |c| c.n))
     }
 
     /// The users the search finds, through each database's trigram index, and the users of the
@@ -392,7 +416,7 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
     let mut rows = if query.search.trim().is_empty() && query.group_id.is_none() && query.status.is_none() {
         // The whole list (or all but the disabled and deleted): walked to the end of the page.
         asked.walk(conn, limit, None)?.unwrap_or_default()
-    } else if asked.count(conn, plan.few_below.clamp(0, FEW))? < plan.few_below {
+    } else if asked.count(conn, plan.few_below.clamp(0, FEW), false)? < plan.few_below {
         asked.few(conn, limit)?
     } else {
         match asked.walk(conn, limit, plan.walk_at_most)? {
@@ -414,8 +438,7 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
     })
 }
 
-/// How many users the query lists, counted to `at_most` at most (more answer `at_most`): the
-/// users its source finds, tested, or without a source every user, tested.
+/// How many users the query lists, counted to `at_most` at most.
 pub fn count(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<i64, AppError> {
     let asked = Asked {
         query,
@@ -424,35 +447,7 @@ pub fn count(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result
         backwards: false,
         cursor: None,
     };
-    let mut sql = Sql::new(conn);
-    sql.push("SELECT count(*) AS n FROM (SELECT 1 AS one FROM ");
-    if query.search.trim().is_empty() && query.group_id.is_none() && query.status.is_none() {
-        sql.push("users u WHERE ");
-        asked.test(&mut sql, true);
-    } else {
-        let text = if asked.words.is_empty() { String::new() } else { format!(", {TEXT}") };
-        sql.push("(");
-        asked.source(&mut sql, &format!("{USER}{text}"));
-        sql.push(") u WHERE ");
-        asked.test(&mut sql, false);
-    }
-    sql.push(" LIMIT ").bind(Bind::Int(at_most)).push(") c");
-    counted(conn, sql)
-}
-
-/// Runs a capped count (`SELECT count(*) AS n …`); on PostgreSQL with sequential scans off (see
-/// `Asked::count`).
-fn counted(conn: &mut DbConnection, sql: Sql) -> Result<i64, AppError> {
-    let counted = match conn {
-        DbConnection::Sqlite(_) => sql.load::<Number>(conn)?,
-        DbConnection::Postgresql(_) => conn.transaction(|conn| {
-            conn.batch_execute("SET LOCAL enable_seqscan = off")?;
-            let counted = sql.load::<Number>(conn);
-            conn.batch_execute("SET LOCAL enable_seqscan = on")?;
-            counted
-        })?,
-    };
-    Ok(counted.first().map_or(0, |c| c.n))
+    asked.count(conn, at_most, true)
 }
 
 /// The groups whose name holds the whole search: their users match it too.

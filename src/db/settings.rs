@@ -47,6 +47,8 @@ pub mod keys {
     pub const SESSION_IDLE_MINUTES: &str = "session_idle_minutes";
     pub const SESSION_ABSOLUTE_HOURS: &str = "session_absolute_hours";
     pub const MAIL_FROM: &str = "mail_from";
+    /// "dismissed" once the Get started card is put away.
+    pub const GET_STARTED: &str = "get_started";
     /// Not an administrator's setting: the key that signs session cookies.
     pub const SESSION_KEY: &str = "session_key";
 }

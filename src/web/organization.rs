@@ -195,3 +195,54 @@ pub async fn test_email(state: web::Data<AppState>, user: Require<ManageSettings
     state.mail_queued.notify_one();
     Ok(see_other(&format!("/organization?test_mail={id}")))
 }
+
+/// The first steps of a new portal, each ticked when done: shown on My Profile to those who
+/// manage the settings until they dismiss it.
+pub struct GetStarted {
+    pub named: bool,
+    pub mail_tested: bool,
+    pub buildings: bool,
+    pub people: bool,
+}
+
+impl GetStarted {
+    /// None once dismissed.
+    pub fn load(conn: &mut crate::db::DbConnection) -> Result<Option<GetStarted>, AppError> {
+        use crate::db::schema::{audit_events, buildings, users};
+        use crate::db::settings::{self, keys};
+        use diesel::prelude::*;
+        if settings::get(conn, keys::GET_STARTED)?.as_deref() == Some("dismissed") {
+            return Ok(None);
+        }
+        let tested =
+            audit_events::table.filter(audit_events::action.eq("settings.test_email")).select(audit_events::id);
+        Ok(Some(GetStarted {
+            named: settings::get(conn, keys::ORG_NAME)?.is_some(),
+            mail_tested: settings::get(conn, keys::MAIL_FROM)?.is_some()
+                && tested.first::<i64>(conn).optional()?.is_some(),
+            buildings: buildings::table.select(buildings::id).first::<i64>(conn).optional()?.is_some(),
+            people: users::table
+                .filter(users::is_owner.eq(false))
+                .select(users::id)
+                .first::<i64>(conn)
+                .optional()?
+                .is_some(),
+        }))
+    }
+
+    pub fn done(&self) -> usize {
+        [self.named, self.mail_tested, self.buildings, self.people].iter().filter(|d| **d).count()
+    }
+}
+
+/// Puts the Get started card away for everyone.
+pub async fn dismiss_get_started(
+    state: web::Data<AppState>,
+    user: Require<ManageSettings>,
+) -> Result<HttpResponse, AppError> {
+    let acting = user.acting();
+    let values = [(crate::db::settings::keys::GET_STARTED, "dismissed".to_owned())];
+    ops::apply(&state.db, move |conn| ops::organization::update(conn, &acting, &values)).await?;
+    user.session.success("The Get started card is put away. Everything it listed is on the Organization, Accounts & Buildings and Users tabs.");
+    Ok(see_other("/profile"))
+}

@@ -31,12 +31,23 @@ struct ProfilePage {
     group: String,
     is_owner: bool,
     notifications: &'static str,
+    get_started: Option<crate::web::organization::GetStarted>,
 }
 
 pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     let id = user.id;
-    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    // Those who set the portal up see what is left to do, until they put the card away.
+    let guide = user.can(crate::domain::Permission::SettingsManage) && user.impersonator_id.is_none();
+    let (me, get_started) = state
+        .db
+        .run(move |conn| {
+            let get_started = if guide { crate::web::organization::GetStarted::load(conn)? } else { None };
+            Ok((users::find(conn, id)?, get_started))
+        })
+        .await?;
+    let me = me.ok_or(AppError::NotFound)?;
     let page = ProfilePage {
+        get_started,
         layout: user.layout("My Profile", Tab::Profile),
         name: me.full_name(),
         email: me.email,

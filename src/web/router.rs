@@ -106,4 +106,5 @@ routes! {
     get "/organization" => organization::show,
     post "/organization" => organization::update,
     post "/organization/test-email" => organization::test_email,
+    post "/organization/get-started/dismiss" => organization::dismiss_get_started,
 }

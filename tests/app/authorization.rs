@@ -35,7 +35,9 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/users/{id}/resend-invite") => Needs(InvitesSend),
         (_, "/users/{id}/send-password-reset") => Needs(UsersResetPassword),
         (_, "/invites" | "/invites/{id}/resend" | "/invites/{id}/revoke") => Needs(InvitesSend),
-        (_, "/organization" | "/organization/test-email") => Needs(SettingsManage),
+        (_, "/organization" | "/organization/test-email" | "/organization/get-started/dismiss") => {
+            Needs(SettingsManage)
+        }
         (_, "/groups" | "/groups/new" | "/groups/{id}" | "/groups/{id}/delete") => Needs(GroupsManage),
         ("get", "/buildings" | "/buildings/{id}") => SignedIn,
         ("post", "/buildings/{id}") | (_, "/buildings/{id}/edit") => NeedsOne(&[BuildingsEdit, BuildingsManage]),

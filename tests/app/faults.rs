@@ -126,6 +126,21 @@ async fn a_slow_client_cannot_hold_a_connection_forever() {
     assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 408"), "{answer}");
 }
 
+/// Kills a server a test started when the test ends before the server stopped (a failed
+/// assertion), so no process outlives its test holding a port and a database.
+struct Stray {
+    pid: u32,
+    stopped: bool,
+}
+
+impl Drop for Stray {
+    fn drop(&mut self) {
+        if !self.stopped {
+            let _ = std::process::Command::new("kill").args(["-KILL", &self.pid.to_string()]).status();
+        }
+    }
+}
+
 #[actix_web::test]
 async fn sigterm_lets_a_request_in_flight_finish() {
     let dir = tempfile::tempdir().unwrap();
@@ -140,6 +155,7 @@ async fn sigterm_lets_a_request_in_flight_finish() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    let mut stray = Stray { pid: child.id(), stopped: false };
     let base = format!("http://127.0.0.1:{port}");
     let browser = Browser::new(&base);
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
@@ -165,6 +181,7 @@ async fn sigterm_lets_a_request_in_flight_finish() {
     let response = request.await.unwrap().expect("the request in flight got its answer");
     assert_eq!(response.status().as_u16(), 422);
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    stray.stopped = true;
     assert!(status.success(), "the server stopped cleanly: {status:?}");
 }
 
@@ -182,6 +199,7 @@ async fn sigterm_stops_the_mail_worker_and_closes_the_database_before_exit() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let mut stray = Stray { pid: child.id(), stopped: false };
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
@@ -194,6 +212,7 @@ async fn sigterm_stops_the_mail_worker_and_closes_the_database_before_exit() {
     client.get(format!("{base}/invite/{secret}?x=1")).send().await.unwrap();
     std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    stray.stopped = true;
     assert!(status.success(), "the server stopped cleanly: {status:?}");
     let log = std::fs::read_to_string(&log).unwrap();
     assert!(!log.contains(&secret), "{log}");

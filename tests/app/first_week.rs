@@ -179,3 +179,85 @@ async fn the_users_list_says_how_many_where_and_what_is_hidden() {
     none.assert_contains("/users?q=zed&#38;show_disabled=1");
     admin.get("/users?q=zed&show_disabled=1").await.assert_contains("zed@example.com");
 }
+
+#[actix_web::test]
+async fn a_form_sent_back_says_how_many_fields_and_links_to_each() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let form = admin.get("/users/new").await.form("/users/new");
+    let page =
+        form.set("first_name", "Nina").set("email", "not an email").set("entry", "password").submit(&admin).await;
+    page.assert_status(422).assert_contains("fields need attention:");
+    page.assert_contains("<a href=\"#f-email\">Enter an email address like");
+    page.assert_contains("<a href=\"#f-group_id\">Choose a group");
+    // The message sits under its field, what was typed kept.
+    let email = page.body.find("id=\"f-email\"").unwrap();
+    let message = page.body.find("id=\"f-email-error\"").unwrap();
+    assert!(email < message, "the message follows the field");
+    page.assert_contains("value=\"not an email\"");
+    // A password chosen now is needed, not "optional".
+    assert!(!page.body.contains("Password <span class=\"optional\">"), "{}", page.body);
+
+    // One field: "One field needs".
+    let profile = admin.get("/profile/edit").await.form("/profile");
+    let page = profile.set("phone", "call me").submit(&admin).await;
+    page.assert_contains("One field needs attention:").assert_contains("<a href=\"#f-phone\">");
+}
+
+#[actix_web::test]
+async fn before_an_owner_exists_sign_in_says_how_to_get_the_setup_link() {
+    let app = spawn_app().await;
+    let visitor = app.browser();
+    visitor.get("/sign-in").await.assert_contains("Nobody has set up this portal yet").assert_contains("create-owner");
+    app.create_owner().await;
+    let page = visitor.get("/sign-in").await;
+    assert!(!page.body.contains("Nobody has set up"), "{}", page.body);
+}
+
+#[actix_web::test]
+async fn get_started_ticks_each_first_step_and_can_be_put_away() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let page = owner.get("/profile").await;
+    page.assert_contains("Get started").assert_contains("(0 of 4 done)");
+
+    let organization = owner.get("/organization").await.form("/organization");
+    organization.set("org_name", "Harbor Properties").submit(&owner).await.assert_status(303);
+    app.account_with_buildings("Harbor", 1).await;
+    app.create_user(UserSpec { email: "ivy@example.com", ..UserSpec::default() }).await;
+    owner.get("/profile").await.assert_contains("(3 of 4 done)");
+
+    // Nobody else sees it; whoever manages the settings puts it away for all.
+    let (regular, _) = app.signed_in("reg@example.com", "regular").await;
+    let theirs = regular.get("/profile").await;
+    assert!(!theirs.body.contains("Get started"));
+    regular.post("/organization/get-started/dismiss", &[]).await.assert_status(403);
+    owner
+        .get("/profile")
+        .await
+        .form("/organization/get-started/dismiss")
+        .submit(&owner)
+        .await
+        .assert_redirect_to("/profile");
+    let after = owner.get("/profile").await;
+    assert!(!after.body.contains("Get started <span"), "{}", after.body);
+    let stored =
+        app.with_db(|c| concierge::db::settings::get(c, concierge::db::settings::keys::GET_STARTED).unwrap()).await;
+    assert_eq!(stored.as_deref(), Some("dismissed"));
+}
+
+#[actix_web::test]
+async fn the_history_on_a_users_page_reads_as_sentences_with_names() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let user = app.create_user(UserSpec { email: "yusuf@example.com", ..UserSpec::default() }).await;
+    let form = admin.get(&format!("/users/{}/edit", user.id)).await.form(&format!("/users/{}", user.id));
+    let before = form.get("title").unwrap_or_default().to_owned();
+    form.set("title", "Senior technician").submit(&admin).await.assert_status(303);
+    assert_eq!(app.user(user.id).await.title, "Senior technician");
+    admin.post(&format!("/users/{}/disable", user.id), &[]).await;
+    let page = admin.get(&format!("/users/{}", user.id)).await;
+    let shown = if before.is_empty() { "(none)".to_owned() } else { before };
+    page.assert_contains(&format!("Olive Owner changed Title: {shown} → Senior technician."));
+    page.assert_contains("Olive Owner disabled the user.").assert_contains("<summary>Recorded details</summary>");
+}

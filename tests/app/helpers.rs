@@ -470,13 +470,28 @@ impl Form {
     }
 }
 
+/// The text an attribute's value stands for: named entities and numeric ones (askama writes
+/// `&#60;` for `<`).
 fn unescape(s: &str) -> String {
-    s.replace("&quot;", "\"")
-        .replace("&#x27;", "'")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    let named = s.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<").replace("&gt;", ">");
+    let mut out = String::with_capacity(named.len());
+    let mut rest = named.as_str();
+    while let Some(at) = rest.find("&#") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 2..];
+        match after.split_once(';').and_then(|(n, tail)| Some((char::from_u32(n.parse().ok()?)?, tail))) {
+            Some((c, tail)) => {
+                out.push(c);
+                rest = tail;
+            }
+            None => {
+                out.push_str("&#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.replace("&amp;", "&")
 }
 
 /// The value of attribute `name` in a tag's text, if present (`Some("")` for a bare one).

@@ -181,6 +181,34 @@ impl Walk {
         std::fs::write(dir.join(format!("{}-{:02}{slug}.png", self.name, self.shots)), png).unwrap();
     }
 
+    /// The window at a desktop's size (1280×800) or a phone's (390×844).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client.set_window_size(width, height).await.expect("the window resizes");
+    }
+
+    /// Fails when the page is wider than the window: nothing may scroll sideways.
+    pub async fn assert_no_sideways_scroll(&self) {
+        let widths = self
+            .client
+            .execute("return [document.documentElement.scrollWidth, document.documentElement.clientWidth]", vec![])
+            .await
+            .unwrap();
+        let (page, window) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());
+        let path = self.path().await;
+        assert!(page <= window, "{path} scrolls sideways: {page} px of content in a {window} px window");
+    }
+
+    /// With SCREENSHOTS=docs, keeps this page's screenshot as docs/screenshots/NAME.png (the
+    /// README shows some); otherwise does nothing.
+    pub async fn document(&self, name: &str) {
+        if std::env::var("SCREENSHOTS").as_deref() != Ok("docs") {
+            return;
+        }
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), self.client.screenshot().await.unwrap()).unwrap();
+    }
+
     pub async fn finish(self) {
         let Walk { client, mut driver, .. } = self;
         let _ = client.close().await;

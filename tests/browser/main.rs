@@ -6,6 +6,7 @@ mod helpers;
 
 mod browser;
 
+mod first_week;
 mod foundation;
 mod journey;
 mod tabs;

@@ -29,6 +29,8 @@ struct SignInPage {
     error: &'static str,
     notice: &'static str,
     signup: bool,
+    /// Nobody has set up the owner yet: the page says how to get the setup link.
+    no_owner: bool,
 }
 
 async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
@@ -59,9 +61,11 @@ pub async fn sign_in_page(
         return Ok(see_other(&next));
     }
     let (layout, signup) = public_page(&state, &session, "Sign in").await?;
+    let no_owner = !state.db.run(crate::db::users::owner_exists).await?;
     let page = SignInPage {
         layout,
         signup,
+        no_owner,
         email: String::new(),
         next,
         error: "",
@@ -128,6 +132,7 @@ pub async fn sign_in(
     let page = SignInPage {
         layout,
         signup,
+        no_owner: false,
         email: shown_email,
         next: safe_next(next.as_deref()).to_owned(),
         error: SIGN_IN_FAILED,

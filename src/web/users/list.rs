@@ -277,7 +277,10 @@ pub async fn list(
             group: r.group_name,
             is_owner: r.is_owner,
             buildings: if r.buildings == directory::REACHES_ALL { "All".into() } else { r.buildings.to_string() },
-            last_sign_in: r.last_sign_in.map_or_else(|| "Never".into(), |t| t.chars().take(16).collect()),
+            // The database's text of a timestamp, shown as every page shows a date.
+            last_sign_in: super::when(
+                r.last_sign_in.and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f").ok()),
+            ),
         })
         .collect::<Vec<Row>>();
     let shown = rows.len() as i64;

@@ -2,6 +2,7 @@
 
 pub mod bulk;
 pub mod export;
+pub mod history;
 pub mod impersonate;
 pub mod import;
 pub mod lifecycle;
@@ -199,5 +200,5 @@ pub fn access_from_form(form: &[(String, String)], all_buildings: &[i64]) -> cra
 
 /// A timestamp as people read it.
 pub fn when(at: Option<chrono::NaiveDateTime>) -> String {
-    at.map_or_else(|| "Never".to_owned(), |t| t.format("%-d %b %Y %H:%M").to_string())
+    at.map_or_else(|| "Never".to_owned(), |t| t.format("%-d %b %Y %H:%M UTC").to_string())
 }

@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
+use super::history::EventView;
 use super::new::{JobChoice, job_choices};
 use super::{
     AccessScope, AccountChoice, GroupChoice, access_from_form, access_view, access_within_form, group_choices, when,
@@ -30,13 +31,6 @@ pub struct InviteView {
     pub expires_at: String,
     pub state: &'static str,
     pub delivery: String,
-}
-
-pub struct EventView {
-    pub at: String,
-    pub actor: String,
-    pub action: String,
-    pub details: String,
 }
 
 #[derive(Template)]
@@ -135,11 +129,19 @@ pub async fn show(
             .collect(),
         events: events
             .into_iter()
-            .map(|e| EventView {
-                at: when(Some(e.at)),
-                actor: e.actor_email.unwrap_or_else(|| "System".into()),
-                action: e.action,
-                details: if e.details == "{}" { String::new() } else { e.details },
+            .map(|e| {
+                let actor = match (e.actor_first_name, e.actor_last_name, e.actor_email) {
+                    (Some(first), Some(last), _) if !(first.is_empty() && last.is_empty()) => {
+                        format!("{first} {last}").trim().to_owned()
+                    }
+                    (_, _, Some(email)) => email,
+                    _ => "The system".to_owned(),
+                };
+                EventView {
+                    at: when(Some(e.at)),
+                    sentence: super::history::sentence(&actor, &e.action, &e.details),
+                    details: if e.details == "{}" { String::new() } else { e.details },
+                }
             })
             .collect(),
         can_edit: status != UserStatus::Deleted && allowed(Action::EditInfo),
