@@ -20,12 +20,6 @@ document.addEventListener("DOMContentLoaded", () => {
     document.addEventListener("change", update);
     update();
   }
-  // A form with data-confirm asks before it is sent.
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
-    });
-  }
   // A table row with data-href opens on double-click.
   for (const row of document.querySelectorAll("tr[data-href]")) {
     row.addEventListener("dblclick", () => { window.location.href = row.dataset.href; });

@@ -267,6 +267,38 @@ pub async fn update(
     }
 }
 
+#[derive(Template)]
+#[template(path = "groups/delete.html")]
+struct DeletePage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    members: i64,
+}
+
+/// Asks before a custom group is deleted (the page works without the script's confirm).
+pub async fn confirm_delete(
+    state: web::Data<AppState>,
+    user: Require<ManageGroups>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (group, members) = state
+        .db
+        .run(move |conn| {
+            let group = groups::find(conn, id)?.filter(|g| !g.is_builtin()).ok_or(AppError::NotFound)?;
+            Ok((group, members(conn, id)?))
+        })
+        .await?;
+    let page = DeletePage {
+        layout: user.layout(format!("Delete {}", group.name), Tab::Groups),
+        id,
+        name: group.name,
+        members,
+    };
+    render(StatusCode::OK, &page)
+}
+
 pub async fn delete(
     state: web::Data<AppState>,
     user: Require<ManageGroups>,

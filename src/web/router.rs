@@ -100,6 +100,7 @@ routes! {
     post "/groups/new" => groups::create,
     get "/groups/{id}" => groups::show,
     post "/groups/{id}" => groups::update,
+    get "/groups/{id}/delete" => groups::confirm_delete,
     post "/groups/{id}/delete" => groups::delete,
 
     // Organization tab

@@ -261,3 +261,54 @@ async fn the_history_on_a_users_page_reads_as_sentences_with_names() {
     page.assert_contains(&format!("Olive Owner changed Title: {shown} → Senior technician."));
     page.assert_contains("Olive Owner disabled the user.").assert_contains("<summary>Recorded details</summary>");
 }
+
+#[actix_web::test]
+async fn a_group_is_deleted_from_a_page_that_asks_first() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let group = app.custom_group("Night shift", &["users.view"]).await;
+    let member = app.create_user(UserSpec { email: "nia@example.com", ..UserSpec::default() }).await;
+    app.put_in_group(member.id, group).await;
+
+    let edit = admin.get(&format!("/groups/{group}")).await;
+    edit.assert_contains(&format!("href=\"/groups/{group}/delete\""));
+    assert!(!edit.body.contains("data-confirm"), "no script needed to be asked");
+    // With a member: the page says what to do, and offers no button.
+    let asked = admin.get(&format!("/groups/{group}/delete")).await;
+    asked.assert_status(200).assert_contains("1 user is still in this group");
+    assert!(!asked.body.contains(&format!("action=\"/groups/{group}/delete\"")));
+
+    let customer = app.builtin_group("customer").await;
+    app.put_in_group(member.id, customer).await;
+    let asked = admin.get(&format!("/groups/{group}/delete")).await;
+    asked.assert_contains("Nobody is in it");
+    asked.form(&format!("/groups/{group}/delete")).submit(&admin).await.assert_redirect_to("/groups");
+    let gone = app.with_db(move |c| concierge::db::groups::find(c, group).unwrap()).await;
+    assert!(gone.is_none());
+    // A built-in group has no such page.
+    admin.get(&format!("/groups/{customer}/delete")).await.assert_status(404);
+}
+
+#[actix_web::test]
+async fn select_all_on_a_page_works_without_the_script_and_bulk_returns_to_that_page() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let email = format!("p{i:02}@example.com");
+        ids.push(app.create_user(UserSpec { email: &email, ..UserSpec::default() }).await.id);
+    }
+    let first = admin.get("/users?per_page=25&sort=email").await;
+    let next = first.body.split("href=\"").filter_map(|h| h.split_once("\" rel=\"next\"")).map(|(h, _)| h).next();
+    let second_href = next.unwrap().replace("&#38;", "&");
+    let second = admin.get(&second_href).await;
+    let select_all = second.body.split("href=\"").filter_map(|h| h.split_once("\">Select all ")).map(|(h, _)| h).next();
+    let ticked = admin.get(&select_all.expect("a select-all link").replace("&#38;", "&")).await;
+    // Every row of this page is ticked, none of the first page's.
+    let checked = ticked.body.matches("form=\"bulk\" checked>").count();
+    assert_eq!(checked, 6, "the 6 rows of page 2");
+    assert!(ticked.body.contains("p29@example.com"));
+    // The bulk form returns to this page, not to the first.
+    let form = ticked.form("/users/bulk");
+    assert!(form.get("return_to").is_some_and(|r| r.contains("after=")), "{:?}", form.get("return_to"));
+}

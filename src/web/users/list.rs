@@ -158,6 +158,8 @@ struct ListPage {
     can_export: bool,
     export_results_href: String,
     return_to: String,
+    /// This page with every row on it ticked: select-all without the script.
+    select_all_href: String,
 }
 
 pub fn status_class(status: &str) -> &'static str {
@@ -284,6 +286,17 @@ pub async fn list(
         })
         .collect::<Vec<Row>>();
     let shown = rows.len() as i64;
+    // This very page (its cursor and position too): where a bulk action returns.
+    let cursor = match (params.after.parse().ok(), params.before.parse().ok()) {
+        (Some(after), _) => Some(("after", after)),
+        (None, Some(before)) => Some(("before", before)),
+        _ => None,
+    };
+    let here = view.href_from(view.sort, view.descending, cursor, start);
+    let select_all_href = {
+        let ids = rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>().join(",");
+        format!("{here}{}selected={ids}", if here.contains('?') { '&' } else { '?' })
+    };
     let list_page = ListPage {
         layout: user.layout("Users", Tab::Users),
         rows,
@@ -324,7 +337,8 @@ pub async fn list(
         can_manage,
         can_invite: user.can(Permission::InvitesSend),
         can_export: user.can(Permission::UsersExport),
-        return_to: view.href(view.sort, view.descending, None),
+        return_to: here.clone(),
+        select_all_href,
         export_results_href: {
             let href = view.href(view.sort, view.descending, None);
             match href.split_once('?') {
