@@ -312,3 +312,25 @@ async fn select_all_on_a_page_works_without_the_script_and_bulk_returns_to_that_
     let form = ticked.form("/users/bulk");
     assert!(form.get("return_to").is_some_and(|r| r.contains("after=")), "{:?}", form.get("return_to"));
 }
+
+#[actix_web::test]
+async fn every_mail_has_a_styled_html_part_and_plain_text() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let user = app.create_user(UserSpec { email: "ivy@example.com", ..UserSpec::default() }).await;
+    admin.post(&format!("/users/{}/send-password-reset", user.id), &[]).await.assert_status(303);
+    let mails: Vec<(String, String)> = app
+        .with_db(|c| {
+            use concierge::db::schema::outbox;
+            use diesel::prelude::*;
+            outbox::table.select((outbox::body_text, outbox::body_html)).load(c).unwrap()
+        })
+        .await;
+    assert!(!mails.is_empty());
+    for (text, html) in mails {
+        assert!(html.contains("name=\"viewport\"") && html.contains("style=\""), "{html}");
+        assert!(html.contains("max-width:560px"), "one column, narrow enough for a phone");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!text.contains('<'), "the text part is plain: {text}");
+    }
+}

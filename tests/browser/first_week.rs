@@ -111,3 +111,32 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     walk.finish().await;
     validate_html(WALK);
 }
+
+#[actix_web::test]
+async fn the_invitation_mail_reads_well_at_a_phones_width() {
+    if !available() {
+        return;
+    }
+    let settings = concierge::db::settings::Settings::default();
+    let invite = concierge::mail::invite::Invite {
+        to: "ivy@example.com",
+        first_name: "Ivy",
+        inviter: Some("Olive Owner"),
+        link: &format!("https://portal.example/invite/{}", "ab".repeat(32)),
+        expires_at: concierge::db::now(),
+        subject: None,
+        bcc: None,
+    };
+    let mail = concierge::mail::invite::message(&settings, &invite).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("invite.html");
+    std::fs::write(&file, &mail.html).unwrap();
+    let walk = Walk::start("http://127.0.0.1:1", "invite-mail").await;
+    walk.resize(390, 844).await;
+    walk.client.goto(&format!("file://{}", file.display())).await.unwrap();
+    let text = walk.text().await;
+    assert!(text.contains("Set up your account") && text.contains("Olive Owner invited you"), "{text}");
+    walk.assert_no_sideways_scroll().await;
+    walk.document("invitation-mail-phone").await;
+    walk.finish().await;
+}
