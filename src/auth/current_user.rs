@@ -28,6 +28,8 @@ pub struct CurrentUser {
     pub group_name: String,
     pub permissions: PermissionSet,
     pub must_change_password: bool,
+    /// Where this user reads dates: their own choice, else the organization's.
+    pub time_zone: chrono_tz::Tz,
     /// Set while an administrator is signed in as this user.
     pub impersonator_id: Option<i64>,
     pub org_name: String,
@@ -145,6 +147,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         group_name,
         permissions,
         must_change_password: user.must_change_password,
+        time_zone: crate::domain::time_zone(&user.time_zone).unwrap_or(settings.time_zone),
         impersonator_id: cookie.impersonator_id,
         cookie: cookie.clone(),
         org_name: settings.org_name,

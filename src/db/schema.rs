@@ -42,6 +42,7 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> Integer,
         building_count -> BigInt,
+        time_zone -> Text,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct Settings {
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
     pub mail_from: String,
+    /// Where dates are shown for those who chose no zone of their own.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for Settings {
@@ -33,6 +35,7 @@ impl Default for Settings {
             session_idle_minutes: 8 * 60,
             session_absolute_hours: 7 * 24,
             mail_from: "Concierge <concierge@localhost>".into(),
+            time_zone: chrono_tz::UTC,
         }
     }
 }
@@ -47,6 +50,8 @@ pub mod keys {
     pub const SESSION_IDLE_MINUTES: &str = "session_idle_minutes";
     pub const SESSION_ABSOLUTE_HOURS: &str = "session_absolute_hours";
     pub const MAIL_FROM: &str = "mail_from";
+    /// The organization's time zone, an IANA name ("UTC" unless set).
+    pub const TIME_ZONE: &str = "time_zone";
     /// "dismissed" once the Get started card is put away.
     pub const GET_STARTED: &str = "get_started";
     /// Not an administrator's setting: the key that signs session cookies.
@@ -72,6 +77,7 @@ impl Settings {
                 keys::SESSION_IDLE_MINUTES => s.session_idle_minutes = int(s.session_idle_minutes),
                 keys::SESSION_ABSOLUTE_HOURS => s.session_absolute_hours = int(s.session_absolute_hours),
                 keys::MAIL_FROM => s.mail_from = value,
+                keys::TIME_ZONE => s.time_zone = value.parse().unwrap_or(s.time_zone),
                 _ => {}
             }
         }

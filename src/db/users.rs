@@ -34,6 +34,8 @@ pub struct User {
     pub version: i32,
     /// Buildings reached (kept by the database; `directory::REACHES_ALL` for every building).
     pub building_count: i64,
+    /// An IANA time zone the user reads dates in; empty: the organization's.
+    pub time_zone: String,
 }
 
 impl User {

@@ -8,6 +8,7 @@ pub mod permission;
 pub mod person_name;
 pub mod phone;
 pub mod rules;
+pub mod time_zone;
 pub mod user;
 pub mod user_form;
 
@@ -17,4 +18,5 @@ pub use password::Password;
 pub use permission::{Permission, PermissionSet};
 pub use person_name::PersonName;
 pub use phone::Phone;
+pub use time_zone::{time_zone, when_in};
 pub use user::{JobFunction, UserStatus};

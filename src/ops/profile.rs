@@ -23,6 +23,8 @@ pub struct OwnInfo {
     pub title: String,
     pub job_function: JobFunction,
     pub notification_preference: String,
+    /// An IANA name, or empty for the organization's.
+    pub time_zone: String,
 }
 
 fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
@@ -42,13 +44,15 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, info: &OwnInfo) -> Result<
             u::title.eq(&info.title),
             u::job_function.eq(info.job_function.key()),
             u::notification_preference.eq(&info.notification_preference),
+            u::time_zone.eq(&info.time_zone),
             u::updated_at.eq(now()),
             u::version.eq(u::version + 1),
         ))
         .execute(conn)?;
     let pick = |u: &users::User| {
         serde_json::json!({ "first_name": u.first_name, "last_name": u.last_name, "phone": u.phone,
-            "title": u.title, "job_function": u.job_function, "notification_preference": u.notification_preference })
+            "title": u.title, "job_function": u.job_function, "notification_preference": u.notification_preference,
+            "time_zone": u.time_zone })
     };
     let after = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     let details = serde_json::json!({ "before": pick(&before), "after": pick(&after) });

@@ -64,6 +64,7 @@ pub async fn list(
         return Err(AppError::Forbidden);
     }
     let before = params.before;
+    let zone = user.time_zone;
     let replaced_too = params.replaced == "1";
     let rows = state.db.run(move |conn| tokens::all_invites(conn, before, replaced_too, PER_PAGE + 1)).await?;
     let more = rows.len() as i64 > PER_PAGE;
@@ -78,8 +79,8 @@ pub async fn list(
                 email: r.invite.email.clone().unwrap_or_default(),
                 group: r.group_name,
                 sent_by: r.invite.sent_by.clone().unwrap_or_else(|| "—".into()),
-                sent_at: when(Some(r.invite.created_at)),
-                expires_at: when(Some(r.invite.expires_at)),
+                sent_at: when(Some(r.invite.created_at), zone),
+                expires_at: when(Some(r.invite.expires_at), zone),
                 delivery: r.invite.delivery(),
                 signup_completed: r.invite.used_at.is_some(),
                 user_created: match UserStatus::parse(&r.user_status) {

@@ -32,6 +32,7 @@ pub struct OrganizationForm {
     session_idle_minutes: String,
     session_absolute_hours: String,
     mail_from: String,
+    time_zone: String,
 }
 
 impl OrganizationForm {
@@ -46,6 +47,7 @@ impl OrganizationForm {
             session_idle_minutes: s.session_idle_minutes.to_string(),
             session_absolute_hours: s.session_absolute_hours.to_string(),
             mail_from: s.mail_from.clone(),
+            time_zone: s.time_zone.name().to_owned(),
         }
     }
 
@@ -113,6 +115,10 @@ impl OrganizationForm {
         match self.mail_from.trim().parse::<lettre::message::Mailbox>() {
             Ok(m) => out.push((keys::MAIL_FROM, m.to_string())),
             Err(_) => errors.add("mail_from", "An address like Concierge <portal@example.com>."),
+        }
+        match crate::domain::time_zone(&self.time_zone) {
+            Ok(zone) => out.push((keys::TIME_ZONE, zone.name().to_owned())),
+            Err(message) => errors.add("time_zone", message),
         }
         out
     }

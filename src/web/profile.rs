@@ -31,6 +31,7 @@ struct ProfilePage {
     group: String,
     is_owner: bool,
     notifications: &'static str,
+    time_zone: String,
     get_started: Option<crate::web::organization::GetStarted>,
 }
 
@@ -48,6 +49,10 @@ pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
     let me = me.ok_or(AppError::NotFound)?;
     let page = ProfilePage {
         get_started,
+        time_zone: match me.time_zone.as_str() {
+            "" => format!("The organization's ({})", user.time_zone.name()),
+            own => own.to_owned(),
+        },
         layout: user.layout("My Profile", Tab::Profile),
         name: me.full_name(),
         email: me.email,
@@ -138,6 +143,9 @@ pub struct OwnForm {
     title: String,
     job_function: String,
     notification_preference: String,
+    /// An IANA name, or empty for the organization's.
+    #[serde(default)]
+    time_zone: String,
 }
 
 pub struct Choice {
@@ -186,6 +194,7 @@ pub async fn edit(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
         title: me.title,
         job_function: me.job_function,
         notification_preference: me.notification_preference,
+        time_zone: me.time_zone,
     };
     render(StatusCode::OK, &edit_page(&user, form, FieldErrors::new()))
 }
@@ -207,8 +216,12 @@ pub async fn update(
     if !NOTIFICATIONS.iter().any(|(v, _)| *v == form.notification_preference) {
         errors.add("notification_preference", "Choose which mail you want.");
     }
-    let (Some(first), Some(last), Some(phone), Some(title), Some(job), true) =
-        (first, last, phone, title, job, errors.is_empty())
+    let time_zone = match form.time_zone.trim() {
+        "" => Some(String::new()),
+        typed => errors.check("time_zone", crate::domain::time_zone(typed)).map(|z| z.name().to_owned()),
+    };
+    let (Some(first), Some(last), Some(phone), Some(title), Some(job), Some(time_zone), true) =
+        (first, last, phone, title, job, time_zone, errors.is_empty())
     else {
         return render(StatusCode::UNPROCESSABLE_ENTITY, &edit_page(&user, form, errors));
     };
@@ -219,6 +232,7 @@ pub async fn update(
         title,
         job_function: job,
         notification_preference: form.notification_preference.clone(),
+        time_zone,
     };
     let acting = user.acting();
     ops::apply(&state.db, move |conn| ops::profile::update(conn, &acting, &info)).await?;

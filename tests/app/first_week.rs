@@ -334,3 +334,32 @@ async fn every_mail_has_a_styled_html_part_and_plain_text() {
         assert!(!text.contains('<'), "the text part is plain: {text}");
     }
 }
+
+#[actix_web::test]
+async fn dates_follow_the_organizations_time_zone_or_a_users_own() {
+    let app = spawn_app().await;
+    let (owner, me) = app.signed_in_owner().await;
+    // A zone that does not exist is explained beside its field, what was typed kept.
+    let org = owner.get("/organization").await.form("/organization");
+    let page = org.clone().set("time_zone", "Mars/Olympus").submit(&owner).await;
+    page.assert_status(422).assert_contains("value=\"Mars/Olympus\"").assert_contains("an IANA name");
+    let page = org.clone().set("time_zone", "Europe/Berlin\0").submit(&owner).await;
+    assert!(page.status < 500, "{}", page.status);
+    org.set("time_zone", "europe/berlin").submit(&owner).await.assert_status(303);
+    let stored =
+        app.with_db(|c| concierge::db::settings::get(c, concierge::db::settings::keys::TIME_ZONE).unwrap()).await;
+    assert_eq!(stored.as_deref(), Some("Europe/Berlin"), "stored by its own name");
+    let shown = owner.get(&format!("/users/{}", me.id)).await;
+    assert!(shown.body.contains(" CET") || shown.body.contains(" CEST"), "{}", shown.body);
+
+    // A user's own zone wins, for them only.
+    let profile = owner.get("/profile/edit").await.form("/profile");
+    profile.set("time_zone", "America/New_York").submit(&owner).await.assert_redirect_to("/profile");
+    assert_eq!(app.user(me.id).await.time_zone, "America/New_York");
+    let mine = owner.get(&format!("/users/{}", me.id)).await;
+    assert!(mine.body.contains(" EST") || mine.body.contains(" EDT"), "{}", mine.body);
+    owner.get("/profile").await.assert_contains("America/New_York");
+    let (other, _) = app.signed_in("reg@example.com", "admin").await;
+    let theirs = other.get(&format!("/users/{}", me.id)).await;
+    assert!(theirs.body.contains(" CET") || theirs.body.contains(" CEST"), "{}", theirs.body);
+}

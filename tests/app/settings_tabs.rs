@@ -184,6 +184,7 @@ async fn organization_settings_are_validated_saved_and_audited() {
         ("session_idle_minutes", "480"),
         ("session_absolute_hours", "168"),
         ("mail_from", "Harbor <portal@harbor.example>"),
+        ("time_zone", "UTC"),
     ];
     admin
         .post("/organization", &form)

@@ -217,6 +217,7 @@ pub async fn list(
     let query =
         ListQuery { after: params.after.parse().ok(), before: params.before.parse().ok(), ..list_query(&params) };
     let can_manage = user.can(Permission::UsersManage);
+    let zone = user.time_zone;
     let (page, all_groups, total, hidden) = state
         .db
         .run(move |conn| {
@@ -282,6 +283,7 @@ pub async fn list(
             // The database's text of a timestamp, shown as every page shows a date.
             last_sign_in: super::when(
                 r.last_sign_in.and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f").ok()),
+                zone,
             ),
         })
         .collect::<Vec<Row>>();

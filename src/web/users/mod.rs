@@ -198,7 +198,4 @@ pub fn access_from_form(form: &[(String, String)], all_buildings: &[i64]) -> cra
     access
 }
 
-/// A timestamp as people read it.
-pub fn when(at: Option<chrono::NaiveDateTime>) -> String {
-    at.map_or_else(|| "Never".to_owned(), |t| t.format("%-d %b %Y %H:%M UTC").to_string())
-}
+pub use crate::domain::when_in as when;

@@ -82,6 +82,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let acting = user.acting();
+    let zone = user.time_zone;
     let search = params.into_inner().buildings_q;
     let (target, (accounts, access), invites, events) = state
         .db
@@ -110,8 +111,8 @@ pub async fn show(
         status: status.label(),
         status_class: super::list::status_class(status.as_str()),
         is_owner: u.is_owner,
-        last_sign_in: when(u.last_sign_in_at),
-        created_at: when(Some(u.created_at)),
+        last_sign_in: when(u.last_sign_in_at, zone),
+        created_at: when(Some(u.created_at), zone),
         reaches_all: target.permissions.has(Permission::BuildingsViewAll),
         accounts,
         every_building: access.every_building,
@@ -119,10 +120,10 @@ pub async fn show(
         invites: invites
             .iter()
             .map(|i| InviteView {
-                sent_at: when(Some(i.created_at)),
+                sent_at: when(Some(i.created_at), zone),
                 sent_by: i.sent_by.clone().unwrap_or_else(|| "—".into()),
                 to: i.email.clone().unwrap_or_default(),
-                expires_at: when(Some(i.expires_at)),
+                expires_at: when(Some(i.expires_at), zone),
                 state: i.state(),
                 delivery: i.delivery(),
             })
@@ -138,7 +139,7 @@ pub async fn show(
                     _ => "The system".to_owned(),
                 };
                 EventView {
-                    at: when(Some(e.at)),
+                    at: when(Some(e.at), zone),
                     sentence: super::history::sentence(&actor, &e.action, &e.details),
                     details: if e.details == "{}" { String::new() } else { e.details },
                 }
