@@ -115,6 +115,19 @@ impl Walk {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Signs in through the sign-in page with the tests' password.
+    pub async fn sign_in(&mut self, email: &str) {
+        self.visit("/sign-in").await;
+        self.fill("email", email).await;
+        self.fill("password", crate::helpers::PASSWORD).await;
+        self.press("Sign in").await;
+    }
+
+    /// Clicks the element `css` finds.
+    pub async fn click(&self, css: &str) {
+        self.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.unwrap();
+    }
+
     /// Clicks the button with this text and waits for the next page.
     pub async fn press(&self, label: &str) {
         let xpath = format!("//button[normalize-space()='{label}']");

@@ -11,17 +11,6 @@ use crate::helpers::*;
 
 const WALK: &str = "first-week";
 
-async fn sign_in(walk: &mut Walk, email: &str) {
-    walk.visit("/sign-in").await;
-    walk.fill("email", email).await;
-    walk.fill("password", PASSWORD).await;
-    walk.press("Sign in").await;
-}
-
-async fn click(walk: &Walk, css: &str) {
-    walk.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.unwrap();
-}
-
 async fn displayed(walk: &Walk, css: &str) -> bool {
     walk.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).is_displayed().await.unwrap()
 }
@@ -44,7 +33,7 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     }
     let mut walk = Walk::start(&app.address, WALK).await;
     walk.resize(1280, 800).await;
-    sign_in(&mut walk, "owner@example.com").await;
+    walk.sign_in("owner@example.com").await;
     walk.visit("/profile").await;
     assert!(walk.text().await.contains("Get started"));
     walk.check_accessibility().await;
@@ -57,8 +46,8 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     assert!(!displayed(&walk, "fieldset.bulk").await, "the bulk bar waits for a selection");
     walk.document("users-list").await;
     let (ava, bo) = (people[0].id, people[1].id);
-    click(&walk, &format!("#f-select-{ava}")).await;
-    click(&walk, &format!("#f-select-{bo}")).await;
+    walk.click(&format!("#f-select-{ava}")).await;
+    walk.click(&format!("#f-select-{bo}")).await;
     assert!(displayed(&walk, "fieldset.bulk").await);
     walk.check_accessibility().await;
     walk.client.find(Locator::Id("f-action")).await.unwrap().select_by_label("Delete").await.unwrap();
@@ -76,7 +65,7 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     walk.visit("/users/new").await;
     assert!(displayed(&walk, ".entry-invite").await);
     assert!(!displayed(&walk, ".entry-password").await);
-    click(&walk, "#f-entry-password").await;
+    walk.click("#f-entry-password").await;
     assert!(!displayed(&walk, ".entry-invite").await);
     assert!(displayed(&walk, ".entry-password").await);
     walk.document("add-new-user").await;

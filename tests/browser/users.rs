@@ -10,17 +10,6 @@ use crate::helpers::*;
 
 const WALK: &str = "users";
 
-async fn sign_in(walk: &mut Walk, email: &str) {
-    walk.visit("/sign-in").await;
-    walk.fill("email", email).await;
-    walk.fill("password", PASSWORD).await;
-    walk.press("Sign in").await;
-}
-
-async fn click(walk: &Walk, css: &str) {
-    walk.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.unwrap();
-}
-
 /// Clicks the checkbox or radio button of the label that meets `condition` (an XPath test).
 async fn click_input_labelled(walk: &Walk, condition: &str) {
     let xpath = format!("//label[{condition}]/preceding-sibling::input");
@@ -60,11 +49,11 @@ async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
     })
     .await;
     let mut walk = Walk::start(&app.address, WALK).await;
-    sign_in(&mut walk, "owner@example.com").await;
+    walk.sign_in("owner@example.com").await;
     walk.visit("/users").await;
     walk.check_accessibility().await;
 
-    click(&walk, "a[href='/users/new']").await;
+    walk.click("a[href='/users/new']").await;
     walk.check_accessibility().await;
     walk.press("Save").await;
     assert!(walk.text().await.contains("Enter an email address"));
@@ -76,13 +65,13 @@ async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
     walk.fill("title", "Property manager").await;
     select(&walk, "f-job_function", "Property manager").await;
     select(&walk, "f-group_id", "Regular").await;
-    click(&walk, "#f-all-buildings").await;
+    walk.click("#f-all-buildings").await;
     walk.press("Save").await;
     assert!(walk.text().await.contains("an invitation is on its way"), "{}", walk.text().await);
     assert!(walk.path().await.starts_with("/users/"));
     walk.check_accessibility().await;
 
-    click(&walk, "a[aria-label='Edit Nina Novak']").await;
+    walk.click("a[aria-label='Edit Nina Novak']").await;
     walk.check_accessibility().await;
     walk.fill("title", "Director").await;
     walk.press("Save changes").await;
@@ -96,12 +85,12 @@ async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
     walk.press("Disable").await;
     assert!(walk.text().await.contains("is disabled"));
     walk.press("Enable").await;
-    click(&walk, "a.button.danger").await;
+    walk.click("a.button.danger").await;
     assert!(walk.text().await.contains("Delete Nina Novak?"));
     walk.check_accessibility().await;
-    click(&walk, "a.button[href^='/users/']").await;
+    walk.click("a.button[href^='/users/']").await;
     assert!(walk.text().await.contains("Invited"), "Cancel keeps the user");
-    click(&walk, "a.button.danger").await;
+    walk.click("a.button.danger").await;
     walk.press("Delete").await;
     assert!(walk.text().await.contains("was deleted"));
     walk.press("Restore").await;
@@ -204,7 +193,7 @@ async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
     })
     .await;
     let mut walk = Walk::start(&app.address, BIG).await;
-    sign_in(&mut walk, "owner@example.com").await;
+    walk.sign_in("owner@example.com").await;
     walk.visit("/users/new").await;
     assert!(walk.text().await.contains("too many buildings to list here"));
     walk.check_accessibility().await;
@@ -224,7 +213,7 @@ async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
 
     // From the list: select Nina, "Grant a building", and find it on the page that follows.
     walk.visit("/users").await;
-    click(&walk, &format!("#f-select-{}", nina.id)).await;
+    walk.click(&format!("#f-select-{}", nina.id)).await;
     select(&walk, "f-action", "Grant a building").await;
     walk.press("Apply to selected…").await;
     let text = walk.text().await;
