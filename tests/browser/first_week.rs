@@ -69,7 +69,16 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     assert!(!displayed(&walk, ".entry-invite").await);
     assert!(displayed(&walk, ".entry-password").await);
     walk.document("add-new-user").await;
+    // The organization's time zone, set on its form, read back, and shown on a user's page.
+    walk.visit("/organization").await;
+    walk.fill("org_name", "Harbor Properties").await;
+    walk.fill("time_zone", "Europe/Berlin").await;
+    walk.press("Save settings").await;
+    let settings = app.with_db(|c| concierge::db::settings::Settings::load(c).unwrap()).await;
+    assert_eq!((settings.org_name.as_str(), settings.time_zone.name()), ("Harbor Properties", "Europe/Berlin"));
     walk.visit(&format!("/users/{}", people[2].id)).await;
+    let page = walk.text().await;
+    assert!(page.contains(" CET") || page.contains(" CEST"), "{page}");
     walk.document("user-page").await;
 
     // The phone: every screen, no sideways scroll.
