@@ -21,8 +21,8 @@ struct ErrorInLayout<'a> {
     message: &'a str,
 }
 
-/// Renders the page of an `AppError` a handler answered again inside the layout when the request
-/// comes from a signed-in session. Other responses, errors for visitors, and errors of the
+/// Renders the page of an `AppError` a handler answered (a refusal, a page not found, a form
+/// out of date) again inside the layout when the request comes from a signed-in session. Other responses, errors for visitors, and errors of the
 /// middleware around the handlers (an expired form) pass as they are.
 pub async fn in_layout(
     req: ServiceRequest,
@@ -43,6 +43,11 @@ pub async fn in_layout(
 
 async fn framed(request: &HttpRequest, error: &AppError) -> Option<String> {
     use actix_session::SessionExt;
+    // A server error (the database unavailable or busy, a fault) keeps the bare page: framing
+    // it would ask the database again, for every failing request.
+    if error.status_code().is_server_error() {
+        return None;
+    }
     let (title, message) = error.words()?;
     SessionState::new(request.get_session()).user()?;
     let user = current_user::signed_in(request.clone()).await?;

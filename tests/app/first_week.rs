@@ -93,6 +93,9 @@ async fn a_refused_bulk_action_keeps_the_selection() {
     let asked = admin.post("/users/bulk", &[("ids", &a), ("action", "change_group")]).await;
     let page = admin.get(asked.location().unwrap()).await;
     page.assert_contains("Move them to the group").assert_contains("ava@example.com");
+    // A link cannot choose the group in advance: one click must not move people somewhere.
+    let crafted = admin.get(&format!("/users/bulk?action=change_group&ids={a}&group_id={regular}")).await;
+    assert!(!crafted.body.contains(&format!("value=\"{regular}\" selected")), "{}", crafted.body);
     page.form("/users/bulk").set("group_id", &regular).submit(&admin).await.assert_redirect_to("/users");
     assert_eq!(app.user(ava.id).await.group_id.to_string(), regular);
     admin.get("/users").await.assert_contains(&format!("Moved {} to Regular.", ava.full_name()));
@@ -258,8 +261,9 @@ async fn the_history_on_a_users_page_reads_as_sentences_with_names() {
     admin.post(&format!("/users/{}/disable", user.id), &[]).await;
     let page = admin.get(&format!("/users/{}", user.id)).await;
     let shown = if before.is_empty() { "(none)".to_owned() } else { before };
-    page.assert_contains(&format!("Olive Owner changed Title: {shown} → Senior technician."));
-    page.assert_contains("Olive Owner disabled the user.").assert_contains("<summary>Recorded details</summary>");
+    page.assert_contains(&format!("Olive Owner (owner@example.com) changed Title: {shown} → Senior technician."));
+    page.assert_contains("Olive Owner (owner@example.com) disabled the user.")
+        .assert_contains("<summary>Recorded details</summary>");
 }
 
 #[actix_web::test]

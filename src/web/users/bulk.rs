@@ -121,11 +121,8 @@ fn people(conn: &mut crate::db::DbConnection, ids: &[i64]) -> Result<String, App
 }
 
 /// The query string of the confirmation page for this selection.
-fn confirmation(action: &str, ids: &[i64], group: Option<i64>, back: &str) -> Result<String, AppError> {
+fn confirmation(action: &str, ids: &[i64], back: &str) -> Result<String, AppError> {
     let mut query: Vec<(&str, String)> = vec![("action", action.to_owned()), ("return_to", back.to_owned())];
-    if let Some(group) = group {
-        query.push(("group_id", group.to_string()));
-    }
     query.extend(ids.iter().map(|id| ("ids", id.to_string())));
     let query = serde_urlencoded::to_string(query).map_err(|e| AppError::Internal(e.into()))?;
     Ok(format!("/users/bulk?{query}"))
@@ -133,6 +130,8 @@ fn confirmation(action: &str, ids: &[i64], group: Option<i64>, back: &str) -> Re
 
 /// Up to this many users, a delete's or disable's message links to its undo for the same users.
 const UNDO_AT_MOST: usize = 50;
+/// The longest undo link kept in the session cookie (which holds 4 KB in all).
+const UNDO_LINK_AT_MOST: usize = 1_000;
 
 pub async fn apply(
     state: web::Data<AppState>,
@@ -163,7 +162,7 @@ pub async fn apply(
         _ => true,
     };
     if action.asks_first() && (field(&form, "confirm") != "1" || !ready) {
-        return Ok(see_other(&confirmation(&key, &ids, group_id, &back)?));
+        return Ok(see_other(&confirmation(&key, &ids, &back)?));
     }
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
@@ -227,8 +226,12 @@ pub async fn apply(
                 _ => None,
             };
             match undo {
+                // (A link too long for the session cookie is left out: the list still shows them.)
                 Some((key, label)) if !changed.is_empty() && changed.len() <= UNDO_AT_MOST => {
-                    user.session.success_with_link(message, confirmation(key, &changed, None, &back)?, label);
+                    match confirmation(key, &changed, &back)? {
+                        href if href.len() <= UNDO_LINK_AT_MOST => user.session.success_with_link(message, href, label),
+                        _ => user.session.success(message),
+                    }
                 }
                 _ => user.session.success(message),
             }
@@ -295,7 +298,6 @@ pub async fn confirm_page(
         return Ok(see_other(&back_with_selection(&back, &ids)));
     };
     let q = crate::web::search_text(&field(&query, "q"));
-    let group = field(&query, "group_id");
     let acting = user.acting();
     let (people, groups, found) = {
         let (ids, q) = (ids.clone(), q.clone());
@@ -307,8 +309,9 @@ pub async fn confirm_page(
                     .order((users_table::last_name, users_table::first_name, users_table::id))
                     .select((users_table::first_name, users_table::last_name, users_table::email, users_table::status))
                     .load(conn)?;
+                // No group is chosen in advance: a link cannot prepare a move for one click.
                 let groups = match action {
-                    Action::Group => Some(group_choices(conn, &acting, &group)?),
+                    Action::Group => Some(group_choices(conn, &acting, "")?),
                     _ => None,
                 };
                 let found = match action {

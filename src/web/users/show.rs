@@ -132,8 +132,9 @@ pub async fn show(
             .into_iter()
             .map(|e| {
                 let actor = match (e.actor_first_name, e.actor_last_name, e.actor_email) {
-                    (Some(first), Some(last), _) if !(first.is_empty() && last.is_empty()) => {
-                        format!("{first} {last}").trim().to_owned()
+                    // The address too: names are the people's own to change, and need not be unique.
+                    (Some(first), Some(last), Some(email)) if !(first.is_empty() && last.is_empty()) => {
+                        format!("{} ({email})", format!("{first} {last}").trim())
                     }
                     (_, _, Some(email)) => email,
                     _ => "The system".to_owned(),
