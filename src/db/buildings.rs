@@ -143,6 +143,11 @@ pub fn count(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(buildings::table.count().get_result(conn)?)
 }
 
+/// How many buildings one account has.
+pub fn count_of_account(conn: &mut DbConnection, account_id: i64) -> Result<i64, AppError> {
+    Ok(buildings::table.filter(buildings::account_id.eq(account_id)).count().get_result(conn)?)
+}
+
 /// A building with its account's name, for the lists.
 #[derive(Debug, Clone, Queryable)]
 pub struct BuildingRow {

@@ -522,7 +522,8 @@ fn form_fields(html: &str) -> Vec<(String, String)> {
         at = close;
         let kind = tag[1..].split(|c: char| c.is_whitespace() || c == '>').next().unwrap_or("");
         let Some(name) = attribute(tag, "name") else { continue };
-        if attribute(tag, "disabled").is_some() {
+        // A disabled field is never sent, nor one that belongs to another form (form="…").
+        if attribute(tag, "disabled").is_some() || attribute(tag, "form").is_some() {
             continue;
         }
         match kind {

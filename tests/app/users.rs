@@ -1087,3 +1087,90 @@ async fn import_users_on_the_command_line_follows_the_same_rules_all_or_nothing(
         app.with_db(move |c| tokens::table.filter(tokens::user_id.eq(cleo.id)).count().get_result(c).unwrap()).await;
     assert_eq!(invited, 1, "an invitation is queued for the serving process to deliver");
 }
+
+#[actix_web::test]
+async fn property_access_shows_what_is_granted_first_and_a_whole_accounts_buildings_ticked_and_locked() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in_owner().await;
+    let (harbor, towers) = account_with_buildings(&app, "Harbor", 3).await;
+    let (_, docks) = account_with_buildings(&app, "Docks", 2).await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", ..UserSpec::default() }).await;
+    let path = format!("/users/{}/access", nina.id);
+    let (account, d1) = (harbor.to_string(), docks[1].to_string());
+    browser.post(&path, &[("account", &account), ("building", &d1)]).await.assert_status(303);
+
+    let page = browser.get(&format!("/users/{}", nina.id)).await;
+    page.assert_contains("Granted: the whole of Harbor (3 buildings, and any added later) and 1 more building.");
+    for tower in &towers {
+        assert!(
+            page.body.contains(&format!("value=\"{tower}\" data-in-account=\"{harbor}\" checked disabled>")),
+            "Harbor's buildings are ticked and locked:\n{}",
+            page.body
+        );
+    }
+    page.assert_contains("Its 3 buildings, covered");
+    let at = |text: &str| page.body.find(text).unwrap_or_else(|| panic!("{text}"));
+    assert!(at("Docks Tower 1") < at("Grant more buildings"), "what is granted comes first");
+    assert!(at("Grant more buildings") < at("Docks Tower 0"), "the rest waits under Grant more");
+
+    // Saving the form untouched changes nothing: the locked boxes are not sent, the account is.
+    let form = page.form(&path);
+    form.submit(&browser).await.assert_status(303);
+    let access = app.access_of(nina.id).await;
+    assert_eq!(access.accounts.iter().copied().collect::<Vec<_>>(), vec![harbor]);
+    assert_eq!(access.buildings.iter().copied().collect::<Vec<_>>(), vec![docks[1]]);
+
+    // Unticking the whole account takes its buildings with it.
+    page.form(&path).without("account").submit(&browser).await.assert_status(303);
+    let access = app.access_of(nina.id).await;
+    assert!(access.accounts.is_empty());
+    assert_eq!(access.buildings.iter().copied().collect::<Vec<_>>(), vec![docks[1]]);
+    browser.get(&format!("/users/{}", nina.id)).await.assert_contains("Granted: 1 building.");
+}
+
+#[actix_web::test]
+async fn a_search_on_a_users_page_works_with_few_buildings_and_saving_keeps_what_it_did_not_list() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in_owner().await;
+    let (harbor, _) = account_with_buildings(&app, "Harbor", 3).await;
+    let (_, docks) = account_with_buildings(&app, "Docks", 2).await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", ..UserSpec::default() }).await;
+    let path = format!("/users/{}/access", nina.id);
+    browser.post(&path, &[("account", &harbor.to_string())]).await.assert_status(303);
+
+    let page = browser.get(&format!("/users/{}?buildings_q=docks+tower+0", nina.id)).await;
+    page.assert_status(200).assert_contains("Docks Tower 0").assert_contains("<details class=\"grant-more\" open>");
+    assert!(!page.body.contains("Docks Tower 1"), "only what matches is offered");
+    assert!(!page.body.contains("all_buildings"), "no \"select all\" over a partial list");
+    let form = page.form(&path);
+    assert_eq!(form.get("buildings_q"), None, "the search box belongs to the search, not to the save");
+    form.add("building", &docks[0].to_string()).submit(&browser).await.assert_status(303);
+    let access = app.access_of(nina.id).await;
+    assert_eq!(access.accounts.iter().copied().collect::<Vec<_>>(), vec![harbor], "the whole account is kept");
+    assert_eq!(access.buildings.iter().copied().collect::<Vec<_>>(), vec![docks[0]]);
+}
+
+#[actix_web::test]
+async fn add_new_user_sent_back_keeps_the_subject_and_shows_the_chosen_buildings_first() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in_owner().await;
+    let (_, towers) = account_with_buildings(&app, "Harbor", 3).await;
+    let page = browser.get("/users/new").await;
+    page.assert_contains("Nothing granted yet.").assert_contains("<details class=\"grant-more\">");
+    page.assert_contains("Choose buildings");
+    let regular = group_id(&app, "regular").await.to_string();
+    let mut form = page.form("/users/new").add("building", &towers[2].to_string()).set("subject", "Your keys");
+    for (name, value) in new_user_form(&regular, "not an address") {
+        form = form.set(&name, &value);
+    }
+    let again = form.submit(&browser).await;
+    again.assert_status(422).assert_contains("Granted: 1 building.");
+    assert!(again.body.contains("value=\"Your keys\""), "the subject is kept:\n{}", again.body);
+    let at = |text: &str| again.body.find(text).unwrap_or_else(|| panic!("{text}"));
+    assert!(at("Harbor Tower 2") < at("Grant more buildings") && at("Grant more buildings") < at("Harbor Tower 0"));
+    let resent = again.form("/users/new").set("email", "nina@example.com");
+    assert_eq!(resent.get("subject"), Some("Your keys"));
+    resent.submit(&browser).await.assert_status(303);
+    let nina = app.with_db(|c| concierge::db::users::find_by_email(c, "nina@example.com").unwrap().unwrap()).await;
+    assert_eq!(app.access_of(nina.id).await.buildings.into_iter().collect::<Vec<_>>(), vec![towers[2]]);
+}

@@ -15,6 +15,27 @@ async fn displayed(walk: &Walk, css: &str) -> bool {
     walk.client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).is_displayed().await.unwrap()
 }
 
+/// Presses Tab from the top of the page until the element `css` finds has the focus: how many.
+async fn tabs_to(walk: &Walk, css: &str) -> usize {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    use fantoccini::key::Key;
+    let tab = char::from(Key::Tab);
+    for presses in 1..=200 {
+        let keys =
+            KeyActions::new("keyboard".into()).then(KeyAction::Down { value: tab }).then(KeyAction::Up { value: tab });
+        walk.client.perform_actions(keys).await.unwrap();
+        let found = walk
+            .client
+            .execute("return document.activeElement.matches(arguments[0])", vec![serde_json::json!(css)])
+            .await
+            .unwrap();
+        if found == serde_json::Value::Bool(true) {
+            return presses;
+        }
+    }
+    panic!("{css} never had the focus");
+}
+
 #[actix_web::test]
 async fn the_first_week_at_desktop_and_phone_widths() {
     if !available() {
@@ -22,7 +43,9 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     }
     let app = spawn_app().await;
     app.create_owner().await;
-    app.account_with_buildings("Harbor Holdings", 3).await;
+    let (harbor, _) = app.account_with_buildings("Harbor Holdings", 3).await;
+    // Sixty buildings in all, as a first real portfolio has.
+    let (cedar, cedar_buildings) = app.account_with_buildings("Cedar Court", 57).await;
     let mut people = Vec::new();
     for (first, last) in [("Ava", "Okafor"), ("Bo", "Li"), ("Chidinma Adaeze", "Oyelaran-Whitfield"), ("Dan", "Ng")] {
         let email = format!("{}@example.com", first.split(' ').next().unwrap().to_lowercase());
@@ -69,6 +92,52 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     assert!(!displayed(&walk, ".entry-invite").await);
     assert!(displayed(&walk, ".entry-password").await);
     walk.document("add-new-user").await;
+
+    // Property Access on Add New User: summarised, so Save is a short way from the top of the page.
+    walk.visit("/users/new").await;
+    assert!(walk.text().await.contains("Nothing granted yet."));
+    let presses = tabs_to(&walk, "button.primary[type=submit]").await;
+    assert!(presses <= 25, "{presses} Tab presses from the top of Add New User to Save");
+    eprintln!("Add New User: {presses} Tab presses from the top to Save");
+    // The filter narrows the sixty buildings; a whole account ticks and locks its buildings.
+    walk.click(".grant-more > summary").await;
+    walk.fill("buildings-filter", "Cedar Court Tower 4").await;
+    assert!(displayed(&walk, &format!("#f-building-{}", cedar_buildings[4])).await);
+    assert!(!displayed(&walk, &format!("#f-building-{}", cedar_buildings[5])).await, "the filter hides the rest");
+    walk.fill("buildings-filter", "").await;
+    walk.click(&format!("#f-account-{cedar}")).await;
+    let locked = walk.client.find(Locator::Id(&format!("f-building-{}", cedar_buildings[0]))).await.unwrap();
+    assert_eq!(locked.prop("disabled").await.unwrap().as_deref(), Some("true"));
+    assert_eq!(locked.prop("checked").await.unwrap().as_deref(), Some("true"));
+    walk.check_accessibility().await;
+    walk.fill("first_name", "Eve").await;
+    walk.fill("last_name", "Ortiz").await;
+    walk.fill("email", "eve@example.com").await;
+    walk.fill("phone", "+1 702 555 0110").await;
+    walk.fill("title", "Leasing agent").await;
+    walk.fill("company", "Cedar Court").await;
+    for (id, label) in [("f-job_function", "Leasing"), ("f-group_id", "Regular")] {
+        walk.client.find(Locator::Id(id)).await.unwrap().select_by_label(label).await.unwrap();
+    }
+    walk.press("Save").await;
+    assert!(walk.text().await.contains("an invitation is on its way"), "{}", walk.text().await);
+    let eve = app.with_db(|c| concierge::db::users::find_by_email(c, "eve@example.com").unwrap().unwrap()).await;
+    let access = app.access_of(eve.id).await;
+    assert_eq!((access.accounts.into_iter().collect::<Vec<_>>(), access.buildings.len()), (vec![cedar], 0));
+    // Her page: the grant first, in a sentence; Harbor Holdings found by the search, and granted.
+    assert!(walk.text().await.contains("Granted: the whole of Cedar Court (57 buildings, and any added later)."));
+    walk.click(".grant-more > summary").await;
+    walk.fill("buildings-q", "Harbor").await;
+    walk.press("Find").await;
+    walk.click(&format!("#f-account-{harbor}")).await;
+    walk.check_accessibility().await;
+    walk.press("Save Property Access").await;
+    assert!(walk.text().await.contains("Property Access saved"));
+    let access = app.access_of(eve.id).await;
+    assert_eq!(access.accounts.into_iter().collect::<Vec<_>>(), vec![harbor, cedar]);
+    assert!(walk.text().await.contains("Granted: 2 whole accounts (60 buildings, and any added later)."));
+    walk.client.execute("document.getElementById('property-access').scrollIntoView()", vec![]).await.unwrap();
+    walk.document("property-access").await;
     // The organization's time zone, set on its form, read back, and shown on a user's page.
     walk.visit("/organization").await;
     walk.fill("org_name", "Harbor Properties").await;
@@ -89,6 +158,7 @@ async fn the_first_week_at_desktop_and_phone_widths() {
         "/users".to_owned(),
         format!("/users/{dan}"),
         format!("/users/{}", people[2].id),
+        format!("/users/{}", eve.id),
         "/users/new".to_owned(),
         "/invites".to_owned(),
         "/buildings".to_owned(),
@@ -102,6 +172,10 @@ async fn the_first_week_at_desktop_and_phone_widths() {
         walk.check_accessibility().await;
         if path == "/users" {
             walk.document("users-list-phone").await;
+        }
+        if path == format!("/users/{}", eve.id) {
+            walk.client.execute("document.getElementById('property-access').scrollIntoView()", vec![]).await.unwrap();
+            walk.document("property-access-phone").await;
         }
     }
     // The error page keeps the frame: the tabs are there to go on.

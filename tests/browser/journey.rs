@@ -83,6 +83,7 @@ async fn a_newcomers_whole_journey() {
     assert!(!ivy.text().await.contains("Harbor One"), "no buildings before the grant");
 
     admin.visit(&ivy_page).await;
+    admin.click(".grant-more > summary").await;
     let one =
         admin.client.find(Locator::XPath("//label[contains(., 'Harbor One')]/preceding-sibling::input")).await.unwrap();
     one.click().await.unwrap();

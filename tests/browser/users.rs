@@ -65,6 +65,7 @@ async fn an_admin_walks_a_user_through_their_whole_lifecycle() {
     walk.fill("title", "Property manager").await;
     select(&walk, "f-job_function", "Property manager").await;
     select(&walk, "f-group_id", "Regular").await;
+    walk.click(".grant-more > summary").await;
     walk.click("#f-all-buildings").await;
     walk.press("Save").await;
     assert!(walk.text().await.contains("an invitation is on its way"), "{}", walk.text().await);
@@ -200,6 +201,7 @@ async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
 
     walk.visit(&format!("/users/{}", nina.id)).await;
     walk.check_accessibility().await;
+    walk.click(".grant-more > summary").await;
     walk.fill("buildings-q", "Cedar 12").await;
     walk.press("Find").await;
     assert!(walk.text().await.contains("Cedar 120"));

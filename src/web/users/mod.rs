@@ -44,7 +44,26 @@ pub struct AccountChoice {
     pub id: i64,
     pub name: String,
     pub whole: bool,
+    /// Every building the account has (more than `buildings` when only some are listed).
+    pub building_count: i64,
     pub buildings: Vec<BuildingChoice>,
+}
+
+impl AccountChoice {
+    /// Whether the user has the whole account or any of its listed buildings.
+    pub fn has_grants(&self) -> bool {
+        self.whole || self.buildings.iter().any(|b| b.checked)
+    }
+
+    /// The listed buildings granted one by one.
+    pub fn granted(&self) -> Vec<&BuildingChoice> {
+        self.buildings.iter().filter(|b| b.checked).collect()
+    }
+
+    /// The listed buildings not granted.
+    pub fn others(&self) -> Vec<&BuildingChoice> {
+        self.buildings.iter().filter(|b| !b.checked).collect()
+    }
 }
 
 pub struct BuildingChoice {
@@ -55,20 +74,24 @@ pub struct BuildingChoice {
 }
 
 /// Every account with its buildings for Add New User; past `LIST_EVERY_BUILDING_UP_TO` buildings,
-/// the accounts alone (whole-account grants), with any building already checked. The flag says
-/// whether every building is listed.
+/// the accounts alone (whole-account grants), with any building already checked.
 pub fn access_choices(
     conn: &mut DbConnection,
     access: &crate::db::user_access::Access,
-) -> Result<(Vec<AccountChoice>, bool), AppError> {
+) -> Result<(Vec<AccountChoice>, AccessScope), AppError> {
     use crate::db::buildings;
-    if buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO {
-        return Ok((choices(buildings::all_by_account(conn)?, access), true));
-    }
-    let checked: Vec<i64> = access.buildings.iter().copied().collect();
-    let accounts = buildings::account_ids(conn)?;
-    let by_account = buildings::some_by_account(conn, &checked, &accounts)?;
-    Ok((choices(by_account, access), false))
+    let every_building = buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO;
+    let accounts = if every_building {
+        let all = buildings::all_by_account(conn)?;
+        choices(conn, all, access, true)?
+    } else {
+        let checked: Vec<i64> = access.buildings.iter().copied().collect();
+        let accounts = buildings::account_ids(conn)?;
+        let by_account = buildings::some_by_account(conn, &checked, &accounts)?;
+        choices(conn, by_account, access, false)?
+    };
+    let scope = AccessScope::listing(&accounts, every_building, String::new(), false);
+    Ok((accounts, scope))
 }
 
 /// Up to this many buildings, Property Access lists every one; beyond, a user's page lists what
@@ -77,14 +100,66 @@ pub const LIST_EVERY_BUILDING_UP_TO: i64 = 300;
 /// How many buildings a Property Access search shows.
 const FOUND_BUILDINGS: i64 = 50;
 
-/// What Property Access on a user's page lists: every building, or (past
-/// `LIST_EVERY_BUILDING_UP_TO`) the user's grants and the buildings `search` finds. `shown_*`
-/// name what the form holds, so saving changes only that.
+/// What Property Access lists: every building, or the user's grants and the buildings `search`
+/// finds (always past `LIST_EVERY_BUILDING_UP_TO`). `shown_*` name what the form holds, so saving
+/// changes only that.
 pub struct AccessScope {
     pub every_building: bool,
     pub search: String,
+    /// Whether the page offers a search (a user's page; Add New User filters in the browser).
+    pub searchable: bool,
     pub shown_buildings: String,
     pub shown_accounts: String,
+    /// What is granted, in a sentence.
+    pub summary: String,
+    /// Whether anything listed is granted.
+    pub granted_any: bool,
+}
+
+impl AccessScope {
+    fn listing(accounts: &[AccountChoice], every_building: bool, search: String, searchable: bool) -> AccessScope {
+        let join = |ids: &mut dyn Iterator<Item = i64>| ids.map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let (shown_buildings, shown_accounts) = if every_building {
+            (String::new(), String::new())
+        } else {
+            (
+                join(&mut accounts.iter().flat_map(|a| a.buildings.iter().map(|b| b.id))),
+                join(&mut accounts.iter().map(|a| a.id)),
+            )
+        };
+        AccessScope {
+            every_building,
+            search,
+            searchable,
+            shown_buildings,
+            shown_accounts,
+            summary: summary(accounts),
+            granted_any: accounts.iter().any(AccountChoice::has_grants),
+        }
+    }
+}
+
+/// "Granted: the whole of Harbor (12 buildings, and any added later) and 2 more buildings."
+fn summary(accounts: &[AccountChoice]) -> String {
+    let whole: Vec<&AccountChoice> = accounts.iter().filter(|a| a.whole).collect();
+    let single: usize = accounts.iter().filter(|a| !a.whole).map(|a| a.granted().len()).sum();
+    let buildings = |n: i64| if n == 1 { "1 building".to_owned() } else { format!("{n} buildings") };
+    let whole_part = match whole.as_slice() {
+        [] => None,
+        [one] => Some(format!("the whole of {} ({}, and any added later)", one.name, buildings(one.building_count))),
+        many => Some(format!(
+            "{} whole accounts ({}, and any added later)",
+            many.len(),
+            buildings(many.iter().map(|a| a.building_count).sum())
+        )),
+    };
+    match (whole_part, single) {
+        (None, 0) => "Nothing granted yet.".to_owned(),
+        (None, n) => format!("Granted: {}.", buildings(n as i64)),
+        (Some(w), 0) => format!("Granted: {w}."),
+        (Some(w), 1) => format!("Granted: {w} and 1 more building."),
+        (Some(w), n) => format!("Granted: {w} and {n} more buildings."),
+    }
 }
 
 pub fn access_view(
@@ -94,10 +169,10 @@ pub fn access_view(
 ) -> Result<(Vec<AccountChoice>, AccessScope), AppError> {
     use crate::db::buildings;
     let search = crate::web::search_text(search);
-    if buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO {
-        let accounts = choices(buildings::all_by_account(conn)?, access);
-        let scope =
-            AccessScope { every_building: true, search, shown_buildings: String::new(), shown_accounts: String::new() };
+    if search.is_empty() && buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO {
+        let all = buildings::all_by_account(conn)?;
+        let accounts = choices(conn, all, access, true)?;
+        let scope = AccessScope::listing(&accounts, true, search, true);
         return Ok((accounts, scope));
     }
     let (mut ids, mut account_ids): (Vec<i64>, Vec<i64>) =
@@ -107,25 +182,31 @@ pub fn access_view(
         ids.extend(found);
         account_ids.extend(found_accounts);
     }
-    let accounts = choices(buildings::some_by_account(conn, &ids, &account_ids)?, access);
-    let join = |ids: &mut dyn Iterator<Item = i64>| ids.map(|i| i.to_string()).collect::<Vec<_>>().join(",");
-    let scope = AccessScope {
-        shown_buildings: join(&mut accounts.iter().flat_map(|a| a.buildings.iter().map(|b| b.id))),
-        shown_accounts: join(&mut accounts.iter().map(|a| a.id)),
-        every_building: false,
-        search,
-    };
+    let listed = buildings::some_by_account(conn, &ids, &account_ids)?;
+    let accounts = choices(conn, listed, access, false)?;
+    let scope = AccessScope::listing(&accounts, false, search, true);
     Ok((accounts, scope))
 }
 
+/// The accounts as choices; `complete` says each comes with every one of its buildings, else
+/// a whole account's buildings are counted.
 fn choices(
+    conn: &mut DbConnection,
     by_account: Vec<(crate::db::buildings::Account, Vec<crate::db::buildings::Building>)>,
     access: &crate::db::user_access::Access,
-) -> Vec<AccountChoice> {
-    by_account
-        .into_iter()
-        .map(|(account, buildings)| AccountChoice {
-            whole: access.accounts.contains(&account.id),
+    complete: bool,
+) -> Result<Vec<AccountChoice>, AppError> {
+    let mut accounts = Vec::with_capacity(by_account.len());
+    for (account, buildings) in by_account {
+        let whole = access.accounts.contains(&account.id);
+        let building_count = if complete || !whole {
+            buildings.len() as i64
+        } else {
+            crate::db::buildings::count_of_account(conn, account.id)?
+        };
+        accounts.push(AccountChoice {
+            whole,
+            building_count,
             id: account.id,
             name: account.name,
             buildings: buildings
@@ -142,8 +223,9 @@ fn choices(
                     name: b.name,
                 })
                 .collect(),
-        })
-        .collect()
+        });
+    }
+    Ok(accounts)
 }
 
 /// A form field's value (the first, when repeated), or "" when absent.

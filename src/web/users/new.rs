@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{AccountChoice, GroupChoice, access_choices, access_from_form, field, group_choices};
+use super::{AccessScope, AccountChoice, GroupChoice, access_choices, access_from_form, field, group_choices};
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
 use crate::db::buildings;
@@ -48,7 +48,7 @@ struct NewPage {
     groups: Vec<GroupChoice>,
     jobs: Vec<JobChoice>,
     accounts: Vec<AccountChoice>,
-    every_building: bool,
+    access: AccessScope,
     invite: bool,
     subject: String,
     bcc_me: bool,
@@ -58,7 +58,7 @@ struct NewPage {
 
 pub async fn new(state: web::Data<AppState>, user: Require<ManageUsers>) -> Result<HttpResponse, AppError> {
     let acting = user.acting();
-    let (groups, (accounts, every_building)) = state
+    let (groups, (accounts, access)) = state
         .db
         .run(move |conn| {
             let groups = group_choices(conn, &acting, "")?;
@@ -72,7 +72,7 @@ pub async fn new(state: web::Data<AppState>, user: Require<ManageUsers>) -> Resu
         groups,
         jobs: job_choices(""),
         accounts,
-        every_building,
+        access,
         invite: true,
         subject: String::new(),
         bcc_me: false,
@@ -120,6 +120,7 @@ pub async fn create(
     };
     let public_url = state.config.public_url.clone();
     let acting = user.acting();
+    let kept_subject = subject.clone();
     let entry = match hash {
         Some(hash) => Entry::Password { hash, must_change: require_new_password },
         None => Entry::Invitation(InviteOptions {
@@ -160,9 +161,9 @@ pub async fn create(
                 errors: refused.errors,
                 groups: refused.groups,
                 accounts: refused.accounts.0,
-                every_building: refused.accounts.1,
+                access: refused.accounts.1,
                 invite,
-                subject: String::new(),
+                subject: kept_subject,
                 bcc_me,
                 require_new_password,
                 existing: refused.existing,
@@ -177,7 +178,7 @@ struct Refused {
     form: UserInfoForm,
     errors: FieldErrors,
     groups: Vec<GroupChoice>,
-    /// The accounts and buildings to show, and whether that is every building.
-    accounts: (Vec<AccountChoice>, bool),
+    /// The accounts and buildings to show, and what they are.
+    accounts: (Vec<AccountChoice>, AccessScope),
     existing: Option<Existing>,
 }

@@ -51,7 +51,6 @@ struct ShowPage {
     last_sign_in: String,
     created_at: String,
     accounts: Vec<AccountChoice>,
-    every_building: bool,
     access: AccessScope,
     reaches_all: bool,
     invites: Vec<InviteView>,
@@ -115,7 +114,6 @@ pub async fn show(
         created_at: when(Some(u.created_at), zone),
         reaches_all: target.permissions.has(Permission::BuildingsViewAll),
         accounts,
-        every_building: access.every_building,
         access,
         invites: invites
             .iter()
