@@ -5,7 +5,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::DbConnection;
 use super::sql::{Bind, Number, Sql, like_escaped};
@@ -115,8 +115,8 @@ pub struct ListRow {
     pub status: String,
     #[diesel(sql_type = Bool)]
     pub is_owner: bool,
-    #[diesel(sql_type = Nullable<Text>)]
-    pub last_sign_in: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub last_sign_in: Option<chrono::NaiveDateTime>,
     #[diesel(sql_type = BigInt)]
     pub buildings: i64,
 }
@@ -383,7 +383,7 @@ fn on(key: &str, t: &str) -> String {
 }
 
 const COLUMNS: &str = "SELECT u.id, u.first_name, u.last_name, u.email, u.company, \
-    (SELECT g.name FROM groups g WHERE g.id = u.group_id) AS group_name, u.status, u.is_owner, CAST(u.last_sign_in_at AS TEXT) AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings";
+    (SELECT g.name FROM groups g WHERE g.id = u.group_id) AS group_name, u.status, u.is_owner, u.last_sign_in_at AS last_sign_in, CAST(u.building_count AS BIGINT) AS buildings";
 
 /// How a page is read (tests take one way or the other, whatever the data): when the search,
 /// group or status finds fewer than `few_below` users, they are read and sorted; otherwise the

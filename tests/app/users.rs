@@ -1174,3 +1174,22 @@ async fn add_new_user_sent_back_keeps_the_subject_and_shows_the_chosen_buildings
     let nina = app.with_db(|c| concierge::db::users::find_by_email(c, "nina@example.com").unwrap().unwrap()).await;
     assert_eq!(app.access_of(nina.id).await.buildings.into_iter().collect::<Vec<_>>(), vec![towers[2]]);
 }
+
+#[actix_web::test]
+async fn the_list_shows_the_last_sign_in_whatever_date_style_the_database_speaks() {
+    // PostgreSQL writes timestamps as text in its session's DateStyle; the list must not depend
+    // on it. (On SQLite the option is not added: there is nothing to vary.)
+    let app = spawn_app_with(|config| {
+        if config.database_url.starts_with("postgres") {
+            config.database_url.push_str("?options=-c%20datestyle%3DSQL%2CDMY");
+        }
+    })
+    .await;
+    let (admin, _) = app.signed_in_owner().await;
+    let (_, uma) = app.signed_in("uma@example.com", "customer").await;
+    assert!(app.user(uma.id).await.last_sign_in_at.is_some(), "the sign-in is recorded");
+    let list = admin.get("/users?q=uma").await;
+    let cell = list.body.split("data-label=\"Last sign-in\">").nth(1).expect("a row").split('<').next().unwrap();
+    let year = concierge::db::now().format("%Y").to_string();
+    assert!(cell.contains(&year), "the date of the sign-in, not \"{cell}\"");
+}

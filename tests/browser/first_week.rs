@@ -180,6 +180,20 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     }
     // The error page keeps the frame: the tabs are there to go on.
     assert!(walk.text().await.contains("Accounts & Buildings"));
+
+    // Working at the phone's width: tick a person on their card, disable them on the page that
+    // names them, and find it done.
+    walk.visit("/users").await;
+    walk.click(&format!("#f-select-{dan}")).await;
+    assert!(displayed(&walk, "fieldset.bulk").await);
+    walk.client.find(Locator::Id("f-action")).await.unwrap().select_by_label("Disable").await.unwrap();
+    walk.press("Apply to selected…").await;
+    assert!(walk.text().await.contains("dan@example.com"));
+    walk.assert_no_sideways_scroll().await;
+    walk.press("Disable 1 user").await;
+    assert!(walk.text().await.contains("Disabled Dan Ng."), "{}", walk.text().await);
+    assert_eq!(app.user(dan).await.status(), UserStatus::Disabled);
+    walk.assert_no_sideways_scroll().await;
     walk.finish().await;
     validate_html(WALK);
 }

@@ -280,11 +280,7 @@ pub async fn list(
             group: r.group_name,
             is_owner: r.is_owner,
             buildings: if r.buildings == directory::REACHES_ALL { "All".into() } else { r.buildings.to_string() },
-            // The database's text of a timestamp, shown as every page shows a date.
-            last_sign_in: super::when(
-                r.last_sign_in.and_then(|t| chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f").ok()),
-                zone,
-            ),
+            last_sign_in: super::when(r.last_sign_in, zone),
         })
         .collect::<Vec<Row>>();
     let shown = rows.len() as i64;
