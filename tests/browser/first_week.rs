@@ -165,6 +165,15 @@ async fn the_first_week_at_desktop_and_phone_widths() {
         "/groups".to_owned(),
         "/organization".to_owned(),
         format!("/users/bulk?action=disable&ids={dan}&return_to=/users"),
+        format!("/users/{dan}/edit"),
+        format!("/users/{dan}/delete"),
+        "/users/import".to_owned(),
+        "/profile/edit".to_owned(),
+        "/profile/password".to_owned(),
+        "/profile/email".to_owned(),
+        "/accounts/new".to_owned(),
+        "/buildings/new".to_owned(),
+        "/groups/new".to_owned(),
         "/users/987654".to_owned(),
     ] {
         walk.visit(&path).await;
@@ -194,6 +203,15 @@ async fn the_first_week_at_desktop_and_phone_widths() {
     assert!(walk.text().await.contains("Disabled Dan Ng."), "{}", walk.text().await);
     assert_eq!(app.user(dan).await.status(), UserStatus::Disabled);
     walk.assert_no_sideways_scroll().await;
+
+    // Signed out, at the phone's width too.
+    walk.click(".menu summary").await;
+    walk.press("Sign out").await;
+    for path in ["/sign-in", "/forgot-password"] {
+        walk.visit(path).await;
+        walk.assert_no_sideways_scroll().await;
+        walk.check_accessibility().await;
+    }
     walk.finish().await;
     validate_html(WALK);
 }
