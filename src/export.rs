@@ -26,7 +26,7 @@ const HEADER: [&str; 13] = [
 const CHUNK: i64 = 2000;
 
 /// A cell a spreadsheet would read as a formula gets a leading apostrophe.
-fn cell(s: &str) -> String {
+pub fn cell(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{s}") } else { s.to_owned() }
 }
 

@@ -30,6 +30,8 @@ pub struct Application {
     pub state: web::Data<AppState>,
     /// The mail worker and the switch that stops it.
     mail_worker: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
+    /// Housekeeping (old audit events) and the switch that stops it.
+    housekeeping: (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>),
 }
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -114,6 +116,9 @@ impl Application {
         } else {
             None
         };
+        let (stop_housekeeping, housekeeping_stopped) = tokio::sync::watch::channel(false);
+        let housekeeping =
+            (stop_housekeeping, actix_web::rt::spawn(crate::ops::housekeeping::run(db.clone(), housekeeping_stopped)));
         let state = web::Data::new(AppState { config, db, hasher, mail_queued });
         let app_state = state.clone();
 
@@ -150,7 +155,7 @@ impl Application {
         .shutdown_timeout(30)
         .listen(listener)?
         .run();
-        Ok(Application { port, server, state, mail_worker })
+        Ok(Application { port, server, state, mail_worker, housekeeping })
     }
 
     pub fn port(&self) -> u16 {
@@ -165,8 +170,10 @@ impl Application {
     /// Serves until stopped; then, the requests in flight answered, stops the mail worker and
     /// closes the database, so nothing is left running when the process exits.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let Application { server, state, mail_worker, .. } = self;
+        let Application { server, state, mail_worker, housekeeping, .. } = self;
         let served = server.await;
+        let _ = housekeeping.0.send(true);
+        let _ = housekeeping.1.await;
         if let Some((stop, worker)) = mail_worker {
             let _ = stop.send(true);
             // A mail being sent gets the SMTP timeout; a worker stuck past that is left behind.

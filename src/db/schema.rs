@@ -138,6 +138,9 @@ diesel::table! {
         details -> Text,
         ip -> Nullable<Text>,
         user_agent -> Nullable<Text>,
+        actor_label -> Text,
+        impersonator_label -> Text,
+        category -> Text,
     }
 }
 

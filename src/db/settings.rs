@@ -21,6 +21,8 @@ pub struct Settings {
     pub mail_from: String,
     /// Where dates are shown for those who chose no zone of their own.
     pub time_zone: chrono_tz::Tz,
+    /// Audit events older than this many days are deleted (at least 90); 0 keeps them for ever.
+    pub audit_retention_days: i64,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             session_absolute_hours: 7 * 24,
             mail_from: "Concierge <concierge@localhost>".into(),
             time_zone: chrono_tz::UTC,
+            audit_retention_days: 0,
         }
     }
 }
@@ -52,6 +55,8 @@ pub mod keys {
     pub const MAIL_FROM: &str = "mail_from";
     /// The organization's time zone, an IANA name ("UTC" unless set).
     pub const TIME_ZONE: &str = "time_zone";
+    /// Days audit events are kept ("0": for ever).
+    pub const AUDIT_RETENTION_DAYS: &str = "audit_retention_days";
     /// "dismissed" once the Get started card is put away.
     pub const GET_STARTED: &str = "get_started";
     /// Not an administrator's setting: the key that signs session cookies.
@@ -78,6 +83,7 @@ impl Settings {
                 keys::SESSION_ABSOLUTE_HOURS => s.session_absolute_hours = int(s.session_absolute_hours),
                 keys::MAIL_FROM => s.mail_from = value,
                 keys::TIME_ZONE => s.time_zone = value.parse().unwrap_or(s.time_zone),
+                keys::AUDIT_RETENTION_DAYS => s.audit_retention_days = int(0),
                 _ => {}
             }
         }

@@ -19,6 +19,14 @@ pub fn when_in(at: Option<NaiveDateTime>, zone: Tz) -> String {
     at.map_or_else(|| "Never".to_owned(), |t| zone.from_utc_datetime(&t).format("%-d %b %Y %H:%M %Z").to_string())
 }
 
+/// The moment `date` begins in `zone`, in UTC (the first moment after a gap a clock change makes).
+pub fn start_of_day(date: chrono::NaiveDate, zone: Tz) -> NaiveDateTime {
+    let midnight = date.and_time(chrono::NaiveTime::MIN);
+    (0..4)
+        .find_map(|hour| zone.from_local_datetime(&(midnight + chrono::Duration::hours(hour))).earliest())
+        .map_or(midnight, |t| t.naive_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +41,7 @@ mod tests {
         let at = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap().and_hms_opt(7, 36, 0).unwrap();
         assert_eq!(when_in(Some(at), chrono_tz::Europe::Berlin), "3 Dec 2026 08:36 CET");
         assert_eq!(when_in(Some(at), chrono_tz::UTC), "3 Dec 2026 07:36 UTC");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        assert_eq!(start_of_day(day, chrono_tz::Europe::Berlin).to_string(), "2026-12-02 23:00:00");
     }
 }

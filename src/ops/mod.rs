@@ -8,6 +8,7 @@ pub mod access;
 pub mod accounts;
 pub mod buildings;
 pub mod groups;
+pub mod housekeeping;
 pub mod import;
 pub mod invitations;
 pub mod links;

@@ -13,6 +13,7 @@ pub enum Tab {
     Buildings,
     Groups,
     Organization,
+    Audit,
     None,
 }
 
@@ -24,12 +25,13 @@ pub struct TabLink {
 
 impl Tab {
     /// Every tab, its address, and the permission that shows it (None: everyone).
-    const ALL: [(Tab, &'static str, &'static str, Option<Permission>); 5] = [
+    const ALL: [(Tab, &'static str, &'static str, Option<Permission>); 6] = [
         (Tab::Profile, "My Profile", "/profile", None),
         (Tab::Users, "Users", "/users", Some(Permission::UsersView)),
         (Tab::Buildings, "Accounts & Buildings", "/buildings", None),
         (Tab::Groups, "Groups", "/groups", Some(Permission::GroupsManage)),
         (Tab::Organization, "Organization", "/organization", Some(Permission::SettingsManage)),
+        (Tab::Audit, "Audit log", "/audit", Some(Permission::AuditView)),
     ];
 }
 

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod assets;
+pub mod audit;
 pub mod buildings;
 pub mod errors;
 pub mod groups;

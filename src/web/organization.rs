@@ -33,6 +33,7 @@ pub struct OrganizationForm {
     session_absolute_hours: String,
     mail_from: String,
     time_zone: String,
+    audit_retention_days: String,
 }
 
 impl OrganizationForm {
@@ -48,6 +49,10 @@ impl OrganizationForm {
             session_absolute_hours: s.session_absolute_hours.to_string(),
             mail_from: s.mail_from.clone(),
             time_zone: s.time_zone.name().to_owned(),
+            audit_retention_days: match s.audit_retention_days {
+                0 => String::new(),
+                days => days.to_string(),
+            },
         }
     }
 
@@ -119,6 +124,19 @@ impl OrganizationForm {
         match crate::domain::time_zone(&self.time_zone) {
             Ok(zone) => out.push((keys::TIME_ZONE, zone.name().to_owned())),
             Err(message) => errors.add("time_zone", message),
+        }
+        let least = crate::db::audit::KEPT_AT_LEAST_DAYS;
+        match self.audit_retention_days.trim() {
+            "" | "0" => out.push((keys::AUDIT_RETENTION_DAYS, "0".to_owned())),
+            typed => match typed.parse::<i64>() {
+                Ok(days) if (least..=36_500).contains(&days) => {
+                    out.push((keys::AUDIT_RETENTION_DAYS, days.to_string()))
+                }
+                _ => errors.add(
+                    "audit_retention_days",
+                    format!("A whole number of days from {least} to 36500, or empty to keep events for ever."),
+                ),
+            },
         }
         out
     }

@@ -3,7 +3,7 @@
 
 use actix_web::web;
 
-use super::{accounts, assets, buildings, groups, health, invites, organization, profile, public, users};
+use super::{accounts, assets, audit, buildings, groups, health, invites, organization, profile, public, users};
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
@@ -108,4 +108,9 @@ routes! {
     post "/organization" => organization::update,
     post "/organization/test-email" => organization::test_email,
     post "/organization/get-started/dismiss" => organization::dismiss_get_started,
+
+    // Audit log tab
+    get "/audit" => audit::list,
+    get "/audit/export.csv" => audit::export,
+    get "/audit/{id}" => audit::show,
 }

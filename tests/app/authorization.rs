@@ -47,6 +47,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/users/bulk" | "/users/import" | "/users/import/confirm") => Needs(UsersManage),
         (_, "/users/{id}/impersonate") => Needs(UsersImpersonate),
         (_, "/impersonation/stop") => SignedIn,
+        (_, "/audit" | "/audit/export.csv" | "/audit/{id}") => Needs(AuditView),
         _ => return None,
     })
 }

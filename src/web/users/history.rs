@@ -10,40 +10,109 @@ pub struct EventView {
     pub details: String,
 }
 
-/// What `actor` did, in words, from an event's action and recorded details.
+/// What `actor` did, in words, from an event's action and recorded details, on the page of the
+/// user it is about.
 pub fn sentence(actor: &str, action: &str, details: &str) -> String {
+    sentence_about(actor, action, details, About::ThisUser)
+}
+
+/// What an event is about, as its sentence names it.
+#[derive(Debug, Clone, Copy)]
+pub enum About<'a> {
+    /// The user whose page this is.
+    ThisUser,
+    /// The one who acted.
+    Themselves,
+    /// Someone or something else, by its name then.
+    Named(&'a str),
+    Nothing,
+}
+
+/// The same, naming what the event is about as the Audit log does: "Olive Owner changed Ivy
+/// Invitee's Group: Regular → Support."
+pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) -> String {
     let details: Value = serde_json::from_str(details).unwrap_or(Value::Null);
+    let (who, whose, thing) = match about {
+        About::ThisUser => ("the user".to_owned(), String::new(), ""),
+        About::Themselves => ("themselves".to_owned(), "their ".to_owned(), ""),
+        About::Named(name) => (name.to_owned(), format!("{name}'s "), name),
+        About::Nothing => ("them".to_owned(), String::new(), ""),
+    };
+    let them = match about {
+        About::Named(name) => name,
+        _ => "them",
+    };
+    let changed = |what: &str| match changes(&details) {
+        changes if changes.is_empty() => format!("saved {what} without a change"),
+        changes => format!("changed {what}: {changes}"),
+    };
     let what = match action {
         "user.created" => match details["entry"].as_str() {
-            Some("invitation") => "added the user and sent an invitation".to_owned(),
-            Some("password") => "added the user with a password".to_owned(),
-            Some("import") => "added the user by a CSV import".to_owned(),
-            _ => "added the user".to_owned(),
+            Some("invitation") => format!("added {who} and sent an invitation"),
+            Some("password") => format!("added {who} with a password"),
+            Some("import") => format!("added {who} by a CSV import"),
+            _ => format!("added {who}"),
         },
         "user.updated" | "user.profile_updated" => match changes(&details) {
-            changes if changes.is_empty() => "saved the details without a change".to_owned(),
-            changes => format!("changed {changes}"),
+            changes if changes.is_empty() => format!("saved {whose}details without a change"),
+            changes => format!("changed {whose}{changes}"),
         },
-        "user.disable" => "disabled the user".to_owned(),
-        "user.enable" => "enabled the user".to_owned(),
-        "user.delete" => "deleted the user".to_owned(),
-        "user.restore" => "restored the user".to_owned(),
-        "user.access_changed" => access(&details),
+        "user.disable" => format!("disabled {who}"),
+        "user.enable" => format!("enabled {who}"),
+        "user.delete" => format!("deleted {who}"),
+        "user.restore" => format!("restored {who}"),
+        "user.access_changed" => access(&details, &whose),
         "user.password_changed" => "changed the password".to_owned(),
         "user.email_change_requested" => "asked to change the email address".to_owned(),
         "user.email_changed" => "confirmed a new email address".to_owned(),
         "user.email_verified" => "confirmed the email address".to_owned(),
         "user.signed_up" => "signed up".to_owned(),
-        "invite.sent" => "sent an invitation".to_owned(),
-        "invite.resent" => "sent a new invitation, replacing the one before".to_owned(),
-        "invite.revoked" => "revoked an invitation".to_owned(),
+        "users.exported" => "exported users as CSV".to_owned(),
+        "audit.exported" => "exported the audit log as CSV".to_owned(),
+        "invite.sent" => format!("sent {them} an invitation"),
+        "invite.resent" => format!("sent {them} a new invitation, replacing the one before"),
+        "invite.revoked" => format!("revoked {whose}invitation"),
         "invite.accepted" => "accepted the invitation and set up the account".to_owned(),
-        "impersonation.started" => "signed in as the user".to_owned(),
-        "impersonation.stopped" => "stopped signing in as the user".to_owned(),
+        "password_reset.sent" => format!("sent {them} a password-reset link"),
+        "password_reset.completed" => "reset the password from an emailed link".to_owned(),
+        "impersonation.started" => format!("signed in as {who}"),
+        "impersonation.stopped" => format!("stopped signing in as {who}"),
         "sign_in" => "signed in".to_owned(),
+        "sign_out" => "signed out".to_owned(),
+        "sign_in.failed" => {
+            let email = details["email"].as_str().unwrap_or_default();
+            return format!("A sign-in as “{email}” failed.");
+        }
+        "sign_in.locked" => {
+            let email = details["email"].as_str().unwrap_or_default();
+            let minutes = details["minutes"].as_i64().unwrap_or_default();
+            return format!("Sign-ins as “{email}” were locked for {minutes} minutes after repeated failures.");
+        }
+        "group.created" => format!("created the group {thing}"),
+        "group.updated" => changed(&format!("the group {thing}")),
+        "group.deleted" => format!("deleted the group {thing}"),
+        "building.created" => format!("added the building {thing}"),
+        "building.updated" => changed(&format!("the building {thing}")),
+        "building.deleted" => format!("deleted the building {thing}"),
+        "account.created" => format!("added the account {thing}"),
+        "account.updated" => changed(&format!("the account {thing}")),
+        "account.deleted" => format!("deleted the account {thing}"),
+        "settings.updated" => changed("the organization's settings"),
+        "settings.test_email" => "sent a test email".to_owned(),
+        "owner.created" => "set up the owner's account".to_owned(),
+        "owner_setup.link_issued" => "issued a one-time owner-setup link".to_owned(),
+        "signup.requested" => "asked to sign up".to_owned(),
         other => return format!("{actor}: {}.", other.replace(['.', '_'], " ")),
     };
-    format!("{actor} {what}.")
+    format!("{actor} {}.", what.trim_end())
+}
+
+/// The name in a person's label ("Ivy Invitee (ivy@example.com)" → "Ivy Invitee").
+pub fn name_in(label: &str) -> &str {
+    match label.rsplit_once(" (") {
+        Some((name, rest)) if rest.ends_with(')') && rest.contains('@') => name,
+        _ => label,
+    }
 }
 
 /// "Title: Technician → Senior technician; Phone: (none) → +1 702 555 0100", from
@@ -85,7 +154,7 @@ fn shown(value: &Value) -> String {
 }
 
 /// "changed Property Access: 2 buildings granted, 1 account revoked".
-fn access(details: &Value) -> String {
+fn access(details: &Value, whose: &str) -> String {
     let count = |key: &str| details[key].as_array().map_or(0, Vec::len);
     let parts: Vec<String> = [
         ("buildings_added", "building", "granted"),
@@ -101,8 +170,8 @@ fn access(details: &Value) -> String {
     })
     .collect();
     match parts.is_empty() {
-        true => "changed Property Access".to_owned(),
-        false => format!("changed Property Access: {}", parts.join(", ")),
+        true => format!("changed {whose}Property Access"),
+        false => format!("changed {whose}Property Access: {}", parts.join(", ")),
     }
 }
 
@@ -123,6 +192,11 @@ mod tests {
             sentence("Ava", "user.access_changed", access),
             "Ava changed Property Access: 2 buildings granted, 1 whole account revoked."
         );
-        assert_eq!(sentence("System", "password_reset.completed", "{}"), "System: password reset completed.");
+        assert_eq!(sentence("Ava", "user.bulk_frobbed", "{}"), "Ava: user bulk frobbed.");
+        let group = r#"{"before":{"Group":"Regular"},"after":{"Group":"Support"}}"#;
+        assert_eq!(
+            sentence_about("Olive Owner", "user.updated", group, About::Named("Ivy Invitee")),
+            "Olive Owner changed Ivy Invitee's Group: Regular → Support."
+        );
     }
 }

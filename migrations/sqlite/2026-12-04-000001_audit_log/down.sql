@@ -1,0 +1,10 @@
+DROP INDEX audit_events_category;
+DROP INDEX audit_events_impersonator;
+DROP INDEX audit_events_actor;
+DROP INDEX audit_events_target;
+CREATE INDEX audit_events_target ON audit_events (target_type, target_id, at);
+CREATE INDEX audit_events_actor ON audit_events (actor_id, at);
+CREATE INDEX audit_events_action ON audit_events (action, at);
+ALTER TABLE audit_events DROP COLUMN category;
+ALTER TABLE audit_events DROP COLUMN impersonator_label;
+ALTER TABLE audit_events DROP COLUMN actor_label;
