@@ -2,6 +2,7 @@
 # Benchmarks Concierge: seeds USERS demo users, starts the release binary, signs in, and drives
 # it with wrk. Prints one table and writes it to docs/BENCHMARKS.md.
 #   bench/run.sh [USERS] [POSTGRES_URL]
+# EVENTS (default 1,000,000) audit events are seeded too, over a year, for the Audit log's pages.
 # Run by hand; never part of the test suite. Needs wrk, curl and bc (apt-get install wrk curl bc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ CONNECTIONS=${CONNECTIONS:-4 16}
 PORT=${PORT:-18080}
 BASE="http://127.0.0.1:$PORT"
 OUT=${OUT:-docs/BENCHMARKS.md}
+EVENTS=${EVENTS:-1000000}
 
 for tool in wrk curl bc; do
   command -v $tool >/dev/null || { echo "bench: $tool is missing (apt-get install wrk curl bc)"; exit 1; }
@@ -25,7 +27,7 @@ trap 'kill $SERVER 2>/dev/null && wait $SERVER 2>/dev/null; rm -rf "$WORK"' EXIT
 if [ -n "$PG_URL" ]; then DB_URL=$PG_URL; BACKEND=PostgreSQL; else DB_URL="sqlite://$WORK/bench.db"; BACKEND=SQLite; fi
 echo "seeding $USERS users on $BACKEND…"
 SEED_START=$(date +%s.%N)
-DATABASE_URL=$DB_URL $BIN seed-demo --users "$USERS" --buildings $(( USERS / 100 + 20 )) --force | tail -1
+DATABASE_URL=$DB_URL $BIN seed-demo --users "$USERS" --buildings $(( USERS / 100 + 20 )) --events "$EVENTS" --force | tail -1
 SEED_SECONDS=$(echo "$(date +%s.%N) - $SEED_START" | bc)
 
 START=$(date +%s%N)
@@ -97,6 +99,20 @@ measure "filtered by a group" "/users?group=2&per_page=100"
 measure "filtered by status, sorted by last sign-in" "/users?status=invited&sort=last_sign_in&dir=desc&per_page=100"
 measure "user page" "/users/$USER_ID"
 
+# The Audit log at EVENTS events: the newest page, each kind of filter, and an old page.
+if [ "$EVENTS" -gt 0 ]; then
+  PERSON=$(curl -fs -H "Cookie: $BENCH_COOKIE" "$BASE/users/$USER_ID" | grep -o '[a-z.]*[0-9]*@demo.example' | head -1)
+  WEEK_FROM=$(date -u -d '-60 days' +%Y-%m-%d); WEEK_TO=$(date -u -d '-54 days' +%Y-%m-%d)
+  OLD=$(( EVENTS / 10 ))
+  measure "audit log, newest page (50 events)" "/audit"
+  measure "audit log, an old page" "/audit?before=$OLD"
+  measure "audit log, user changes" "/audit?category=users"
+  measure "audit log, while signed in as someone" "/audit?impersonated=1"
+  measure "audit log, one person's user changes" "/audit?user=$PERSON&category=users"
+  measure "audit log, done by one person" "/audit?actor=$PERSON"
+  measure "audit log, one week of settings" "/audit?category=settings&from=$WEEK_FROM&to=$WEEK_TO"
+fi
+
 # The CSV export of every user, timed, and the server's peak memory with it.
 # The server's own memory (RssAnon) is sampled while it runs: the peak RSS also counts the pages of
 # the database file SQLite maps, which the kernel shares and can drop.
@@ -154,7 +170,7 @@ DB_MB=$([ -z "$PG_URL" ] && echo $(( $(stat -c %s "$WORK/bench.db") / 1048576 ))
 RATIO=$(echo "scale=2; $LIST_RPS / $HEALTHZ_RPS" | bc)
 
 {
-  echo "## $USERS users on $BACKEND — $(date -u +%Y-%m-%d)"
+  echo "## $USERS users and $EVENTS audit events on $BACKEND — $(date -u +%Y-%m-%d)"
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/ {print $2}') GiB."
   echo "Command: \`bench/run.sh $USERS${PG_URL:+ <postgres-url>}\` (wrk, 2 threads, $DURATION each)."

@@ -66,6 +66,24 @@ pub struct Config {
     pub deliver_mail: bool,
     pub mail_retry_base: std::time::Duration,
     pub trusted_proxies: crate::auth::client::TrustedProxies,
+    /// The time sessions are judged by (tests move it forward instead of waiting).
+    pub clock: Clock,
+}
+
+/// The system's clock, moved forward by a number of seconds that is 0 unless a test moves it.
+#[derive(Debug, Clone, Default)]
+pub struct Clock(std::sync::Arc<std::sync::atomic::AtomicI64>);
+
+impl Clock {
+    /// Seconds since 1970, as the portal reads them.
+    pub fn timestamp(&self) -> i64 {
+        chrono::Utc::now().timestamp() + self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Moves the clock `seconds` on.
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl ConfigArgs {
@@ -132,6 +150,7 @@ impl ConfigArgs {
             deliver_mail: true,
             mail_retry_base: std::time::Duration::from_secs(self.mail_retry_seconds.max(1)),
             trusted_proxies,
+            clock: Clock::default(),
         })
     }
 }

@@ -41,6 +41,9 @@ enum Command {
         /// How many buildings (in accounts of 20).
         #[arg(long, default_value_t = 200)]
         buildings: u64,
+        /// How many audit events, over the past year.
+        #[arg(long, default_value_t = 0)]
+        events: u64,
         /// Add more even when demo users exist.
         #[arg(long)]
         force: bool,
@@ -63,7 +66,7 @@ fn main() -> ExitCode {
         Command::CreateOwner => create_owner(&config),
         Command::ExportUsers => export_users(&config),
         Command::ImportUsers { file } => import_users(&config, &file),
-        Command::SeedDemo { users, buildings, force } => seed_demo(&config, users, buildings, force),
+        Command::SeedDemo { users, buildings, events, force } => seed_demo(&config, users, buildings, events, force),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,17 +121,18 @@ fn create_owner(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn seed_demo(config: &Config, users: u64, buildings: u64, force: bool) -> anyhow::Result<()> {
+fn seed_demo(config: &Config, users: u64, buildings: u64, events: u64, force: bool) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, 1)?;
     db.migrate()?;
     let hash = bcrypt::hash(concierge::seed::DEMO_PASSWORD, config.bcrypt_cost)?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let seeded =
-        concierge::seed::seed(&mut conn, users, buildings, &hash, force).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let seeded = concierge::seed::seed(&mut conn, users, buildings, events, &hash, force)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     println!(
-        "Seeded {} users and {} buildings in {:.1} s. Sign in as {} with the password {}.",
+        "Seeded {} users, {} buildings and {} audit events in {:.1} s. Sign in as {} with the password {}.",
         seeded.users,
         seeded.buildings,
+        seeded.events,
         seeded.seconds,
         concierge::seed::DEMO_ADMIN,
         concierge::seed::DEMO_PASSWORD

@@ -133,15 +133,17 @@ fn quote(s: &str) -> String {
 pub struct Seeded {
     pub users: u64,
     pub buildings: u64,
+    pub events: u64,
     pub seconds: f64,
 }
 
-/// Seeds `users` users and `buildings` buildings. Refuses a database that has demo users unless
+/// Seeds `users` users, `buildings` buildings and `events` audit events. Refuses a database that has demo users unless
 /// `force`, so a second run never doubles the data by accident.
 pub fn seed(
     conn: &mut DbConnection,
     users: u64,
     buildings: u64,
+    events: u64,
     password_hash: &str,
     force: bool,
 ) -> Result<Seeded, AppError> {
@@ -337,10 +339,140 @@ pub fn seed(
             crate::db::transaction(conn, |conn| add_users(conn, n, (n + 50_000).min(users)))?;
         }
     }
+    if events > 0 {
+        let people: Vec<(i64, String, String, String)> = u::table
+            .filter(u::id.ge(first_user))
+            .order(u::id)
+            .limit(5_000)
+            .select((u::id, u::first_name, u::last_name, u::email))
+            .load(conn)?;
+        for n in (0..events).step_by(50_000) {
+            let end = (n + 50_000).min(events);
+            crate::db::transaction(conn, |conn| add_events(conn, &mut rng, &people, n, end, events, at))?;
+        }
+    }
     if !pg {
         conn.batch_execute("PRAGMA synchronous = NORMAL; ANALYZE;")?;
     } else {
         conn.batch_execute("ANALYZE")?;
     }
-    Ok(Seeded { users, buildings, seconds: started.elapsed().as_secs_f64() })
+    Ok(Seeded { users, buildings, events, seconds: started.elapsed().as_secs_f64() })
+}
+
+/// Audit events `n..end` of `total`, spread over the year before `at` in order: mostly sign-ins,
+/// then changes of users and their access, some invitations, a few by someone signed in as
+/// someone else, and the rest about groups, buildings and settings.
+fn add_events(
+    conn: &mut DbConnection,
+    rng: &mut Rng,
+    people: &[(i64, String, String, String)],
+    n: u64,
+    end: u64,
+    total: u64,
+    at: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    use crate::db::audit::{category_of, person_label};
+    if people.is_empty() {
+        return Ok(());
+    }
+    let year = 365 * 24 * 3600;
+    let columns = "INSERT INTO audit_events (at, actor_id, actor_label, impersonator_id, impersonator_label, action, \
+                   category, target_type, target_id, target_label, details, ip, user_agent) VALUES ";
+    let mut i = n;
+    while i < end {
+        let stop = (i + 5_000).min(end);
+        let mut sql = String::from(columns);
+        for k in i..stop {
+            let when = at - chrono::Duration::seconds(year - (year * k as i64) / total.max(1) as i64);
+            let pick = |rng: &mut Rng| &people[rng.below(people.len() as u64) as usize];
+            let (actor, target) = (pick(rng), pick(rng));
+            let label = |p: &(i64, String, String, String)| quote(&person_label(&p.1, &p.2, &p.3));
+            let (action, details, by_self, impersonated) = match rng.below(100) {
+                0..=59 => ("sign_in", "{}".to_owned(), true, false),
+                60..=69 => (
+                    "sign_in.failed",
+                    format!(r#"{{"email":"{}","reason":"wrong email or password"}}"#, target.3),
+                    false,
+                    false,
+                ),
+                70..=81 => (
+                    "user.updated",
+                    format!(
+                        r#"{{"before":{{"Title":"{}"}},"after":{{"Title":"{}"}}}}"#,
+                        TITLES[rng.below(8) as usize],
+                        TITLES[rng.below(8) as usize]
+                    ),
+                    false,
+                    false,
+                ),
+                82..=84 => (
+                    "user.updated",
+                    r#"{"before":{"Group":"Regular"},"after":{"Group":"Support"}}"#.to_owned(),
+                    false,
+                    false,
+                ),
+                85..=89 => (
+                    "user.access_changed",
+                    r#"{"buildings_added":[1],"buildings_removed":[],"accounts_added":[],"accounts_removed":[]}"#
+                        .to_owned(),
+                    false,
+                    false,
+                ),
+                90..=93 => ("invite.sent", "{}".to_owned(), false, false),
+                94 => (
+                    "user.profile_updated",
+                    r#"{"before":{"Phone":""},"after":{"Phone":"+1 702 555 0100"}}"#.to_owned(),
+                    true,
+                    true,
+                ),
+                95..=96 => (
+                    "group.updated",
+                    r#"{"before":{"name":"Leasing"},"after":{"name":"Leasing team"}}"#.to_owned(),
+                    false,
+                    false,
+                ),
+                97..=98 => (
+                    "building.updated",
+                    r#"{"before":{"city":"Reno"},"after":{"city":"Sparks"}}"#.to_owned(),
+                    false,
+                    false,
+                ),
+                _ => (
+                    "settings.updated",
+                    r#"{"before":{"org_name":"Demo"},"after":{"org_name":"Demo Estates"}}"#.to_owned(),
+                    false,
+                    false,
+                ),
+            };
+            let (actor_id, actor_label) = match action {
+                "sign_in.failed" => ("NULL".to_owned(), "''".to_owned()),
+                _ if by_self => (target.0.to_string(), label(target)),
+                _ => (actor.0.to_string(), label(actor)),
+            };
+            let (impersonator_id, impersonator_label) =
+                if impersonated { (actor.0.to_string(), label(actor)) } else { ("NULL".to_owned(), "''".to_owned()) };
+            let (target_type, target_id, target_label) = match category_of(action) {
+                "groups" => ("'group'".to_owned(), "2".to_owned(), "'Regular'".to_owned()),
+                "buildings" => ("'building'".to_owned(), "1".to_owned(), "'Harbor Tower 1'".to_owned()),
+                "settings" => ("NULL".to_owned(), "NULL".to_owned(), "''".to_owned()),
+                _ => ("'user'".to_owned(), target.0.to_string(), label(target)),
+            };
+            let sep = if k == i { "" } else { "," };
+            write!(
+                sql,
+                "{sep}({}, {actor_id}, {actor_label}, {impersonator_id}, {impersonator_label}, {}, {}, {target_type}, \
+                 {target_id}, {target_label}, {}, '10.0.{}.{}', 'Mozilla/5.0 (demo)')",
+                quote(&when.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
+                quote(action),
+                quote(category_of(action)),
+                quote(&details),
+                rng.below(256),
+                rng.below(256),
+            )
+            .ok();
+        }
+        conn.batch_execute(&sql)?;
+        i = stop;
+    }
+    Ok(())
 }

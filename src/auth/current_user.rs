@@ -32,6 +32,10 @@ pub struct CurrentUser {
     pub time_zone: chrono_tz::Tz,
     /// Set while an administrator is signed in as this user.
     pub impersonator_id: Option<i64>,
+    /// Who that administrator is ("Olive Owner (owner@example.com)"), and when it ends (UTC).
+    pub impersonator_label: String,
+    pub impersonation_ends: Option<chrono::NaiveDateTime>,
+    pub impersonation_seconds_left: i64,
     pub org_name: String,
     pub audit: AuditContext,
     pub session: SessionState,
@@ -118,7 +122,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         })
         .await?;
 
-    let now = chrono::Utc::now().timestamp();
+    let now = state.config.clock.timestamp();
     let expired = now - cookie.seen > settings.session_idle_minutes * 60
         || now - cookie.started > settings.session_absolute_hours * 3600;
     let valid = row.as_ref().is_some_and(|(u, _, _)| {
@@ -127,10 +131,25 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     });
     let impersonation_holds =
         cookie.impersonator_id.is_none() || impersonation_holds(&cookie, impersonator.as_ref(), row.as_ref(), now);
+    let ends = cookie.impersonation_started.map(|started| started + settings.impersonation_minutes * 60);
     let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired && impersonation_holds) else {
         session.sign_out();
         return Err(sign_in_required());
     };
+    // The time is up: the administrator is back in their own session (which the checks above
+    // found standing), and the event says why.
+    if cookie.impersonator_id.is_some() && ends.is_some_and(|ends| now > ends) {
+        let (admin_id, ctx) =
+            (cookie.impersonator_id.unwrap_or_default(), AuditContext::from_request(&req, None, None));
+        let name = user.full_name();
+        state
+            .db
+            .run(move |conn| crate::ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user, "time limit"))
+            .await?;
+        session.resume(&cookie)?;
+        session.success(format!("Your time signed in as {name} ended: you are back in your own account."));
+        return Err(AppError::SignInRequired { next: Some("/settings".into()) });
+    }
     session.touch(now, cookie.seen);
     // Someone signed in as this user is never held to the user's forced password change.
     if user.must_change_password && cookie.impersonator_id.is_none() && !allowed_before_new_password(req.path()) {
@@ -149,6 +168,15 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         must_change_password: user.must_change_password,
         time_zone: crate::domain::time_zone(&user.time_zone).unwrap_or(settings.time_zone),
         impersonator_id: cookie.impersonator_id,
+        impersonator_label: impersonator
+            .as_ref()
+            .map(|(admin, _, _)| db::audit::person_label(&admin.first_name, &admin.last_name, &admin.email))
+            .unwrap_or_default(),
+        impersonation_ends: ends
+            .filter(|_| cookie.impersonator_id.is_some())
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map(|t| t.naive_utc()),
+        impersonation_seconds_left: ends.filter(|_| cookie.impersonator_id.is_some()).map_or(0, |t| t - now),
         cookie: cookie.clone(),
         org_name: settings.org_name,
         audit,
@@ -164,7 +192,8 @@ pub async fn signed_in(req: HttpRequest) -> Option<CurrentUser> {
 
 /// Whether a session in which an administrator acts as someone still stands: it ends with the
 /// administrator's own session (their stamp and status), when they lose `users.impersonate` or
-/// may no longer sign in as this user, and after `IMPERSONATION_MINUTES`.
+/// may no longer sign in as this user. (Its time limit is checked after: the administrator
+/// then returns to their own session.)
 fn impersonation_holds(
     cookie: &super::session::SessionUser,
     impersonator: Option<&(db::users::User, String, PermissionSet)>,
@@ -181,7 +210,7 @@ fn impersonation_holds(
     admin.status() == UserStatus::Active
         && super::secret::constant_time_eq(admin.security_stamp.as_bytes(), stamp.as_bytes())
         && rules::may(&actor, rules::Action::Impersonate, &target).is_ok()
-        && now - started <= super::session::IMPERSONATION_MINUTES * 60
+        && now >= started
 }
 
 /// The user check of a state-changing request, made by `check_first`.

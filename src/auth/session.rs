@@ -52,12 +52,9 @@ pub struct SessionUser {
     /// The impersonator's own security stamp, as it was when they began: their session ends
     /// this one when it ends.
     pub impersonator_stamp: Option<String>,
-    /// When the impersonation began (it lasts at most `IMPERSONATION_MINUTES`).
+    /// When the impersonation began (it lasts at most the organization's `impersonation_minutes`).
     pub impersonation_started: Option<i64>,
 }
-
-/// How long a session as someone else lasts at most.
-pub const IMPERSONATION_MINUTES: i64 = 30;
 
 pub struct SessionState(Session);
 
@@ -99,12 +96,18 @@ impl SessionState {
     /// Starts a session as `user_id` for the signed-in `impersonator`, keeping what ends it:
     /// the impersonator's stamp and the start of their own session (whose absolute lifetime
     /// goes on counting).
-    pub fn impersonate(&self, user_id: i64, security_stamp: &str, impersonator: &SessionUser) -> Result<(), AppError> {
+    pub fn impersonate(
+        &self,
+        user_id: i64,
+        security_stamp: &str,
+        impersonator: &SessionUser,
+        now: i64,
+    ) -> Result<(), AppError> {
         self.sign_in(user_id, security_stamp)?;
         self.insert(STARTED, impersonator.started)?;
         self.insert(IMPERSONATOR, impersonator.user_id)?;
         self.insert(IMPERSONATOR_STAMP, &impersonator.security_stamp)?;
-        self.insert(IMPERSONATION_STARTED, chrono::Utc::now().timestamp())
+        self.insert(IMPERSONATION_STARTED, now)
     }
 
     /// Back to the impersonator's own session, as it was: same stamp, same start.

@@ -101,7 +101,7 @@ pub fn person_label(first_name: &str, last_name: &str, email: &str) -> String {
 }
 
 /// A user's label as they are now ("" when there is no such user).
-fn label_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, AppError> {
+pub fn label_of(conn: &mut DbConnection, id: Option<i64>) -> Result<String, AppError> {
     use super::schema::users;
     let Some(id) = id else { return Ok(String::new()) };
     let found: Option<(String, String, String)> =

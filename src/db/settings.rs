@@ -23,6 +23,10 @@ pub struct Settings {
     pub time_zone: chrono_tz::Tz,
     /// Audit events older than this many days are deleted (at least 90); 0 keeps them for ever.
     pub audit_retention_days: i64,
+    /// How long signing in as someone lasts at most (1 to 30 minutes).
+    pub impersonation_minutes: i64,
+    /// Whether a user is mailed when someone signs in as them.
+    pub impersonation_mail: bool,
 }
 
 impl Default for Settings {
@@ -39,6 +43,8 @@ impl Default for Settings {
             mail_from: "Concierge <concierge@localhost>".into(),
             time_zone: chrono_tz::UTC,
             audit_retention_days: 0,
+            impersonation_minutes: 30,
+            impersonation_mail: true,
         }
     }
 }
@@ -57,6 +63,10 @@ pub mod keys {
     pub const TIME_ZONE: &str = "time_zone";
     /// Days audit events are kept ("0": for ever).
     pub const AUDIT_RETENTION_DAYS: &str = "audit_retention_days";
+    /// Minutes signing in as someone lasts at most.
+    pub const IMPERSONATION_MINUTES: &str = "impersonation_minutes";
+    /// "false" when users are not mailed about someone signing in as them.
+    pub const IMPERSONATION_MAIL: &str = "impersonation_mail";
     /// "dismissed" once the Get started card is put away.
     pub const GET_STARTED: &str = "get_started";
     /// Not an administrator's setting: the key that signs session cookies.
@@ -84,6 +94,8 @@ impl Settings {
                 keys::MAIL_FROM => s.mail_from = value,
                 keys::TIME_ZONE => s.time_zone = value.parse().unwrap_or(s.time_zone),
                 keys::AUDIT_RETENTION_DAYS => s.audit_retention_days = int(0),
+                keys::IMPERSONATION_MINUTES => s.impersonation_minutes = int(30).min(30),
+                keys::IMPERSONATION_MAIL => s.impersonation_mail = value != "false",
                 _ => {}
             }
         }

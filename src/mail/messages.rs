@@ -89,6 +89,32 @@ pub fn password_changed(settings: &Settings, to: &str, first_name: &str) -> Resu
     )
 }
 
+/// Tells a user that an administrator signed in as them: who, when, why.
+pub fn impersonated(
+    settings: &Settings,
+    to: &str,
+    first_name: &str,
+    administrator: &str,
+    when: &str,
+    reason: &str,
+) -> Result<Message, AppError> {
+    render(
+        settings,
+        Notice {
+            kind: "impersonation",
+            to,
+            subject: format!("{administrator} signed in to {} as you", settings.org_name),
+            greeting: format!("Hello {first_name},"),
+            lines: vec![
+                format!("{administrator} signed in as you on {when}, for {} minutes at most.", settings.impersonation_minutes),
+                format!("The reason they gave: “{reason}”"),
+                "Everything they do meanwhile is recorded under both names. If you did not expect this, ask your administrator about it.".into(),
+            ],
+            link: None,
+        },
+    )
+}
+
 pub fn verify_email(settings: &Settings, to: &str, first_name: &str, link: &str) -> Result<Message, AppError> {
     render(
         settings,

@@ -68,15 +68,17 @@ pub fn signed_out(conn: &mut DbConnection, ctx: &AuditContext) -> Result<(), App
     audit::record(conn, ctx, "sign_out", Target::none(), serde_json::json!({}))
 }
 
-/// The administrator returns to their own account: the event is theirs.
+/// The administrator returns to their own account (`why`: "returned", "time limit"): the event
+/// is theirs.
 pub fn impersonation_stopped(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     admin_id: i64,
     impersonated: &users::User,
+    why: &str,
 ) -> Result<(), AppError> {
     let mut ctx = ctx.as_actor(admin_id);
     ctx.impersonator_id = None;
     let target = Target::user(impersonated.id, &impersonated.email);
-    audit::record(conn, &ctx, "impersonation.stopped", target, serde_json::json!({}))
+    audit::record(conn, &ctx, "impersonation.stopped", target, serde_json::json!({ "why": why }))
 }

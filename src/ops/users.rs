@@ -218,7 +218,7 @@ pub fn update_info(
         errors.add("version", "Someone else saved changes to this user after you opened the form.");
     }
     let (Some(info), true) = (info, errors.is_empty()) else {
-        let conflicts = if stale { differences(&before, typed) } else { Vec::new() };
+        let conflicts = if stale { readable_differences(conn, &before, typed)? } else { Vec::new() };
         return Ok(InfoSaved::Rejected { errors, conflicts, version: target.user.version });
     };
     save_info(conn, actor, &target, &info, public_url)
@@ -265,7 +265,7 @@ fn save_info(
     }
     let saved = users_db::find(conn, id)?.ok_or(AppError::NotFound)?;
     let after = form_of(&saved);
-    let (b, a) = changed(&form_of(&target.user), &after);
+    let (b, a) = changed(conn, &form_of(&target.user), &after)?;
     audit::record(
         conn,
         &actor.audit,
@@ -302,15 +302,41 @@ pub fn differences(saved: &UserInfoForm, typed: &UserInfoForm) -> Vec<(&'static 
     pairs.into_iter().filter(|(_, a, b)| a.trim() != b.trim()).map(|(f, a, b)| (f, a.clone(), b.clone())).collect()
 }
 
+/// The same, each value as people read it: a group by its name, a job function by its label.
+fn readable_differences(
+    conn: &mut DbConnection,
+    saved: &UserInfoForm,
+    typed: &UserInfoForm,
+) -> Result<Vec<(&'static str, String, String)>, AppError> {
+    let mut readable = |field: &str, value: String| -> Result<String, AppError> {
+        Ok(match field {
+            "Group" => match value.parse::<i64>() {
+                Ok(id) => crate::db::groups::find(conn, id)?.map_or(value, |g| g.name),
+                Err(_) => value,
+            },
+            "Job function" => crate::domain::JobFunction::label_of(&value).to_owned(),
+            _ => value,
+        })
+    };
+    differences(saved, typed)
+        .into_iter()
+        .map(|(field, a, b)| Ok((field, readable(field, a)?, readable(field, b)?)))
+        .collect()
+}
+
 /// Before and after of the fields that changed, for the audit log.
-fn changed(before: &UserInfoForm, after: &UserInfoForm) -> (serde_json::Value, serde_json::Value) {
+fn changed(
+    conn: &mut DbConnection,
+    before: &UserInfoForm,
+    after: &UserInfoForm,
+) -> Result<(serde_json::Value, serde_json::Value), AppError> {
     let mut b = serde_json::Map::new();
     let mut a = serde_json::Map::new();
-    for (field, x, y) in differences(before, after) {
+    for (field, x, y) in readable_differences(conn, before, after)? {
         b.insert(field.to_owned(), x.into());
         a.insert(field.to_owned(), y.into());
     }
-    (b.into(), a.into())
+    Ok((b.into(), a.into()))
 }
 
 /// Sends an invited user a fresh invitation; earlier links stop working.
@@ -359,21 +385,44 @@ pub fn send_password_reset(
     Ok(target)
 }
 
-/// Checks and records the start of a session as `id`; the caller switches the cookie.
-pub fn start_impersonation(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Target, AppError> {
+/// Checks and records the start of a session as `id` for `reason` (already checked: a short
+/// line), and mails the user unless the organization turned that off; the caller switches the
+/// cookie. Returns the user and how many minutes it lasts at most.
+pub fn start_impersonation(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    reason: &str,
+) -> Result<(Target, i64), AppError> {
     let target = Target::load(conn, id)?;
     actor.may(Action::Impersonate, &target)?;
     if target.user.status() != UserStatus::Active {
         return Err(AppError::Unfit("Only an active user can be signed in as.".into()));
+    }
+    let settings = crate::db::settings::Settings::load(conn)?;
+    let mailed = settings.impersonation_mail;
+    if mailed {
+        let zone = crate::domain::time_zone(&target.user.time_zone).unwrap_or(settings.time_zone);
+        let who = audit::label_of(conn, Some(actor.id))?;
+        let when = crate::domain::when_in(Some(crate::db::now()), zone);
+        let message = crate::mail::messages::impersonated(
+            &settings,
+            &target.user.email,
+            &target.user.first_name,
+            &who,
+            &when,
+            reason,
+        )?;
+        crate::db::outbox::enqueue(conn, &message)?;
     }
     audit::record(
         conn,
         &actor.audit,
         "impersonation.started",
         Event::user(id, &target.user.email),
-        serde_json::json!({}),
+        serde_json::json!({ "reason": reason, "minutes": settings.impersonation_minutes, "user_mailed": mailed }),
     )?;
-    Ok(target)
+    Ok((target, settings.impersonation_minutes))
 }
 
 /// How a new user gets in.

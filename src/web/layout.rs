@@ -47,8 +47,13 @@ pub struct Layout {
 
 pub struct LayoutUser {
     pub name: String,
+    pub email: String,
     pub initials: String,
     pub impersonating: bool,
+    /// While impersonating: who is behind it, when it ends, and the minutes left.
+    pub impersonator: String,
+    pub until: String,
+    pub minutes_left: i64,
 }
 
 impl Layout {
@@ -70,7 +75,18 @@ impl Layout {
         Layout {
             title,
             org_name: user.org_name.clone(),
-            user: Some(LayoutUser { name: user.full_name(), initials, impersonating }),
+            user: Some(LayoutUser {
+                name: user.full_name(),
+                email: user.email.clone(),
+                initials,
+                impersonating,
+                impersonator: user.impersonator_label.clone(),
+                until: user
+                    .impersonation_ends
+                    .map(|t| chrono::TimeZone::from_utc_datetime(&user.time_zone, &t).format("%H:%M %Z").to_string())
+                    .unwrap_or_default(),
+                minutes_left: (user.impersonation_seconds_left.max(0) + 59) / 60,
+            }),
             tabs,
             flash: user.take_flash(),
             csrf_token: user.csrf_token(),

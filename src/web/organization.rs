@@ -34,6 +34,8 @@ pub struct OrganizationForm {
     mail_from: String,
     time_zone: String,
     audit_retention_days: String,
+    impersonation_minutes: String,
+    impersonation_mail: String,
 }
 
 impl OrganizationForm {
@@ -53,6 +55,8 @@ impl OrganizationForm {
                 0 => String::new(),
                 days => days.to_string(),
             },
+            impersonation_minutes: s.impersonation_minutes.to_string(),
+            impersonation_mail: if s.impersonation_mail { "on".into() } else { String::new() },
         }
     }
 
@@ -117,6 +121,7 @@ impl OrganizationForm {
             24 * 90,
             "hours",
         );
+        number("impersonation_minutes", keys::IMPERSONATION_MINUTES, &self.impersonation_minutes, 1, 30, "minutes");
         match self.mail_from.trim().parse::<lettre::message::Mailbox>() {
             Ok(m) => out.push((keys::MAIL_FROM, m.to_string())),
             Err(_) => errors.add("mail_from", "An address like Concierge <portal@example.com>."),
@@ -125,6 +130,7 @@ impl OrganizationForm {
             Ok(zone) => out.push((keys::TIME_ZONE, zone.name().to_owned())),
             Err(message) => errors.add("time_zone", message),
         }
+        out.push((keys::IMPERSONATION_MAIL, (self.impersonation_mail == "on").to_string()));
         let least = crate::db::audit::KEPT_AT_LEAST_DAYS;
         match self.audit_retention_days.trim() {
             "" | "0" => out.push((keys::AUDIT_RETENTION_DAYS, "0".to_owned())),

@@ -71,6 +71,7 @@ routes! {
     post "/users/{id}/restore" => users::lifecycle::change_status,
     post "/users/{id}/resend-invite" => users::lifecycle::resend_invite,
     post "/users/{id}/send-password-reset" => users::lifecycle::send_reset,
+    get "/users/{id}/impersonate" => users::impersonate::start_page,
     post "/users/{id}/impersonate" => users::impersonate::start,
     post "/impersonation/stop" => users::impersonate::stop,
     get "/invites" => invites::list,

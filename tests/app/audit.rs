@@ -164,7 +164,10 @@ async fn dates_are_read_in_the_readers_time_zone_and_impersonation_is_its_own_fi
 
     // What is done while signed in as someone names both people, and is found by its filter.
     let uma = app.create_user(UserSpec { email: "uma@example.com", group: "regular", ..UserSpec::default() }).await;
-    admin.post(&format!("/users/{}/impersonate", uma.id), &[]).await.assert_status(303);
+    admin
+        .post(&format!("/users/{}/impersonate", uma.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_status(303);
     let profile = admin.get("/profile/edit").await;
     profile.form("/profile").set("title", "Caretaker").submit(&admin).await.assert_status(303);
     admin.post("/impersonation/stop", &[]).await.assert_status(303);

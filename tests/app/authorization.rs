@@ -84,7 +84,10 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
     let (impersonating, _) = app.signed_in("impersonator@example.com", "admin").await;
     let regular =
         app.create_user(UserSpec { email: "as-regular@example.com", group: "regular", ..UserSpec::default() }).await;
-    impersonating.post(&format!("/users/{}/impersonate", regular.id), &[]).await.assert_redirect_to("/settings");
+    impersonating
+        .post(&format!("/users/{}/impersonate", regular.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_redirect_to("/settings");
     impersonating.forget_csrf();
     sessions.push((
         "impersonated session".into(),

@@ -21,7 +21,10 @@ async fn an_error_page_keeps_the_frame_of_a_signed_in_person() {
 
     // An administrator signed in as someone who meets a refusal keeps the way back.
     let user = app.create_user(UserSpec { email: "reg@example.com", group: "regular", ..UserSpec::default() }).await;
-    admin.post(&format!("/users/{}/impersonate", user.id), &[]).await.assert_redirect_to("/settings");
+    admin
+        .post(&format!("/users/{}/impersonate", user.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_redirect_to("/settings");
     let refused = admin.get("/users").await;
     refused.assert_status(403).assert_contains("Not allowed");
     refused.assert_contains("action=\"/impersonation/stop\"").assert_contains("Return to your own account");

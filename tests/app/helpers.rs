@@ -95,6 +95,7 @@ pub fn test_config(database_url: &str) -> Config {
         deliver_mail: false,
         mail_retry_base: std::time::Duration::from_millis(200),
         trusted_proxies: Default::default(),
+        clock: Default::default(),
     }
 }
 

@@ -11,6 +11,7 @@ mod directory;
 mod faults;
 mod first_week;
 mod foundation;
+mod impersonation;
 mod invitations;
 mod matrix;
 mod rules;

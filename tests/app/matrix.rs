@@ -149,7 +149,10 @@ async fn scene(actor: Actor) -> Scene {
             let user =
                 app.create_user(UserSpec { email: "played@example.com", group: "regular", ..UserSpec::default() });
             let user = user.await;
-            browser.post(&format!("/users/{}/impersonate", user.id), &[]).await.assert_redirect_to("/settings");
+            browser
+                .post(&format!("/users/{}/impersonate", user.id), &[("reason", "Checking what they see")])
+                .await
+                .assert_redirect_to("/settings");
             (browser, user.id)
         }
         _ => {
@@ -268,7 +271,7 @@ async fn attempt(scene: &Scene, act: Act, id: i64) -> bool {
         }
         Act::Impersonate => {
             let earlier = impersonations_of(app, id).await;
-            post(format!("/users/{id}/impersonate"), Vec::new()).await;
+            post(format!("/users/{id}/impersonate"), vec![("reason".into(), "Checking what they see".into())]).await;
             let started = impersonations_of(app, id).await - earlier;
             if started > 0 {
                 // A new session began, with a new form token.

@@ -204,7 +204,10 @@ async fn impersonation_ends_with_the_administrators_own_session() {
     let app = spawn_app().await;
     let (admin, owner) = app.signed_in_owner().await;
     let user = app.create_user(UserSpec { email: "reg@example.com", group: "regular", ..UserSpec::default() }).await;
-    admin.post(&format!("/users/{}/impersonate", user.id), &[]).await.assert_redirect_to("/settings");
+    admin
+        .post(&format!("/users/{}/impersonate", user.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_redirect_to("/settings");
     admin.get("/profile").await.assert_status(200).assert_contains("reg@example.com");
 
     // The owner's password changes elsewhere: every session of theirs ends, this one too.
@@ -232,7 +235,10 @@ async fn an_impersonated_session_changes_no_building_and_returns_past_a_forced_p
         diesel::update(u::table.find(user.id)).set(u::must_change_password.eq(true)).execute(c).unwrap()
     })
     .await;
-    admin.post(&format!("/users/{}/impersonate", user.id), &[]).await.assert_redirect_to("/settings");
+    admin
+        .post(&format!("/users/{}/impersonate", user.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_redirect_to("/settings");
     admin.get("/profile").await.assert_status(200);
     admin
         .post(&format!("/buildings/{}", towers[0]), &[("name", "Renamed"), ("account_id", "1")])
@@ -247,7 +253,10 @@ async fn an_impersonated_session_learns_nothing_of_the_password_and_changes_it_n
     let app = spawn_app().await;
     let (admin, _) = app.signed_in_owner().await;
     let user = app.create_user(UserSpec { email: "reg@example.com", group: "regular", ..UserSpec::default() }).await;
-    admin.post(&format!("/users/{}/impersonate", user.id), &[]).await.assert_redirect_to("/settings");
+    admin
+        .post(&format!("/users/{}/impersonate", user.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_redirect_to("/settings");
     admin.forget_csrf();
     let new = "taken-over-passphrase-12";
     for current in ["a-wrong-guess", PASSWORD] {

@@ -185,6 +185,7 @@ async fn organization_settings_are_validated_saved_and_audited() {
         ("session_absolute_hours", "168"),
         ("mail_from", "Harbor <portal@harbor.example>"),
         ("time_zone", "UTC"),
+        ("impersonation_minutes", "30"),
     ];
     admin
         .post("/organization", &form)

@@ -430,10 +430,13 @@ async fn an_admin_signs_in_as_a_user_reaches_no_admin_screen_and_returns() {
         })
         .await;
     admin.get(&format!("/users/{}", nina.id)).await.assert_contains("Sign in as this user");
-    admin.post(&format!("/users/{}/impersonate", nina.id), &[]).await.assert_redirect_to("/settings");
+    admin
+        .post(&format!("/users/{}/impersonate", nina.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_redirect_to("/settings");
     admin.forget_csrf();
     let profile = admin.follow("/settings").await;
-    profile.assert_contains("nina@example.com").assert_contains("You are signed in as Nina");
+    profile.assert_contains("nina@example.com").assert_contains("You are signed in as <strong>Nina");
     admin.get("/users").await.assert_status(403);
     admin.get("/organization").await.assert_status(403);
     admin.post("/impersonation/stop", &[]).await.assert_redirect_to(&format!("/users/{}", nina.id));
@@ -452,12 +455,18 @@ async fn nobody_signs_in_as_an_admin_or_the_owner_and_support_cannot_impersonate
     let other_admin =
         app.create_user(UserSpec { email: "admin3@example.com", group: "admin", ..UserSpec::default() }).await;
     for id in [owner.id, other_admin.id] {
-        admin.post(&format!("/users/{id}/impersonate"), &[]).await.assert_redirect_to(&format!("/users/{id}"));
+        admin
+            .post(&format!("/users/{id}/impersonate"), &[("reason", "Checking what they see")])
+            .await
+            .assert_redirect_to(&format!("/users/{id}"));
         admin.get("/users").await.assert_status(200);
     }
     let (support, _) = app.signed_in("help@example.com", "support").await;
     let customer = app.create_user(UserSpec { email: "cu@example.com", ..UserSpec::default() }).await;
-    support.post(&format!("/users/{}/impersonate", customer.id), &[]).await.assert_status(403);
+    support
+        .post(&format!("/users/{}/impersonate", customer.id), &[("reason", "Checking what they see")])
+        .await
+        .assert_status(403);
 }
 
 #[actix_web::test]
@@ -802,14 +811,14 @@ async fn seed_demo_fills_a_fresh_database_keeps_every_index_and_count_and_adds_m
     let before = sqlite_user_indexes(&app).await;
     let hash = bcrypt::hash("demo", 4).unwrap();
     let h = hash.clone();
-    let seeded = app.with_db(move |conn| concierge::seed::seed(conn, 2_000, 60, &h, false).unwrap()).await;
-    assert_eq!(seeded.users, 2_000);
+    let seeded = app.with_db(move |conn| concierge::seed::seed(conn, 2_000, 60, 3_000, &h, false).unwrap()).await;
+    assert_eq!((seeded.users, seeded.events), (2_000, 3_000));
     assert_eq!(sqlite_user_indexes(&app).await, before, "every index of users is back");
     assert_counts_kept(&app, "the seed").await;
     let h = hash.clone();
-    let again = app.with_db(move |conn| concierge::seed::seed(conn, 10, 0, &h, false).is_err()).await;
+    let again = app.with_db(move |conn| concierge::seed::seed(conn, 10, 0, 0, &h, false).is_err()).await;
     assert!(again, "a second seed needs --force");
-    app.with_db(move |conn| concierge::seed::seed(conn, 10, 0, &hash, true).unwrap()).await;
+    app.with_db(move |conn| concierge::seed::seed(conn, 10, 0, 0, &hash, true).unwrap()).await;
     let total = app.with_db(|conn| concierge::db::schema::users::table.count().get_result::<i64>(conn).unwrap()).await;
     assert_eq!(total, 2_010, "ten more, added row by row");
     assert_counts_kept(&app, "a second seed").await;
@@ -818,6 +827,12 @@ async fn seed_demo_fills_a_fresh_database_keeps_every_index_and_count_and_adds_m
     // The list and a search work on what was seeded.
     let (browser, _) = app.signed_in("lead@example.com", "admin").await;
     browser.get("/users?q=novak").await.assert_status(200).assert_contains("Novak");
+    // So do the audit log's pages, on seeded events of every kind.
+    for path in ["/audit", "/audit?category=sign_ins", "/audit?category=users&impersonated=1", "/audit?before=1500"] {
+        let page = browser.get(path).await;
+        page.assert_status(200);
+        assert!(page.body.matches("data-label=\"What happened\"").count() > 0, "{path}");
+    }
 }
 
 /// The "Quill NN" names on a page, in the order they appear (each once).
@@ -1192,4 +1207,28 @@ async fn the_list_shows_the_last_sign_in_whatever_date_style_the_database_speaks
     let cell = list.body.split("data-label=\"Last sign-in\">").nth(1).expect("a row").split('<').next().unwrap();
     let year = concierge::db::now().format("%Y").to_string();
     assert!(cell.contains(&year), "the date of the sign-in, not \"{cell}\"");
+}
+
+#[actix_web::test]
+async fn a_change_of_group_or_job_function_is_recorded_by_name_not_by_key() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let ivy = app.create_user(UserSpec { email: "ivy@example.com", group: "regular", ..UserSpec::default() }).await;
+    let support = group_id(&app, "support").await.to_string();
+    let edit = admin.get(&format!("/users/{}/edit", ivy.id)).await;
+    let form = edit.form(&format!("/users/{}", ivy.id)).set("group_id", &support).set("job_function", "leasing");
+    form.submit(&admin).await.assert_redirect_to(&format!("/users/{}", ivy.id));
+    let page = admin.get(&format!("/users/{}", ivy.id)).await;
+    page.assert_contains("Group: Regular → Support").assert_contains("→ Leasing");
+    let (_, _, details) = app
+        .with_db(|c| {
+            use concierge::db::schema::audit_events as e;
+            e::table
+                .filter(e::action.eq("user.updated"))
+                .select((e::id, e::action, e::details))
+                .first::<(i64, String, String)>(c)
+                .unwrap()
+        })
+        .await;
+    assert!(details.contains("\"Group\":\"Support\""), "{details}");
 }

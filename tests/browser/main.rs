@@ -4,6 +4,7 @@
 #[path = "../app/helpers.rs"]
 mod helpers;
 
+mod audit;
 mod browser;
 
 mod first_week;

@@ -121,7 +121,9 @@ async fn an_admin_walks_every_settings_tab() {
     })
     .await;
     walk.visit(&format!("/users/{}", uma.id)).await;
-    walk.press("Sign in as this user").await;
+    walk.click(&format!("a[href='/users/{}/impersonate']", uma.id)).await;
+    walk.fill("reason", "Checking her profile").await;
+    walk.press("Sign in as Uma User").await;
     let text = walk.text().await;
     assert!(text.contains("You are signed in as Uma User"), "{text}");
     assert!(!walk.path().await.contains("password"), "no forced password change while impersonating");

@@ -75,7 +75,10 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "invite.accepted" => "accepted the invitation and set up the account".to_owned(),
         "password_reset.sent" => format!("sent {them} a password-reset link"),
         "password_reset.completed" => "reset the password from an emailed link".to_owned(),
-        "impersonation.started" => format!("signed in as {who}"),
+        "impersonation.started" => match details["reason"].as_str() {
+            Some(reason) => format!("signed in as {who}, saying why: “{reason}”"),
+            None => format!("signed in as {who}"),
+        },
         "impersonation.stopped" => format!("stopped signing in as {who}"),
         "sign_in" => "signed in".to_owned(),
         "sign_out" => "signed out".to_owned(),

@@ -1,31 +1,115 @@
-//! Sign in as this user: an administrator sees the portal as a (non-admin, active) user does.
-//! The session remembers who is behind it; it reaches no admin screen, and every event it
-//! causes names the administrator as the impersonator.
+//! Sign in as this user, in the open: an administrator says why, the user is mailed (unless the
+//! organization turned that off), the session lasts the organization's limit at most (30
+//! minutes), a banner on every page says whose account it is, who is behind it and the time
+//! left, and every event it causes names both. It reaches no admin screen.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
 
 use crate::auth::current_user::ImpersonateUsers;
 use crate::auth::{CurrentUser, Require};
+use crate::domain::FieldErrors;
+use crate::domain::rules::Action;
 use crate::error::AppError;
-use crate::ops;
+use crate::ops::{self, Target};
 use crate::state::AppState;
-use crate::web::{flash_outcome, see_other};
+use crate::web::layout::{Layout, Tab};
+use crate::web::{flash_outcome, render, see_other};
+
+#[derive(Template)]
+#[template(path = "users/impersonate.html")]
+struct StartPage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    email: String,
+    minutes: i64,
+    mailed: bool,
+    reason: String,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct StartForm {
+    reason: String,
+}
+
+/// The reason as kept: one line, without control characters.
+fn reason_of(typed: &str, errors: &mut FieldErrors) -> String {
+    let reason: String = typed.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
+    if reason.chars().count() < 3 {
+        errors.add("reason", "Say why you sign in as them: it is kept in the audit log and mailed to them.");
+    } else if reason.chars().count() > 300 {
+        errors.add("reason", "At most 300 characters.");
+    }
+    reason
+}
+
+async fn page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    reason: String,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let acting = user.acting();
+    let (target, settings) = state
+        .db
+        .run(move |conn| {
+            let target = Target::load(conn, id)?;
+            acting.may(Action::Impersonate, &target)?;
+            Ok((target, crate::db::settings::Settings::load(conn)?))
+        })
+        .await?;
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = StartPage {
+        layout: user.layout(format!("Sign in as {}", target.user.full_name()), Tab::Users),
+        id,
+        name: target.user.full_name(),
+        email: target.user.email.clone(),
+        minutes: settings.impersonation_minutes,
+        mailed: settings.impersonation_mail,
+        reason,
+        errors,
+    };
+    render(status, &page)
+}
+
+pub async fn start_page(
+    state: web::Data<AppState>,
+    user: Require<ImpersonateUsers>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    page(&state, &user, path.into_inner(), String::new(), FieldErrors::new()).await
+}
 
 pub async fn start(
     state: web::Data<AppState>,
     user: Require<ImpersonateUsers>,
     path: web::Path<i64>,
+    form: web::Form<StartForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
+    let mut errors = FieldErrors::new();
+    let reason = reason_of(&form.reason, &mut errors);
+    if !errors.is_empty() {
+        let typed: String = form.reason.chars().filter(|c| !c.is_control()).take(300).collect();
+        return page(&state, &user, id, typed, errors).await;
+    }
     let acting = user.acting();
-    let outcome = ops::apply(&state.db, move |conn| ops::users::start_impersonation(conn, &acting, id)).await;
+    let outcome = ops::apply(&state.db, move |conn| ops::users::start_impersonation(conn, &acting, id, &reason)).await;
     match outcome {
-        Ok(target) => {
-            user.session.impersonate(target.user.id, &target.user.security_stamp, &user.cookie)?;
+        Ok((target, minutes)) => {
+            state.mail_queued.notify_one();
+            let now = state.config.clock.timestamp();
+            user.session.impersonate(target.user.id, &target.user.security_stamp, &user.cookie, now)?;
             user.session.success(format!(
-                "You are now signed in as {}, for {} minutes at most. Use the banner to return.",
+                "You are now signed in as {}, for {minutes} minutes at most. Use the banner to return.",
                 target.user.full_name(),
-                crate::auth::session::IMPERSONATION_MINUTES
             ));
             Ok(see_other("/settings"))
         }
@@ -45,7 +129,7 @@ pub async fn stop(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
     let (impersonated, ctx) = (user.id, user.audit.clone());
     ops::apply(&state.db, move |conn| {
         let user = crate::db::users::find(conn, impersonated)?.ok_or(AppError::NotFound)?;
-        ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user)
+        ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user, "returned")
     })
     .await?;
     user.session.resume(&user.cookie)?;
