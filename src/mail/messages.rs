@@ -115,6 +115,21 @@ pub fn impersonated(
     )
 }
 
+/// Tells the old and the new owner that the ownership moved.
+pub fn ownership(settings: &Settings, to: &str, first_name: &str, lines: Vec<String>) -> Result<Message, AppError> {
+    render(
+        settings,
+        Notice {
+            kind: "ownership",
+            to,
+            subject: format!("The ownership of {} was handed over", settings.org_name),
+            greeting: format!("Hello {first_name},"),
+            lines,
+            link: None,
+        },
+    )
+}
+
 pub fn verify_email(settings: &Settings, to: &str, first_name: &str, link: &str) -> Result<Message, AppError> {
     render(
         settings,

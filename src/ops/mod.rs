@@ -13,6 +13,7 @@ pub mod import;
 pub mod invitations;
 pub mod links;
 pub mod organization;
+pub mod ownership;
 pub mod profile;
 pub mod sessions;
 pub mod users;

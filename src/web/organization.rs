@@ -155,6 +155,17 @@ struct Page {
     form: OrganizationForm,
     errors: FieldErrors,
     test_mail: Option<String>,
+    is_owner: bool,
+    /// Who owns the organization ("" before the owner is set up).
+    owner: String,
+}
+
+/// The owner's label, "" when there is none yet.
+fn owner_label(conn: &mut crate::db::DbConnection) -> Result<String, AppError> {
+    use crate::db::schema::users;
+    use diesel::prelude::*;
+    let id: Option<i64> = users::table.filter(users::is_owner.eq(true)).select(users::id).first(conn).optional()?;
+    crate::db::audit::label_of(conn, id)
 }
 
 #[derive(Deserialize)]
@@ -187,15 +198,20 @@ pub async fn show(
     params: web::Query<ShowParams>,
 ) -> Result<HttpResponse, AppError> {
     let test_id = params.test_mail;
-    let (settings, test_mail) = state
+    let (settings, test_mail, owner) = state
         .db
-        .run(move |conn| Ok((Settings::load(conn)?, test_id.map(|id| delivery(conn, id)).transpose()?.flatten())))
+        .run(move |conn| {
+            let test_mail = test_id.map(|id| delivery(conn, id)).transpose()?.flatten();
+            Ok((Settings::load(conn)?, test_mail, owner_label(conn)?))
+        })
         .await?;
     let page = Page {
         layout: user.layout("Organization", Tab::Organization),
         form: OrganizationForm::of(&settings),
         errors: FieldErrors::new(),
         test_mail,
+        is_owner: user.acting().is_owner,
+        owner,
     };
     render(StatusCode::OK, &page)
 }
@@ -209,7 +225,10 @@ pub async fn update(
     let mut errors = FieldErrors::new();
     let values = form.parse(&mut errors);
     if !errors.is_empty() {
-        let page = Page { layout: user.layout("Organization", Tab::Organization), form, errors, test_mail: None };
+        let owner = state.db.run(owner_label).await?;
+        let layout = user.layout("Organization", Tab::Organization);
+        let is_owner = user.acting().is_owner;
+        let page = Page { layout, form, errors, test_mail: None, is_owner, owner };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let acting = user.acting();
@@ -275,4 +294,84 @@ pub async fn dismiss_get_started(
     ops::apply(&state.db, move |conn| ops::organization::update(conn, &acting, &values)).await?;
     user.session.success("The Get started card is put away. Everything it listed is on the Organization, Accounts & Buildings and Users tabs.");
     Ok(see_other("/profile"))
+}
+
+#[derive(Template)]
+#[template(path = "organization/ownership.html")]
+struct OwnershipPage {
+    layout: Layout,
+    candidates: Vec<(i64, String, bool)>,
+    errors: FieldErrors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OwnershipForm {
+    new_owner: String,
+    current_password: String,
+}
+
+async fn ownership_page(
+    state: &AppState,
+    user: &crate::auth::CurrentUser,
+    chosen: &str,
+    errors: FieldErrors,
+) -> Result<HttpResponse, AppError> {
+    let owner_id = user.id;
+    let candidates = state.db.run(move |conn| ops::ownership::candidates(conn, owner_id)).await?;
+    let candidates = candidates
+        .into_iter()
+        .map(|u| (u.id, format!("{} ({})", u.full_name(), u.email), u.id.to_string() == chosen))
+        .collect();
+    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = OwnershipPage { layout: user.layout("Hand over ownership", Tab::Organization), candidates, errors };
+    render(status, &page)
+}
+
+/// The owner's page for handing the ownership to another administrator.
+pub async fn ownership(state: web::Data<AppState>, user: Require<ManageSettings>) -> Result<HttpResponse, AppError> {
+    if !user.acting().is_owner {
+        return Err(AppError::Forbidden);
+    }
+    ownership_page(&state, &user, "", FieldErrors::new()).await
+}
+
+pub async fn hand_over(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+    user: Require<ManageSettings>,
+    form: web::Form<OwnershipForm>,
+) -> Result<HttpResponse, AppError> {
+    if !user.acting().is_owner {
+        return Err(AppError::Forbidden);
+    }
+    let form = form.into_inner();
+    let mut errors = FieldErrors::new();
+    let to = form.new_owner.trim().parse::<i64>().ok();
+    if to.is_none() {
+        errors.add("new_owner", "Choose an active administrator.");
+    }
+    let me_id = user.id;
+    let me = state.db.run(move |conn| crate::db::users::find(conn, me_id)).await?.ok_or(AppError::NotFound)?;
+    if form.current_password.is_empty() {
+        errors.add("current_password", "Enter your password to confirm.");
+    } else if !crate::web::profile::current_password_ok(&state, &req, &me, form.current_password).await? {
+        errors.add("current_password", "This is not your current password.");
+    }
+    let (Some(to), true) = (to, errors.is_empty()) else {
+        return ownership_page(&state, &user, &form.new_owner, errors).await;
+    };
+    let acting = user.acting();
+    match ops::apply(&state.db, move |conn| ops::ownership::hand_over(conn, &acting, to)).await {
+        Ok(new_owner) => {
+            state.mail_queued.notify_one();
+            user.session.success(format!("{} is now the owner.", new_owner.full_name()));
+            Ok(see_other("/organization"))
+        }
+        Err(AppError::Unfit(message)) => {
+            errors.add("new_owner", message);
+            ownership_page(&state, &user, &form.new_owner, errors).await
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -329,7 +329,7 @@ fn refuse_impersonated(user: &CurrentUser) -> Option<HttpResponse> {
 /// Checks the user's current password as sign-in does: not at all while the address is locked
 /// from this network, and a wrong one counts toward that lock, so a stolen session cannot try
 /// passwords without end.
-async fn current_password_ok(
+pub(crate) async fn current_password_ok(
     state: &AppState,
     req: &HttpRequest,
     me: &users::User,

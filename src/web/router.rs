@@ -109,6 +109,8 @@ routes! {
     post "/organization" => organization::update,
     post "/organization/test-email" => organization::test_email,
     post "/organization/get-started/dismiss" => organization::dismiss_get_started,
+    get "/organization/ownership" => organization::ownership,
+    post "/organization/ownership" => organization::hand_over,
 
     // Audit log tab
     get "/audit" => audit::list,

@@ -16,6 +16,8 @@ enum Rule {
     Needs(Permission),
     /// Signed in with one of these permissions.
     NeedsOne(&'static [Permission]),
+    /// Signed in as the owner.
+    Owner,
 }
 
 fn rule(method: &str, path: &str) -> Option<Rule> {
@@ -48,6 +50,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/users/{id}/impersonate") => Needs(UsersImpersonate),
         (_, "/impersonation/stop") => SignedIn,
         (_, "/audit" | "/audit/export.csv" | "/audit/{id}") => Needs(AuditView),
+        (_, "/organization/ownership") => Owner,
         _ => return None,
     })
 }
@@ -145,6 +148,7 @@ async fn every_route_is_in_the_matrix_and_answers_as_it_says() {
                 Rule::SignedIn => permissions.is_none(),
                 Rule::Needs(p) => permissions.as_ref().is_none_or(|set| !set.has(p)),
                 Rule::NeedsOne(ps) => permissions.as_ref().is_none_or(|set| !ps.iter().any(|p| set.has(*p))),
+                Rule::Owner => name != "owner",
             };
             let public = matches!(rule(method, pattern).unwrap(), Rule::Public);
             if !public && !expect_refusal && page.status == 404 {

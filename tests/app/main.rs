@@ -14,6 +14,7 @@ mod foundation;
 mod impersonation;
 mod invitations;
 mod matrix;
+mod ownership;
 mod rules;
 mod settings_tabs;
 mod sign_in;

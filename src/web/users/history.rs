@@ -103,6 +103,7 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "settings.updated" => changed("the organization's settings"),
         "settings.test_email" => "sent a test email".to_owned(),
         "owner.created" => "set up the owner's account".to_owned(),
+        "owner.handed_over" => format!("handed the ownership to {who}"),
         "owner_setup.link_issued" => "issued a one-time owner-setup link".to_owned(),
         "signup.requested" => "asked to sign up".to_owned(),
         other => return format!("{actor}: {}.", other.replace(['.', '_'], " ")),
