@@ -239,31 +239,35 @@ pub struct Reach {
     pub name: String,
     pub email: String,
     pub why: &'static str,
+    /// The last day the grant holds, when it ends by itself.
+    pub ends_on: Option<chrono::NaiveDate>,
 }
 
 pub fn who_reaches(conn: &mut DbConnection, building: &Building) -> Result<Vec<Reach>, AppError> {
     use super::schema::{account_access, building_access, group_permissions, groups, users};
     let mut out: Vec<Reach> = Vec::new();
-    let person = |(id, first, last, email): (i64, String, String, String), why| Reach {
+    type Row = (i64, String, String, String, Option<chrono::NaiveDate>);
+    let person = |(id, first, last, email, ends_on): Row, why| Reach {
         user_id: id,
         name: format!("{first} {last}"),
         email,
         why,
+        ends_on,
     };
     let cols = (users::id, users::first_name, users::last_name, users::email);
     let active = users::status.ne("deleted");
-    let direct: Vec<(i64, String, String, String)> = users::table
+    let direct: Vec<Row> = users::table
         .inner_join(building_access::table.on(building_access::user_id.eq(users::id)))
         .filter(building_access::building_id.eq(building.id))
         .filter(active)
-        .select(cols)
+        .select((users::id, users::first_name, users::last_name, users::email, building_access::ends_on))
         .load(conn)?;
     out.extend(direct.into_iter().map(|r| person(r, "direct grant")));
-    let whole: Vec<(i64, String, String, String)> = users::table
+    let whole: Vec<Row> = users::table
         .inner_join(account_access::table.on(account_access::user_id.eq(users::id)))
         .filter(account_access::account_id.eq(building.account_id))
         .filter(users::status.ne("deleted"))
-        .select(cols)
+        .select((users::id, users::first_name, users::last_name, users::email, account_access::ends_on))
         .load(conn)?;
     out.extend(whole.into_iter().map(|r| person(r, "whole account")));
     let admin_groups: Vec<i64> = groups::table
@@ -279,7 +283,11 @@ pub fn who_reaches(conn: &mut DbConnection, building: &Building) -> Result<Vec<R
         .limit(200)
         .select(cols)
         .load(conn)?;
-    out.extend(admins.into_iter().map(|r| person(r, "their group reaches every building")));
+    out.extend(
+        admins.into_iter().map(|(id, first, last, email)| {
+            person((id, first, last, email, None), "their group reaches every building")
+        }),
+    );
     Ok(out)
 }
 

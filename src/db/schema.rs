@@ -43,6 +43,8 @@ diesel::table! {
         version -> Integer,
         building_count -> BigInt,
         time_zone -> Text,
+        ends_on -> Nullable<Date>,
+        end_warned -> Bool,
     }
 }
 
@@ -76,6 +78,8 @@ diesel::table! {
         building_id -> BigInt,
         granted_by -> Nullable<BigInt>,
         granted_at -> Timestamp,
+        ends_on -> Nullable<Date>,
+        end_warned -> Bool,
     }
 }
 
@@ -85,6 +89,8 @@ diesel::table! {
         account_id -> BigInt,
         granted_by -> Nullable<BigInt>,
         granted_at -> Timestamp,
+        ends_on -> Nullable<Date>,
+        end_warned -> Bool,
     }
 }
 

@@ -27,6 +27,8 @@ pub struct Settings {
     pub impersonation_minutes: i64,
     /// Whether a user is mailed when someone signs in as them.
     pub impersonation_mail: bool,
+    /// How many days before a grant or an account ends its user is warned.
+    pub access_end_warning_days: i64,
 }
 
 impl Default for Settings {
@@ -45,6 +47,7 @@ impl Default for Settings {
             audit_retention_days: 0,
             impersonation_minutes: 30,
             impersonation_mail: true,
+            access_end_warning_days: 7,
         }
     }
 }
@@ -67,6 +70,8 @@ pub mod keys {
     pub const IMPERSONATION_MINUTES: &str = "impersonation_minutes";
     /// "false" when users are not mailed about someone signing in as them.
     pub const IMPERSONATION_MAIL: &str = "impersonation_mail";
+    /// Days before an end that its warning is mailed.
+    pub const ACCESS_END_WARNING_DAYS: &str = "access_end_warning_days";
     /// "dismissed" once the Get started card is put away.
     pub const GET_STARTED: &str = "get_started";
     /// Not an administrator's setting: the key that signs session cookies.
@@ -96,6 +101,7 @@ impl Settings {
                 keys::AUDIT_RETENTION_DAYS => s.audit_retention_days = int(0),
                 keys::IMPERSONATION_MINUTES => s.impersonation_minutes = int(30).min(30),
                 keys::IMPERSONATION_MAIL => s.impersonation_mail = value != "false",
+                keys::ACCESS_END_WARNING_DAYS => s.access_end_warning_days = int(7),
                 _ => {}
             }
         }

@@ -1,6 +1,8 @@
 //! Property access seen from a user: direct building grants and whole-account grants.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
 
 use diesel::prelude::*;
 
@@ -86,4 +88,64 @@ pub fn set(conn: &mut DbConnection, user_id: i64, wanted: &Access, granted_by: i
         change.accounts_removed.push(*id);
     }
     Ok(change)
+}
+
+/// The last days of a user's grants that end by themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ends {
+    pub buildings: BTreeMap<i64, NaiveDate>,
+    pub accounts: BTreeMap<i64, NaiveDate>,
+}
+
+pub fn ends_of(conn: &mut DbConnection, user_id: i64) -> Result<Ends, AppError> {
+    let buildings: Vec<(i64, Option<NaiveDate>)> = building_access::table
+        .filter(building_access::user_id.eq(user_id))
+        .filter(building_access::ends_on.is_not_null())
+        .select((building_access::building_id, building_access::ends_on))
+        .load(conn)?;
+    let accounts: Vec<(i64, Option<NaiveDate>)> = account_access::table
+        .filter(account_access::user_id.eq(user_id))
+        .filter(account_access::ends_on.is_not_null())
+        .select((account_access::account_id, account_access::ends_on))
+        .load(conn)?;
+    let known = |rows: Vec<(i64, Option<NaiveDate>)>| rows.into_iter().filter_map(|(id, d)| Some((id, d?))).collect();
+    Ok(Ends { buildings: known(buildings), accounts: known(accounts) })
+}
+
+/// A grant, by what it grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grant {
+    Building(i64),
+    Account(i64),
+}
+
+/// Sets the last day of a grant the user has (None: it holds until revoked); a new day is warned
+/// of afresh. Whether it changed (false too when there is no such grant).
+pub fn set_end(
+    conn: &mut DbConnection,
+    user_id: i64,
+    grant: Grant,
+    ends_on: Option<NaiveDate>,
+) -> Result<bool, AppError> {
+    let current: Option<Option<NaiveDate>> = match grant {
+        Grant::Building(id) => {
+            building_access::table.find((user_id, id)).select(building_access::ends_on).first(conn).optional()?
+        }
+        Grant::Account(id) => {
+            account_access::table.find((user_id, id)).select(account_access::ends_on).first(conn).optional()?
+        }
+    };
+    if current.is_none_or(|day| day == ends_on) {
+        return Ok(false);
+    }
+    let changed = match grant {
+        Grant::Building(id) => diesel::update(building_access::table.find((user_id, id)))
+            .set((building_access::ends_on.eq(ends_on), building_access::end_warned.eq(false)))
+            .execute(conn)?,
+        Grant::Account(id) => diesel::update(account_access::table.find((user_id, id)))
+            .set((account_access::ends_on.eq(ends_on), account_access::end_warned.eq(false)))
+            .execute(conn)?,
+    };
+    Ok(changed == 1)
 }

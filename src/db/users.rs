@@ -36,6 +36,10 @@ pub struct User {
     pub building_count: i64,
     /// An IANA time zone the user reads dates in; empty: the organization's.
     pub time_zone: String,
+    /// The last day the account holds: the day after, it is disabled by itself.
+    pub ends_on: Option<chrono::NaiveDate>,
+    /// Whether the mail a week before that day was sent.
+    pub end_warned: bool,
 }
 
 impl User {

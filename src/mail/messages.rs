@@ -115,6 +115,21 @@ pub fn impersonated(
     )
 }
 
+/// Tells a user (or the administrator who granted it) that access ends soon.
+pub fn access_ending(settings: &Settings, to: &str, first_name: &str, lines: Vec<String>) -> Result<Message, AppError> {
+    render(
+        settings,
+        Notice {
+            kind: "access_ending",
+            to,
+            subject: format!("Access to {} ends soon", settings.org_name),
+            greeting: format!("Hello {first_name},"),
+            lines,
+            link: None,
+        },
+    )
+}
+
 /// Tells the old and the new owner that the ownership moved.
 pub fn ownership(settings: &Settings, to: &str, first_name: &str, lines: Vec<String>) -> Result<Message, AppError> {
     render(

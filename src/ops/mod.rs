@@ -5,6 +5,7 @@
 //! `AppError::Refused` and rolls the transaction back.
 
 pub mod access;
+pub mod access_ends;
 pub mod accounts;
 pub mod buildings;
 pub mod groups;

@@ -64,6 +64,7 @@ routes! {
     post "/users/{id}" => users::show::update,
     get "/users/{id}/edit" => users::show::edit,
     post "/users/{id}/access" => users::show::update_access,
+    post "/users/{id}/ends" => users::show::set_end,
     post "/users/{id}/disable" => users::lifecycle::change_status,
     post "/users/{id}/enable" => users::lifecycle::change_status,
     get "/users/{id}/delete" => users::lifecycle::confirm_delete,

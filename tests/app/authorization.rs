@@ -33,6 +33,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         ("get" | "post", "/users/new") => Needs(UsersManage),
         ("post", "/users/{id}") | ("get", "/users/{id}/edit") => Needs(UsersManage),
         (_, "/users/{id}/access" | "/users/{id}/disable" | "/users/{id}/enable") => Needs(UsersManage),
+        (_, "/users/{id}/ends") => Needs(UsersManage),
         (_, "/users/{id}/delete" | "/users/{id}/restore") => Needs(UsersManage),
         (_, "/users/{id}/resend-invite") => Needs(InvitesSend),
         (_, "/users/{id}/send-password-reset") => Needs(UsersResetPassword),

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod access_ends;
 mod account;
 mod audit;
 mod authorization;

@@ -186,6 +186,7 @@ async fn organization_settings_are_validated_saved_and_audited() {
         ("mail_from", "Harbor <portal@harbor.example>"),
         ("time_zone", "UTC"),
         ("impersonation_minutes", "30"),
+        ("access_end_warning_days", "7"),
     ];
     admin
         .post("/organization", &form)

@@ -61,7 +61,11 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "user.enable" => format!("enabled {who}"),
         "user.delete" => format!("deleted {who}"),
         "user.restore" => format!("restored {who}"),
-        "user.access_changed" => access(&details, &whose),
+        "user.access_changed" => match details["ended"].as_str() {
+            Some(ended) => format!("ended {whose}access to {ended}, past its last day"),
+            None => access(&details, &whose),
+        },
+        "user.access_ends_set" => format!("set when {whose}access ends"),
         "user.password_changed" => "changed the password".to_owned(),
         "user.email_change_requested" => "asked to change the email address".to_owned(),
         "user.email_changed" => "confirmed a new email address".to_owned(),

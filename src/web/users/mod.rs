@@ -10,6 +10,7 @@ pub mod list;
 pub mod new;
 pub mod show;
 
+use crate::db::user_access::{Ends, Grant};
 use crate::db::{DbConnection, groups};
 use crate::domain::rules;
 use crate::error::AppError;
@@ -44,6 +45,8 @@ pub struct AccountChoice {
     pub id: i64,
     pub name: String,
     pub whole: bool,
+    /// The whole-account grant's last day ("YYYY-MM-DD"), or "".
+    pub ends_on: String,
     /// Every building the account has (more than `buildings` when only some are listed).
     pub building_count: i64,
     pub buildings: Vec<BuildingChoice>,
@@ -71,6 +74,8 @@ pub struct BuildingChoice {
     pub name: String,
     pub address: String,
     pub checked: bool,
+    /// The grant's last day ("YYYY-MM-DD"), or "".
+    pub ends_on: String,
 }
 
 /// Every account with its buildings for Add New User; past `LIST_EVERY_BUILDING_UP_TO` buildings,
@@ -83,12 +88,12 @@ pub fn access_choices(
     let every_building = buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO;
     let accounts = if every_building {
         let all = buildings::all_by_account(conn)?;
-        choices(conn, all, access, true)?
+        choices(conn, all, access, &Ends::default(), true)?
     } else {
         let checked: Vec<i64> = access.buildings.iter().copied().collect();
         let accounts = buildings::account_ids(conn)?;
         let by_account = buildings::some_by_account(conn, &checked, &accounts)?;
-        choices(conn, by_account, access, false)?
+        choices(conn, by_account, access, &Ends::default(), false)?
     };
     let scope = AccessScope::listing(&accounts, every_building, String::new(), false);
     Ok((accounts, scope))
@@ -114,6 +119,8 @@ pub struct AccessScope {
     pub summary: String,
     /// Whether anything listed is granted.
     pub granted_any: bool,
+    /// The end date typed for new grants, kept when a form is sent back.
+    pub ends_new: String,
 }
 
 impl AccessScope {
@@ -135,6 +142,7 @@ impl AccessScope {
             shown_accounts,
             summary: summary(accounts),
             granted_any: accounts.iter().any(AccountChoice::has_grants),
+            ends_new: String::new(),
         }
     }
 }
@@ -165,13 +173,14 @@ fn summary(accounts: &[AccountChoice]) -> String {
 pub fn access_view(
     conn: &mut DbConnection,
     access: &crate::db::user_access::Access,
+    ends: &Ends,
     search: &str,
 ) -> Result<(Vec<AccountChoice>, AccessScope), AppError> {
     use crate::db::buildings;
     let search = crate::web::search_text(search);
     if search.is_empty() && buildings::count(conn)? <= LIST_EVERY_BUILDING_UP_TO {
         let all = buildings::all_by_account(conn)?;
-        let accounts = choices(conn, all, access, true)?;
+        let accounts = choices(conn, all, access, ends, true)?;
         let scope = AccessScope::listing(&accounts, true, search, true);
         return Ok((accounts, scope));
     }
@@ -183,7 +192,7 @@ pub fn access_view(
         account_ids.extend(found_accounts);
     }
     let listed = buildings::some_by_account(conn, &ids, &account_ids)?;
-    let accounts = choices(conn, listed, access, false)?;
+    let accounts = choices(conn, listed, access, ends, false)?;
     let scope = AccessScope::listing(&accounts, false, search, true);
     Ok((accounts, scope))
 }
@@ -194,8 +203,10 @@ fn choices(
     conn: &mut DbConnection,
     by_account: Vec<(crate::db::buildings::Account, Vec<crate::db::buildings::Building>)>,
     access: &crate::db::user_access::Access,
+    ends: &Ends,
     complete: bool,
 ) -> Result<Vec<AccountChoice>, AppError> {
+    let day = |d: Option<&chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
     let mut accounts = Vec::with_capacity(by_account.len());
     for (account, buildings) in by_account {
         let whole = access.accounts.contains(&account.id);
@@ -206,6 +217,7 @@ fn choices(
         };
         accounts.push(AccountChoice {
             whole,
+            ends_on: day(ends.accounts.get(&account.id)),
             building_count,
             id: account.id,
             name: account.name,
@@ -213,6 +225,7 @@ fn choices(
                 .into_iter()
                 .map(|b| BuildingChoice {
                     checked: access.buildings.contains(&b.id),
+                    ends_on: day(ends.buildings.get(&b.id)),
                     address: [b.street.as_str(), b.city.as_str()]
                         .iter()
                         .filter(|s| !s.is_empty())
@@ -258,6 +271,48 @@ pub fn access_within_form(
         },
         accounts: &(&current.accounts - &accounts) | &(&wanted.accounts & &accounts),
     }
+}
+
+/// A typed end date: empty for none.
+pub fn end_date(typed: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
+    match typed.trim() {
+        "" => Ok(None),
+        typed => chrono::NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::Unfit("An end date like 2026-12-31 (the last day access holds).".into())),
+    }
+}
+
+/// The end dates a Property Access form sets: each listed grant's own (`ends_building_ID`,
+/// `ends_account_ID`) while it stays granted, and `ends_new` for what the form grants anew.
+pub fn ends_from_form(
+    form: &[(String, String)],
+    current: &crate::db::user_access::Access,
+    wanted: &crate::db::user_access::Access,
+) -> Result<Vec<(Grant, Option<chrono::NaiveDate>)>, AppError> {
+    let mut ends = Vec::new();
+    for (key, value) in form {
+        let grant = if let Some(id) = key.strip_prefix("ends_building_").and_then(|id| id.parse().ok()) {
+            Grant::Building(id)
+        } else if let Some(id) = key.strip_prefix("ends_account_").and_then(|id| id.parse().ok()) {
+            Grant::Account(id)
+        } else {
+            continue;
+        };
+        let kept = match grant {
+            Grant::Building(id) => wanted.buildings.contains(&id) && current.buildings.contains(&id),
+            Grant::Account(id) => wanted.accounts.contains(&id) && current.accounts.contains(&id),
+        };
+        if kept {
+            ends.push((grant, end_date(value)?));
+        }
+    }
+    if let Some(day) = end_date(&field(form, "ends_new"))? {
+        let new_buildings = wanted.buildings.difference(&current.buildings).map(|id| Grant::Building(*id));
+        let new_accounts = wanted.accounts.difference(&current.accounts).map(|id| Grant::Account(*id));
+        ends.extend(new_buildings.chain(new_accounts).map(|grant| (grant, Some(day))));
+    }
+    Ok(ends)
 }
 
 /// Reads repeated `building` / `account` fields (and "every building") into an access set.

@@ -9,7 +9,7 @@ use super::{AccessScope, AccountChoice, GroupChoice, access_choices, access_from
 use crate::auth::Require;
 use crate::auth::current_user::ManageUsers;
 use crate::db::buildings;
-use crate::db::user_access::Access;
+use crate::db::user_access::{Access, Grant};
 use crate::domain::user_form::UserInfoForm;
 use crate::domain::{FieldErrors, JobFunction, UserStatus};
 use crate::error::AppError;
@@ -49,6 +49,7 @@ struct NewPage {
     jobs: Vec<JobChoice>,
     accounts: Vec<AccountChoice>,
     access: AccessScope,
+    errors_ends_new: String,
     invite: bool,
     subject: String,
     bcc_me: bool,
@@ -73,6 +74,7 @@ pub async fn new(state: web::Data<AppState>, user: Require<ManageUsers>) -> Resu
         jobs: job_choices(""),
         accounts,
         access,
+        errors_ends_new: String::new(),
         invite: true,
         subject: String::new(),
         bcc_me: false,
@@ -106,6 +108,20 @@ pub async fn create(
 
     let mut errors = FieldErrors::new();
     let info = info_form.parse(&mut errors);
+    let typed_ends_new = field(&pairs, "ends_new").chars().filter(|c| !c.is_control()).take(20).collect::<String>();
+    let ends_new = match super::end_date(&typed_ends_new) {
+        // A day before yesterday is past in every time zone; today's date is checked again as
+        // the organization reads it.
+        Ok(Some(day)) if day < chrono::Utc::now().date_naive() - chrono::Duration::days(1) => {
+            errors.add("ends_new", "An end date from today on (the last day access holds).");
+            None
+        }
+        Ok(day) => day,
+        Err(_) => {
+            errors.add("ends_new", "An end date like 2026-12-31 (the last day access holds).");
+            None
+        }
+    };
     let password = if invite {
         None
     } else {
@@ -132,7 +148,15 @@ pub async fn create(
         let access = access_from_form(&pairs, &buildings::building_ids(conn)?);
         let info = info.filter(|_| invite || password.is_some());
         match ops::users::create(conn, &acting, &public_url, info, errors, &access, entry)? {
-            Ok(created) => Ok(Ok(created)),
+            Ok(created) => {
+                if let Some(day) = ends_new {
+                    let grants = access.buildings.iter().map(|id| Grant::Building(*id));
+                    let grants = grants.chain(access.accounts.iter().map(|id| Grant::Account(*id)));
+                    let ends: Vec<_> = grants.map(|grant| (grant, Some(day))).collect();
+                    ops::access_ends::set_grant_ends(conn, &acting, created.id, &ends, crate::db::now())?;
+                }
+                Ok(Ok(created))
+            }
             Err(NotAdded { errors, existing }) => Ok(Err(Refused {
                 groups: group_choices(conn, &acting, &info_form.group_id)?,
                 accounts: access_choices(conn, &access)?,
@@ -154,6 +178,7 @@ pub async fn create(
             Ok(see_other(&format!("/users/{}", created.id)))
         }
         Err(refused) => {
+            let ends_new_error = refused.errors.get("ends_new").to_owned();
             let page = NewPage {
                 layout: user.layout("Add New User", Tab::Users),
                 jobs: job_choices(&refused.form.job_function),
@@ -161,7 +186,8 @@ pub async fn create(
                 errors: refused.errors,
                 groups: refused.groups,
                 accounts: refused.accounts.0,
-                access: refused.accounts.1,
+                access: AccessScope { ends_new: typed_ends_new, ..refused.accounts.1 },
+                errors_ends_new: ends_new_error,
                 invite,
                 subject: kept_subject,
                 bcc_me,

@@ -50,8 +50,13 @@ struct ShowPage {
     is_owner: bool,
     last_sign_in: String,
     created_at: String,
+    /// The account's last day ("YYYY-MM-DD"), or "".
+    ends_on: String,
+    ends_on_text: String,
     accounts: Vec<AccountChoice>,
     access: AccessScope,
+    /// Property Access here reports its mistakes in the flash, not beside a field.
+    errors_ends_new: &'static str,
     reaches_all: bool,
     invites: Vec<InviteView>,
     events: Vec<EventView>,
@@ -88,7 +93,8 @@ pub async fn show(
         .run(move |conn| {
             let target = Target::load(conn, id)?;
             let access = user_access::of_user(conn, id)?;
-            let (accounts, access) = access_view(conn, &access, &search)?;
+            let ends = user_access::ends_of(conn, id)?;
+            let (accounts, access) = access_view(conn, &access, &ends, &search)?;
             let invites = tokens::invites_of_user(conn, id)?;
             let events = audit::for_target(conn, "user", id, 50)?;
             Ok((target, (accounts, access), invites, events))
@@ -112,9 +118,12 @@ pub async fn show(
         is_owner: u.is_owner,
         last_sign_in: when(u.last_sign_in_at, zone),
         created_at: when(Some(u.created_at), zone),
+        ends_on: u.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+        ends_on_text: u.ends_on.map(|d| d.format("%-d %b %Y").to_string()).unwrap_or_default(),
         reaches_all: target.permissions.has(Permission::BuildingsViewAll),
         accounts,
         access,
+        errors_ends_new: "",
         invites: invites
             .iter()
             .map(|i| InviteView {
@@ -300,17 +309,52 @@ pub async fn update_access(
     let user = user.into_user();
     let pairs = form.into_inner();
     let acting = user.acting();
+    let at = crate::db::now();
     let change = crate::ops::apply(&state.db, move |conn| {
         let current = user_access::of_user(conn, id)?;
         let wanted = access_from_form(&pairs, &buildings::building_ids(conn)?);
         let wanted = access_within_form(&pairs, &current, wanted);
-        ops::access::set(conn, &acting, id, &wanted).map(|(_, change)| change)
+        let ends = super::ends_from_form(&pairs, &current, &wanted)?;
+        let (_, change) = ops::access::set(conn, &acting, id, &wanted)?;
+        let ends_changed = ops::access_ends::set_grant_ends(conn, &acting, id, &ends, at)?;
+        Ok(change.is_empty() && ends_changed == 0)
     })
     .await;
-    let message = change.map(|change| {
-        if change.is_empty() { "Property Access was already so; nothing changed." } else { "Property Access saved." }
-            .to_owned()
+    let message = change.map(|unchanged| {
+        if unchanged { "Property Access was already so; nothing changed." } else { "Property Access saved." }.to_owned()
     });
     crate::web::flash_outcome(&user.session, message)?;
+    Ok(see_other(&format!("/users/{id}")))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct EndForm {
+    ends_on: String,
+}
+
+/// Sets (or clears) the last day of a user's account: the day after, they are disabled.
+pub async fn set_end(
+    state: web::Data<AppState>,
+    user: Require<ManageUsers>,
+    path: web::Path<i64>,
+    form: web::Form<EndForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = user.acting();
+    let outcome = match super::end_date(&form.ends_on) {
+        Ok(day) => {
+            ops::apply(&state.db, move |conn| {
+                ops::access_ends::set_account_end(conn, &acting, id, day, crate::db::now())?;
+                Ok(match day {
+                    Some(day) => format!("The account ends after {}.", day.format("%-d %b %Y")),
+                    None => "The account no longer ends by itself.".to_owned(),
+                })
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    crate::web::flash_outcome(&user.session, outcome)?;
     Ok(see_other(&format!("/users/{id}")))
 }

@@ -1,0 +1,182 @@
+//! Access that ends by itself: end dates set on a user's page and on Add New User, one warning a
+//! week before (to the user and whoever granted it), the end the day after the last day — each
+//! once, however often (or by how many processes) the round runs. The clock is passed in.
+
+use chrono::Duration;
+use concierge::db::schema::{audit_events, outbox};
+use concierge::db::user_access::{self, Grant};
+use concierge::domain::UserStatus;
+use diesel::prelude::*;
+
+use crate::helpers::*;
+
+async fn run_at(app: &TestApp, at: chrono::NaiveDateTime) -> concierge::ops::access_ends::Done {
+    app.with_db(move |c| concierge::ops::access_ends::run(c, at).unwrap()).await
+}
+
+async fn warnings_to(app: &TestApp, to: &'static str) -> i64 {
+    app.with_db(move |c| {
+        outbox::table
+            .filter(outbox::kind.eq("access_ending"))
+            .filter(outbox::to_address.eq(to))
+            .count()
+            .get_result(c)
+            .unwrap()
+    })
+    .await
+}
+
+fn day(d: chrono::NaiveDateTime) -> String {
+    d.date().to_string()
+}
+
+#[actix_web::test]
+async fn a_grant_with_an_end_date_is_warned_of_once_and_ends_once() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let (_, towers) = app.account_with_buildings("Harbor", 2).await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", first_name: "Nina", ..UserSpec::default() }).await;
+    let now = concierge::db::now();
+    let last_day = now + Duration::days(10);
+    let path = format!("/users/{}/access", nina.id);
+    let t0 = towers[0].to_string();
+    admin
+        .post(&path, &[("building", &t0), ("ends_new", &day(last_day))])
+        .await
+        .assert_redirect_to(&format!("/users/{}", nina.id));
+    let ends = app.with_db(move |c| user_access::ends_of(c, nina.id).unwrap()).await;
+    assert_eq!(ends.buildings.get(&towers[0]), Some(&last_day.date()));
+    let page = admin.get(&format!("/users/{}", nina.id)).await;
+    assert!(page.body.contains(&format!(
+        "name=\"ends_building_{}\" type=\"date\" value=\"{}\"",
+        towers[0],
+        day(last_day)
+    )));
+
+    // Ten days ahead: too early to warn. Four days on: one warning each, to Nina and to Olive.
+    assert_eq!(run_at(&app, now).await.warned, 0);
+    let soon = now + Duration::days(4);
+    // Two processes at once: one of them warns.
+    let (first, second) = tokio::join!(run_at(&app, soon), run_at(&app, soon));
+    assert_eq!(first.warned + second.warned, 1);
+    assert_eq!(run_at(&app, soon).await.warned, 0, "a later round sends nothing more");
+    assert_eq!((warnings_to(&app, "nina@example.com").await, warnings_to(&app, "owner@example.com").await), (1, 1));
+
+    // On the last day it still holds; the day after, it is gone, recorded as the system's doing.
+    assert_eq!(run_at(&app, last_day).await.revoked, 0);
+    let after = last_day + Duration::days(1);
+    let (first, second) = tokio::join!(run_at(&app, after), run_at(&app, after));
+    assert_eq!(first.revoked + second.revoked, 1, "ended once, by one of two processes");
+    assert_eq!(run_at(&app, after).await.revoked, 0);
+    assert!(app.access_of(nina.id).await.buildings.is_empty());
+    let actor: Option<i64> = app
+        .with_db(|c| {
+            audit_events::table
+                .filter(audit_events::action.eq("user.access_changed"))
+                .order(audit_events::id.desc())
+                .select(audit_events::actor_id)
+                .first(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(actor, None, "done by the system");
+    admin
+        .get("/audit?category=access")
+        .await
+        .assert_contains("The system ended Nina User&#39;s access to Harbor Tower 0, past its last day.");
+}
+
+#[actix_web::test]
+async fn a_new_end_date_is_warned_of_afresh_and_bad_dates_change_nothing() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let (harbor, towers) = app.account_with_buildings("Harbor", 2).await;
+    let nina = app.create_user(UserSpec { email: "nina@example.com", ..UserSpec::default() }).await;
+    let path = format!("/users/{}/access", nina.id);
+    let now = concierge::db::now();
+    let account = harbor.to_string();
+    for (typed, message) in [
+        ("2026-13-45", "An end date like 2026-12-31"),
+        ("yesterday", "An end date like 2026-12-31"),
+        (&day(now - Duration::days(3))[..], "An end date from today on"),
+    ] {
+        admin.post(&path, &[("account", &account), ("ends_new", typed)]).await.assert_status(303);
+        admin.get(&format!("/users/{}", nina.id)).await.assert_contains(message);
+        assert!(app.access_of(nina.id).await.accounts.is_empty(), "nothing saved for {typed:?}");
+    }
+    let first = now + Duration::days(3);
+    admin.post(&path, &[("account", &account), ("ends_new", &day(first))]).await.assert_status(303);
+    assert_eq!(run_at(&app, now).await.warned, 1);
+    // A later day, set on the grant's own field: warned of again when it comes near.
+    let later = now + Duration::days(30);
+    let field = format!("ends_account_{harbor}");
+    admin.post(&path, &[("account", &account), (&field, &day(later))]).await.assert_status(303);
+    assert_eq!(run_at(&app, now).await.warned, 0);
+    assert_eq!(run_at(&app, later - Duration::days(2)).await.warned, 1);
+    // An end for a grant she does not have is ignored.
+    let stray = format!("ends_building_{}", towers[1]);
+    admin.post(&path, &[("account", &account), (&stray, &day(later))]).await.assert_status(303);
+    let ends = app.with_db(move |c| user_access::ends_of(c, nina.id).unwrap()).await;
+    assert!(ends.buildings.is_empty());
+    assert_eq!(ends.accounts.get(&harbor), Some(&later.date()));
+    // Emptied, it holds until revoked.
+    admin.post(&path, &[("account", &account), (&field, "")]).await.assert_status(303);
+    let ends = app.with_db(move |c| user_access::ends_of(c, nina.id).unwrap()).await;
+    assert!(ends.accounts.is_empty());
+    let _ = Grant::Account(harbor);
+}
+
+#[actix_web::test]
+async fn add_new_user_grants_until_a_day_and_keeps_a_bad_one_beside_its_field() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let (_, towers) = app.account_with_buildings("Harbor", 2).await;
+    let regular = app.builtin_group("regular").await.to_string();
+    let form = admin.get("/users/new").await.form("/users/new");
+    let mut form = form.add("building", &towers[1].to_string()).set("ends_new", "31/12/2030");
+    for (k, v) in [
+        ("first_name", "Ivy"),
+        ("last_name", "Ito"),
+        ("email", "ivy@example.com"),
+        ("phone", "+1 702 555 0142"),
+        ("title", "Contractor"),
+        ("job_function", "leasing"),
+        ("group_id", &regular),
+    ] {
+        form = form.set(k, v);
+    }
+    let refused = form.submit(&admin).await;
+    refused.assert_status(422).assert_contains("An end date like 2026-12-31").assert_contains("value=\"31/12/2030\"");
+    refused.assert_contains("<details class=\"grant-more\" open>");
+    let day = (concierge::db::now() + Duration::days(90)).date();
+    refused.form("/users/new").set("ends_new", &day.to_string()).submit(&admin).await.assert_status(303);
+    let ivy = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap().unwrap()).await;
+    let ends = app.with_db(move |c| user_access::ends_of(c, ivy.id).unwrap()).await;
+    assert_eq!(ends.buildings.get(&towers[1]), Some(&day));
+}
+
+#[actix_web::test]
+async fn an_account_with_an_end_date_is_disabled_the_day_after_and_its_sessions_end() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let (nina_browser, nina) = app.signed_in("nina@example.com", "customer").await;
+    let now = concierge::db::now();
+    let last_day = now + Duration::days(3);
+    let path = format!("/users/{}/ends", nina.id);
+    admin.post(&path, &[("ends_on", "not a day")]).await.assert_status(303);
+    admin.get(&format!("/users/{}", nina.id)).await.assert_contains("An end date like 2026-12-31");
+    admin.post(&path, &[("ends_on", &day(last_day))]).await.assert_redirect_to(&format!("/users/{}", nina.id));
+    assert_eq!(app.user(nina.id).await.ends_on, Some(last_day.date()));
+    admin.get(&format!("/users/{}", nina.id)).await.assert_contains("then disabled by itself");
+
+    assert_eq!(run_at(&app, now).await.warned, 1, "three days ahead: warned");
+    assert_eq!(warnings_to(&app, "nina@example.com").await, 1);
+    assert_eq!(run_at(&app, last_day).await.disabled, 0);
+    nina_browser.get("/profile").await.assert_status(200);
+    let after = last_day + Duration::days(1);
+    assert_eq!(run_at(&app, after).await.disabled, 1);
+    assert_eq!(run_at(&app, after).await.disabled, 0, "once");
+    assert_eq!(app.user(nina.id).await.status(), UserStatus::Disabled);
+    assert_eq!(nina_browser.get("/profile").await.status, 303, "her session ended");
+    admin.get("/audit?user=nina%40example.com").await.assert_contains("The system disabled Uma User.");
+}
