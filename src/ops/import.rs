@@ -14,6 +14,8 @@ use super::Actor;
 /// At most this many rows at a time (the preview carries the file forward in a form).
 pub const MAX_ROWS: usize = 2000;
 pub const COLUMNS: &str = "email,first_name,last_name,phone,title,job_function,company,group";
+/// Columns a file may add: `ends_on`, the last day of the account (YYYY-MM-DD).
+pub const OPTIONAL_COLUMNS: &str = "ends_on";
 
 pub struct RowView {
     pub line: usize,
@@ -26,6 +28,8 @@ pub struct RowView {
 /// A parsed row ready to insert, or its problems.
 pub struct Parsed {
     pub info: Option<crate::domain::user_form::UserInfo>,
+    /// The account's last day, when the row gives one.
+    pub ends_on: Option<chrono::NaiveDate>,
     pub view: RowView,
 }
 
@@ -39,6 +43,7 @@ pub fn parse(
         Ok(h) => h.iter().map(|h| h.to_lowercase()).collect::<Vec<_>>(),
         Err(_) => return Ok(Err("The file is not CSV.".into())),
     };
+    let today = super::access_ends::today(&crate::db::settings::Settings::load(conn)?, crate::db::now());
     for needed in COLUMNS.split(',').filter(|c| *c != "company") {
         if !headers.iter().any(|h| h == needed) {
             return Ok(Err(format!("The first line must name the columns: {COLUMNS} (\"{needed}\" is missing).")));
@@ -92,6 +97,20 @@ pub fn parse(
         {
             problems.push(format!("group: {m}"));
         }
+        let ends_on = match get("ends_on").as_str() {
+            "" => None,
+            typed => match chrono::NaiveDate::parse_from_str(typed, "%Y-%m-%d") {
+                Ok(day) if day < today => {
+                    problems.push("ends_on: the last day of the account, from today on".into());
+                    None
+                }
+                Ok(day) => Some(day),
+                Err(_) => {
+                    problems.push("ends_on: a date like 2026-12-31 (the last day of the account)".into());
+                    None
+                }
+            },
+        };
         if let Some(info) = &info {
             if !seen.insert(info.email.as_str().to_owned()) {
                 problems.push("email: appears twice in this file".into());
@@ -108,6 +127,7 @@ pub fn parse(
                 problems,
             },
             info,
+            ends_on,
         });
     }
     if out.is_empty() {
@@ -140,9 +160,16 @@ pub fn users(
         let entry = super::users::Entry::Import;
         // All or nothing: a row the preview passed but the rules refuse now ends the whole
         // import, with nothing written.
-        if let Err(refused) = super::users::create(conn, acting, public_url, p.info, errors, &access, entry)? {
-            let problems = refused.errors.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>();
-            return Err(AppError::Unfit(format!("A row can no longer be imported: {}", problems.join("; "))));
+        match super::users::create(conn, acting, public_url, p.info, errors, &access, entry)? {
+            Ok(created) => {
+                if let Some(day) = p.ends_on {
+                    super::access_ends::set_account_end(conn, acting, created.id, Some(day), crate::db::now())?;
+                }
+            }
+            Err(refused) => {
+                let problems = refused.errors.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>();
+                return Err(AppError::Unfit(format!("A row can no longer be imported: {}", problems.join("; "))));
+            }
         }
         count += 1;
     }

@@ -180,3 +180,48 @@ async fn an_account_with_an_end_date_is_disabled_the_day_after_and_its_sessions_
     assert_eq!(nina_browser.get("/profile").await.status, 303, "her session ended");
     admin.get("/audit?user=nina%40example.com").await.assert_contains("The system disabled Uma User.");
 }
+
+/// "Grant a building" for two selected users, confirmed, until `ends_on`.
+async fn grant(admin: &Browser, ids: [&str; 2], building: &str, ends_on: &str) -> Page {
+    let fields = [
+        ("action", "grant_building"),
+        ("ids", ids[0]),
+        ("ids", ids[1]),
+        ("building_id", building),
+        ("confirm", "1"),
+        ("return_to", "/users"),
+        ("ends_on", ends_on),
+    ];
+    admin.post("/users/bulk", &fields).await
+}
+
+#[actix_web::test]
+async fn a_bulk_grant_and_an_import_carry_their_end_dates() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let (_, towers) = app.account_with_buildings("Harbor", 1).await;
+    let uma = app.create_user(UserSpec { email: "uma@example.com", ..UserSpec::default() }).await;
+    let bo = app.create_user(UserSpec { email: "bo@example.com", ..UserSpec::default() }).await;
+    let last_day = (concierge::db::now() + Duration::days(20)).date();
+    let (u, b, t0) = (uma.id.to_string(), bo.id.to_string(), towers[0].to_string());
+    grant(&admin, [&u, &b], &t0, "2026-02-30").await.assert_status(303);
+    assert!(app.access_of(uma.id).await.buildings.is_empty(), "a bad date grants nothing");
+    grant(&admin, [&u, &b], &t0, "2020-01-01").await.assert_status(303);
+    assert!(app.access_of(uma.id).await.buildings.is_empty(), "a past date grants nothing");
+    grant(&admin, [&u, &b], &t0, &last_day.to_string()).await.assert_redirect_to("/users");
+    for id in [uma.id, bo.id] {
+        let ends = app.with_db(move |c| user_access::ends_of(c, id).unwrap()).await;
+        assert_eq!(ends.buildings.get(&towers[0]), Some(&last_day), "user {id}");
+    }
+
+    // An import may give each account its last day; a bad one is a row's problem.
+    let header = "email,first_name,last_name,phone,title,job_function,company,group,ends_on";
+    let bad = format!("{header}\nivy@example.com,Ivy,Ito,+1 702 555 0100,Clerk,tenant,Co,Customer,31.12.2030\n");
+    let page = admin.post("/users/import/confirm", &[("csv", &bad)]).await;
+    page.assert_contains("ends_on: a date like 2026-12-31");
+    assert!(app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap()).await.is_none());
+    let good = format!("{header}\nivy@example.com,Ivy,Ito,+1 702 555 0100,Clerk,tenant,Co,Customer,{last_day}\n");
+    admin.post("/users/import/confirm", &[("csv", &good)]).await.assert_status(303);
+    let ivy = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap().unwrap()).await;
+    assert_eq!(ivy.ends_on, Some(last_day));
+}

@@ -164,9 +164,18 @@ pub async fn apply(
     if action.asks_first() && (field(&form, "confirm") != "1" || !ready) {
         return Ok(see_other(&confirmation(&key, &ids, &back)?));
     }
+    let ends_on = match (action, super::end_date(&field(&form, "ends_on"))) {
+        (Action::Building { grant: true }, Ok(day)) => day,
+        (Action::Building { grant: true }, Err(e)) => {
+            crate::web::flash_outcome(&user.session, Err::<String, _>(e))?;
+            return Ok(see_other(&confirmation(&key, &ids, &back)?));
+        }
+        _ => None,
+    };
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
     let refused_back = back_with_selection(&back, &ids);
+    let at = crate::db::now();
     let outcome = ops::apply(&state.db, move |conn| {
         let done: &str = match (action, group_id, building_id) {
             (Action::Group, Some(group), _) => {
@@ -177,6 +186,13 @@ pub async fn apply(
             }
             (Action::Building { .. }, _, Some(b)) if buildings::find(conn, b)?.is_none() => {
                 return Ok(Err("That building no longer exists.".to_owned()));
+            }
+            (Action::Building { grant: true }, _, Some(_))
+                if ends_on.is_some_and(|day| {
+                    crate::db::settings::Settings::load(conn).is_ok_and(|s| day < ops::access_ends::today(&s, at))
+                }) =>
+            {
+                return Ok(Err("An end date from today on (the last day access holds).".to_owned()));
             }
             (Action::Building { grant: true }, _, Some(_)) => "Granted the building to",
             (Action::Building { grant: false }, _, Some(_)) => "Revoked the building from",
@@ -192,7 +208,14 @@ pub async fn apply(
             let result = match action {
                 Action::Group => ops::users::change_group(conn, &acting, id, group_id.unwrap_or_default()).map(drop),
                 Action::Building { grant } => {
-                    ops::access::building(conn, &acting, id, building_id.unwrap_or_default(), grant).map(drop)
+                    let building = building_id.unwrap_or_default();
+                    ops::access::building(conn, &acting, id, building, grant).and_then(|_| match ends_on {
+                        Some(day) if grant => {
+                            let ends = [(crate::db::user_access::Grant::Building(building), Some(day))];
+                            ops::access_ends::set_grant_ends(conn, &acting, id, &ends, at).map(drop)
+                        }
+                        _ => Ok(()),
+                    })
                 }
                 Action::Status(c) => ops::users::change_status(conn, &acting, id, c).map(drop),
                 Action::Resend => ops::users::resend_invite(conn, &acting, id, &public_url).map(drop),
