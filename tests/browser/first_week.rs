@@ -174,6 +174,9 @@ async fn the_first_week_at_desktop_and_phone_widths() {
         "/accounts/new".to_owned(),
         "/buildings/new".to_owned(),
         "/groups/new".to_owned(),
+        format!("/users/{dan}/impersonate"),
+        "/organization/ownership".to_owned(),
+        "/audit".to_owned(),
         "/users/987654".to_owned(),
     ] {
         walk.visit(&path).await;
