@@ -9,7 +9,7 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
 
 use super::DbConnection;
 use super::sql::{Bind, Number, Sql, like_escaped};
-use crate::domain::UserStatus;
+use crate::domain::{Activity, UserStatus};
 use crate::error::AppError;
 
 /// Fewer users found than this are read and sorted, not walked to.
@@ -21,7 +21,7 @@ pub const WALK: i64 = 20;
 
 /// A user's columns, as the list reads them (not the searched text, which SQLite computes).
 const USER: &str = "u.id, u.first_name, u.last_name, u.email, u.company, u.group_id, u.status, u.is_owner, \
-    u.last_sign_in_at, u.building_count";
+    u.last_sign_in_at, u.created_at, u.building_count";
 
 /// The `building_count` of a user whose group reaches every building, present and future.
 pub const REACHES_ALL: i64 = 2_147_483_647;
@@ -89,6 +89,7 @@ pub struct ListQuery {
     pub status: Option<UserStatus>,
     /// Without a status filter, whether disabled and deleted users are listed too.
     pub show_disabled: bool,
+    pub activity: Option<crate::domain::Activity>,
     pub sort: Sort,
     pub descending: bool,
     pub per_page: i64,
@@ -149,6 +150,8 @@ struct Asked<'a> {
     /// Reading backwards from `before`, to be reversed.
     backwards: bool,
     cursor: Option<i64>,
+    /// Where "a while" of the activity filter begins (the organization's `dormant_days` ago).
+    idle_since: chrono::NaiveDateTime,
 }
 
 impl Asked<'_> {
@@ -194,6 +197,18 @@ impl Asked<'_> {
             }
             None => {}
         }
+        // The moment is the portal's own, written out (never typed by anyone).
+        let since = self.idle_since.format("'%Y-%m-%d %H:%M:%S'");
+        match self.query.activity {
+            Some(Activity::NeverSignedIn) => sql.push(" AND u.last_sign_in_at IS NULL"),
+            Some(Activity::InvitationUnanswered) => {
+                sql.push(&format!(" AND u.status = 'invited' AND u.created_at < {since}"))
+            }
+            Some(Activity::Dormant) => {
+                sql.push(&format!(" AND u.status = 'active' AND COALESCE(u.last_sign_in_at, u.created_at) < {since}"))
+            }
+            None => sql,
+        };
     }
 
     /// The users the query could list, found through an index of their own (`SELECT {select}`):
@@ -411,6 +426,7 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
         named_groups: named_groups(conn, query)?,
         backwards,
         cursor: if backwards { query.before } else { query.after },
+        idle_since: idle_since(conn, query)?,
     };
     let limit = query.per_page + 1;
     let mut rows = if query.search.trim().is_empty() && query.group_id.is_none() && query.status.is_none() {
@@ -438,6 +454,15 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
     })
 }
 
+/// The organization's `dormant_days` ago, when the query filters by activity.
+fn idle_since(conn: &mut DbConnection, query: &ListQuery) -> Result<chrono::NaiveDateTime, AppError> {
+    let days = match query.activity {
+        Some(_) => super::settings::Settings::load(conn)?.dormant_days,
+        None => 0,
+    };
+    Ok(super::now() - chrono::Duration::days(days))
+}
+
 /// How many users the query lists, counted to `at_most` at most.
 pub fn count(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<i64, AppError> {
     let asked = Asked {
@@ -446,6 +471,7 @@ pub fn count(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result
         named_groups: named_groups(conn, query)?,
         backwards: false,
         cursor: None,
+        idle_since: idle_since(conn, query)?,
     };
     asked.count(conn, at_most, true)
 }

@@ -29,6 +29,8 @@ pub struct Settings {
     pub impersonation_mail: bool,
     /// How many days before a grant or an account ends its user is warned.
     pub access_end_warning_days: i64,
+    /// After how many days without a sign-in an account counts as dormant.
+    pub dormant_days: i64,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
             impersonation_minutes: 30,
             impersonation_mail: true,
             access_end_warning_days: 7,
+            dormant_days: 90,
         }
     }
 }
@@ -72,6 +75,8 @@ pub mod keys {
     pub const IMPERSONATION_MAIL: &str = "impersonation_mail";
     /// Days before an end that its warning is mailed.
     pub const ACCESS_END_WARNING_DAYS: &str = "access_end_warning_days";
+    /// Days without a sign-in after which an account is dormant.
+    pub const DORMANT_DAYS: &str = "dormant_days";
     /// "dismissed" once the Get started card is put away.
     pub const GET_STARTED: &str = "get_started";
     /// Not an administrator's setting: the key that signs session cookies.
@@ -102,6 +107,7 @@ impl Settings {
                 keys::IMPERSONATION_MINUTES => s.impersonation_minutes = int(30).min(30),
                 keys::IMPERSONATION_MAIL => s.impersonation_mail = value != "false",
                 keys::ACCESS_END_WARNING_DAYS => s.access_end_warning_days = int(7),
+                keys::DORMANT_DAYS => s.dormant_days = int(90),
                 _ => {}
             }
         }

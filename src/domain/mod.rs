@@ -19,4 +19,4 @@ pub use permission::{Permission, PermissionSet};
 pub use person_name::PersonName;
 pub use phone::Phone;
 pub use time_zone::{time_zone, when_in};
-pub use user::{JobFunction, UserStatus};
+pub use user::{Activity, JobFunction, UserStatus};

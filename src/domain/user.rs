@@ -115,3 +115,39 @@ impl JobFunction {
         JobFunction::parse(key).map(JobFunction::label).unwrap_or("")
     }
 }
+
+/// How a user has (not) been using the portal, as the Users list filters it; "a while" is the
+/// organization's `dormant_days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    /// Never signed in.
+    NeverSignedIn,
+    /// Invited a while ago, and the invitation not accepted.
+    InvitationUnanswered,
+    /// Active, with no sign-in for a while.
+    Dormant,
+}
+
+impl Activity {
+    pub const ALL: [Activity; 3] = [Activity::NeverSignedIn, Activity::InvitationUnanswered, Activity::Dormant];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Activity::NeverSignedIn => "never_signed_in",
+            Activity::InvitationUnanswered => "invitation_unanswered",
+            Activity::Dormant => "dormant",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Activity::NeverSignedIn => "Never signed in",
+            Activity::InvitationUnanswered => "Invited, not accepted for a while",
+            Activity::Dormant => "Dormant: no sign-in for a while",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Activity> {
+        Activity::ALL.into_iter().find(|a| a.key() == key)
+    }
+}

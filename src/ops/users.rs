@@ -350,6 +350,34 @@ pub fn resend_invite(conn: &mut DbConnection, actor: &Actor, id: i64, public_url
     Ok(target)
 }
 
+/// Withdraws every invitation link of an invited user that was not used yet; how many.
+pub fn revoke_open_invites(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<usize, AppError> {
+    let target = Target::load(conn, id)?;
+    actor.may(Action::ResendInvite, &target)?;
+    if target.user.status() != UserStatus::Invited {
+        return Err(AppError::Unfit(format!("{} is not waiting for an invitation.", target.user.full_name())));
+    }
+    let open: Vec<i64> =
+        tokens::invites_of_user(conn, id)?.into_iter().filter(|t| t.state() == "Open").map(|t| t.id).collect();
+    let mut revoked = 0;
+    for token in open {
+        if tokens::revoke(conn, token)? {
+            revoked += 1;
+        }
+    }
+    if revoked == 0 {
+        return Err(AppError::Unfit(format!("{} has no open invitation.", target.user.full_name())));
+    }
+    audit::record(
+        conn,
+        &actor.audit,
+        "invite.revoked",
+        Event::user(id, &target.user.email),
+        serde_json::json!({ "links": revoked }),
+    )?;
+    Ok(revoked)
+}
+
 /// Withdraws an invitation link that was not used yet.
 pub fn revoke_invite(conn: &mut DbConnection, actor: &Actor, token_id: i64) -> Result<Target, AppError> {
     let token = tokens::find(conn, token_id)?.filter(|t| t.purpose == tokens::Purpose::Invite.as_str());

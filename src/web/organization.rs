@@ -37,6 +37,7 @@ pub struct OrganizationForm {
     impersonation_minutes: String,
     impersonation_mail: String,
     access_end_warning_days: String,
+    dormant_days: String,
 }
 
 impl OrganizationForm {
@@ -59,6 +60,7 @@ impl OrganizationForm {
             impersonation_minutes: s.impersonation_minutes.to_string(),
             impersonation_mail: if s.impersonation_mail { "on".into() } else { String::new() },
             access_end_warning_days: s.access_end_warning_days.to_string(),
+            dormant_days: s.dormant_days.to_string(),
         }
     }
 
@@ -125,6 +127,7 @@ impl OrganizationForm {
         );
         number("impersonation_minutes", keys::IMPERSONATION_MINUTES, &self.impersonation_minutes, 1, 30, "minutes");
         number("access_end_warning_days", keys::ACCESS_END_WARNING_DAYS, &self.access_end_warning_days, 1, 90, "days");
+        number("dormant_days", keys::DORMANT_DAYS, &self.dormant_days, 7, 3650, "days");
         match self.mail_from.trim().parse::<lettre::message::Mailbox>() {
             Ok(m) => out.push((keys::MAIL_FROM, m.to_string())),
             Err(_) => errors.add("mail_from", "An address like Concierge <portal@example.com>."),

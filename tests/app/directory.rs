@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use concierge::db::DbConnection;
 use concierge::db::directory::{self, ListQuery, Plan, Sort};
-use concierge::domain::UserStatus;
+use concierge::domain::{Activity, UserStatus};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 
@@ -93,6 +93,7 @@ fn expected(all: &[Row], query: &ListQuery) -> Vec<i64> {
             None => query.show_disabled || u.status == "invited" || u.status == "active",
         })
         .filter(|u| query.group_id.is_none_or(|g| g == u.group_id))
+        .filter(|u| query.activity != Some(Activity::NeverSignedIn) || u.last_sign_in_at.is_none())
         .filter(|u| {
             let text = format!(" {} {} {} {}", u.first_name, u.last_name, u.email, u.company).replace(' ', "  ");
             let text = text.to_lowercase();
@@ -154,15 +155,19 @@ const PLANS: [Plan; 4] = [
 
 fn check_every_view(conn: &mut DbConnection, groups: &[i64], round: usize) {
     let all = everyone(conn);
-    let filters: Vec<(Option<i64>, Option<UserStatus>, bool)> = vec![
-        (None, None, false),
-        (None, None, true),
-        (Some(groups[0]), None, false),
-        (None, Some(UserStatus::Disabled), false),
-        (Some(groups[1]), Some(UserStatus::Invited), false),
+    let never = Some(Activity::NeverSignedIn);
+    // (group, status, show disabled, activity)
+    type Filter = (Option<i64>, Option<UserStatus>, bool, Option<Activity>);
+    let filters: Vec<Filter> = vec![
+        (None, None, false, None),
+        (None, None, true, None),
+        (Some(groups[0]), None, false, None),
+        (None, Some(UserStatus::Disabled), false, None),
+        (Some(groups[1]), Some(UserStatus::Invited), false, None),
+        (None, None, true, never),
     ];
     for search in SEARCHES {
-        for &(group_id, status, show_disabled) in &filters {
+        for &(group_id, status, show_disabled, activity) in &filters {
             for sort in Sort::ALL {
                 for descending in [false, true] {
                     let view = ListQuery {
@@ -170,6 +175,7 @@ fn check_every_view(conn: &mut DbConnection, groups: &[i64], round: usize) {
                         group_id,
                         status,
                         show_disabled,
+                        activity,
                         sort,
                         descending,
                         per_page: 4,

@@ -187,6 +187,7 @@ async fn organization_settings_are_validated_saved_and_audited() {
         ("time_zone", "UTC"),
         ("impersonation_minutes", "30"),
         ("access_end_warning_days", "7"),
+        ("dormant_days", "90"),
     ];
     admin
         .post("/organization", &form)

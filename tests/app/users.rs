@@ -1232,3 +1232,66 @@ async fn a_change_of_group_or_job_function_is_recorded_by_name_not_by_key() {
         .await;
     assert!(details.contains("\"Group\":\"Support\""), "{details}");
 }
+
+#[actix_web::test]
+async fn the_list_finds_who_never_signed_in_who_left_an_invitation_and_who_is_dormant() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let now = concierge::db::now();
+    let mut ids = Vec::new();
+    for (email, status, created_days_ago, signed_in_days_ago) in [
+        ("fresh@example.com", UserStatus::Active, 0, None),
+        ("late@example.com", UserStatus::Invited, 100, None),
+        ("soon@example.com", UserStatus::Invited, 0, None),
+        ("idle@example.com", UserStatus::Active, 300, Some(200)),
+        ("recent@example.com", UserStatus::Active, 300, Some(1)),
+    ] {
+        let user = app.create_user(UserSpec { email, status, ..UserSpec::default() }).await;
+        app.with_db(move |c| {
+            use concierge::db::schema::users as u;
+            let created = now - chrono::Duration::days(created_days_ago);
+            let signed_in = signed_in_days_ago.map(|d| now - chrono::Duration::days(d));
+            diesel::update(u::table.find(user.id))
+                .set((u::created_at.eq(created), u::last_sign_in_at.eq(signed_in)))
+                .execute(c)
+                .unwrap();
+        })
+        .await;
+        ids.push(user.id);
+    }
+    let listed = |body: &str| -> Vec<&'static str> {
+        ["fresh", "late", "soon", "idle", "recent", "owner"]
+            .into_iter()
+            .filter(|name| body.contains(&format!(">{name}@example.com<")))
+            .collect()
+    };
+    let page = admin.get("/users?activity=never_signed_in").await;
+    page.assert_status(200);
+    assert_eq!(listed(&page.body), ["fresh", "late", "soon"]);
+    let page = admin.get("/users?activity=invitation_unanswered").await;
+    page.assert_status(200);
+    assert_eq!(listed(&page.body), ["late"]);
+    let page = admin.get("/users?activity=dormant").await;
+    page.assert_status(200);
+    assert_eq!(listed(&page.body), ["idle"], "90 days by default");
+    assert!(page.body.contains("value=\"dormant\" selected"));
+    // The organization says what "a while" is: at 250 days, nobody here is dormant yet.
+    let org = admin.get("/organization").await;
+    org.form("/organization").set("dormant_days", "250").submit(&admin).await.assert_status(303);
+    assert!(listed(&admin.get("/users?activity=dormant").await.body).is_empty());
+    // Nonsense is no filter at all.
+    let page = admin.get("/users?activity=%00bogus").await;
+    page.assert_status(200);
+    assert_eq!(listed(&page.body).len(), 6);
+
+    // The invitation left unanswered is revoked from the list; a user without one is skipped.
+    let (late, recent) = (ids[1].to_string(), ids[4].to_string());
+    admin.post(&format!("/users/{late}/resend-invite"), &[]).await.assert_status(303);
+    let fields =
+        [("action", "revoke_invite"), ("ids", late.as_str()), ("ids", recent.as_str()), ("return_to", "/users")];
+    admin.post("/users/bulk", &fields).await.assert_redirect_to("/users");
+    admin.get("/users").await.assert_contains("Revoked the invitations of");
+    let invites = admin.get(&format!("/users/{late}")).await;
+    assert!(!invites.body.contains(">Open<"), "no open invitation is left");
+    assert!(app.audit_actions().await.contains(&"invite.revoked".into()));
+}

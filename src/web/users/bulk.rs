@@ -57,9 +57,13 @@ fn back_with_selection(back: &str, ids: &[i64]) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Action {
     Group,
-    Building { grant: bool },
+    Building {
+        grant: bool,
+    },
     Status(StatusChange),
     Resend,
+    /// Withdraws the open invitations of the selected users.
+    Revoke,
 }
 
 impl Action {
@@ -69,6 +73,7 @@ impl Action {
             "grant_building" => Some(Action::Building { grant: true }),
             "revoke_building" => Some(Action::Building { grant: false }),
             "resend_invite" => Some(Action::Resend),
+            "revoke_invite" => Some(Action::Revoke),
             other => StatusChange::parse(other).map(Action::Status),
         }
     }
@@ -95,6 +100,7 @@ impl Action {
             Action::Status(StatusChange::Restore) => ("Restore users", format!("Restore {people}")),
             Action::Status(StatusChange::Enable) => ("Enable users", format!("Enable {people}")),
             Action::Resend => ("Resend invites", format!("Resend to {people}")),
+            Action::Revoke => ("Revoke invitations", format!("Revoke the invitations of {people}")),
         }
     }
 }
@@ -201,6 +207,7 @@ pub async fn apply(
             (Action::Status(StatusChange::Delete), _, _) => "Deleted",
             (Action::Status(StatusChange::Restore), _, _) => "Restored",
             (Action::Resend, _, _) => "Sent a new invitation to",
+            (Action::Revoke, _, _) => "Revoked the invitations of",
             _ => return Ok(Err("Choose the group or building first.".to_owned())),
         };
         let (mut changed, mut skipped) = (Vec::new(), Vec::new());
@@ -219,6 +226,7 @@ pub async fn apply(
                 }
                 Action::Status(c) => ops::users::change_status(conn, &acting, id, c).map(drop),
                 Action::Resend => ops::users::resend_invite(conn, &acting, id, &public_url).map(drop),
+                Action::Revoke => ops::users::revoke_open_invites(conn, &acting, id).map(drop),
             };
             match result {
                 Ok(()) => changed.push(id),

@@ -27,6 +27,7 @@ pub struct ListParams {
     group: String,
     status: String,
     show_disabled: String,
+    activity: String,
     sort: String,
     dir: String,
     per_page: String,
@@ -45,6 +46,7 @@ struct View {
     group_id: Option<i64>,
     status: Option<UserStatus>,
     show_disabled: bool,
+    activity: Option<crate::domain::Activity>,
     sort: Sort,
     descending: bool,
     per_page: i64,
@@ -58,6 +60,7 @@ impl View {
             group_id: p.group.parse().ok(),
             status: UserStatus::parse(&p.status),
             show_disabled: p.show_disabled == "on" || p.show_disabled == "1",
+            activity: crate::domain::Activity::parse(&p.activity),
             sort: Sort::parse(&p.sort),
             descending: p.dir == "desc",
             per_page,
@@ -82,6 +85,9 @@ impl View {
         }
         if self.show_disabled {
             parts.push("show_disabled=1".into());
+        }
+        if let Some(a) = self.activity {
+            parts.push(format!("activity={}", a.key()));
         }
         if sort != Sort::Name {
             parts.push(format!("sort={}", sort.key()));
@@ -139,6 +145,7 @@ struct ListPage {
     q: String,
     groups: Vec<Choice>,
     statuses: Vec<Choice>,
+    activities: Vec<Choice>,
     page_sizes: Vec<Choice>,
     show_disabled: bool,
     sort: &'static str,
@@ -200,6 +207,7 @@ pub fn list_query(params: &ListParams) -> ListQuery {
         group_id: view.group_id,
         status: view.status,
         show_disabled: view.show_disabled,
+        activity: view.activity,
         sort: view.sort,
         descending: view.descending,
         per_page: view.per_page,
@@ -306,6 +314,10 @@ pub async fn list(
         statuses: UserStatus::ALL
             .into_iter()
             .map(|s| Choice { selected: Some(s) == view.status, value: s.as_str().into(), label: s.label().into() })
+            .collect(),
+        activities: crate::domain::Activity::ALL
+            .into_iter()
+            .map(|a| Choice { selected: Some(a) == view.activity, value: a.key().into(), label: a.label().into() })
             .collect(),
         page_sizes: PAGE_SIZES
             .into_iter()
