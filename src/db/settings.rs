@@ -31,6 +31,8 @@ pub struct Settings {
     pub access_end_warning_days: i64,
     /// After how many days without a sign-in an account counts as dormant.
     pub dormant_days: i64,
+    /// Whether dormant accounts (not the owner's, not administrators') are disabled by themselves.
+    pub dormant_disable: bool,
 }
 
 impl Default for Settings {
@@ -51,6 +53,7 @@ impl Default for Settings {
             impersonation_mail: true,
             access_end_warning_days: 7,
             dormant_days: 90,
+            dormant_disable: false,
         }
     }
 }
@@ -77,6 +80,10 @@ pub mod keys {
     pub const ACCESS_END_WARNING_DAYS: &str = "access_end_warning_days";
     /// Days without a sign-in after which an account is dormant.
     pub const DORMANT_DAYS: &str = "dormant_days";
+    /// "true" when dormant accounts are disabled by themselves.
+    pub const DORMANT_DISABLE: &str = "dormant_disable";
+    /// Not an administrator's setting: when the owner last got the report of dormant administrators.
+    pub const DORMANT_REPORTED_AT: &str = "dormant_reported_at";
     /// "dismissed" once the Get started card is put away.
     pub const GET_STARTED: &str = "get_started";
     /// Not an administrator's setting: the key that signs session cookies.
@@ -108,6 +115,7 @@ impl Settings {
                 keys::IMPERSONATION_MAIL => s.impersonation_mail = value != "false",
                 keys::ACCESS_END_WARNING_DAYS => s.access_end_warning_days = int(7),
                 keys::DORMANT_DAYS => s.dormant_days = int(90),
+                keys::DORMANT_DISABLE => s.dormant_disable = value == "true",
                 _ => {}
             }
         }

@@ -130,6 +130,26 @@ pub fn access_ending(settings: &Settings, to: &str, first_name: &str, lines: Vec
     )
 }
 
+/// Tells the owner which administrators are dormant (they are never disabled by themselves).
+pub fn dormant_report(
+    settings: &Settings,
+    to: &str,
+    first_name: &str,
+    lines: Vec<String>,
+) -> Result<Message, AppError> {
+    render(
+        settings,
+        Notice {
+            kind: "dormant_report",
+            to,
+            subject: format!("Dormant administrators in {}", settings.org_name),
+            greeting: format!("Hello {first_name},"),
+            lines,
+            link: None,
+        },
+    )
+}
+
 /// Tells the old and the new owner that the ownership moved.
 pub fn ownership(settings: &Settings, to: &str, first_name: &str, lines: Vec<String>) -> Result<Message, AppError> {
     render(

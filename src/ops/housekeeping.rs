@@ -1,5 +1,6 @@
 //! Work no request asks for, done now and then by every process: the warnings and ends of access
-//! that ends by itself, and deleting the audit events the retention setting no longer keeps.
+//! that ends by itself, dormant accounts, and deleting the audit events the retention setting no
+//! longer keeps.
 //! Each step is safe to run twice or in two processes at once.
 
 use chrono::NaiveDateTime;
@@ -14,6 +15,7 @@ const EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 /// One round at `at`: how many audit events were deleted.
 pub fn run_once(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, AppError> {
     super::access_ends::run(conn, at)?;
+    super::dormant::run(conn, at)?;
     let settings = Settings::load(conn)?;
     if settings.audit_retention_days == 0 {
         return Ok(0);

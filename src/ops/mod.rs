@@ -8,6 +8,7 @@ pub mod access;
 pub mod access_ends;
 pub mod accounts;
 pub mod buildings;
+pub mod dormant;
 pub mod groups;
 pub mod housekeeping;
 pub mod import;

@@ -38,6 +38,7 @@ pub struct OrganizationForm {
     impersonation_mail: String,
     access_end_warning_days: String,
     dormant_days: String,
+    dormant_disable: String,
 }
 
 impl OrganizationForm {
@@ -61,6 +62,7 @@ impl OrganizationForm {
             impersonation_mail: if s.impersonation_mail { "on".into() } else { String::new() },
             access_end_warning_days: s.access_end_warning_days.to_string(),
             dormant_days: s.dormant_days.to_string(),
+            dormant_disable: if s.dormant_disable { "on".into() } else { String::new() },
         }
     }
 
@@ -137,6 +139,7 @@ impl OrganizationForm {
             Err(message) => errors.add("time_zone", message),
         }
         out.push((keys::IMPERSONATION_MAIL, (self.impersonation_mail == "on").to_string()));
+        out.push((keys::DORMANT_DISABLE, (self.dormant_disable == "on").to_string()));
         let least = crate::db::audit::KEPT_AT_LEAST_DAYS;
         match self.audit_retention_days.trim() {
             "" | "0" => out.push((keys::AUDIT_RETENTION_DAYS, "0".to_owned())),

@@ -225,3 +225,63 @@ async fn a_bulk_grant_and_an_import_carry_their_end_dates() {
     let ivy = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap().unwrap()).await;
     assert_eq!(ivy.ends_on, Some(last_day));
 }
+
+#[actix_web::test]
+async fn dormant_accounts_are_disabled_when_asked_and_dormant_administrators_are_reported() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let now = concierge::db::now();
+    let mut ids = Vec::new();
+    for (email, group) in
+        [("idle@example.com", "regular"), ("ada@example.com", "admin"), ("new@example.com", "regular")]
+    {
+        let user = app.create_user(UserSpec { email, group, ..UserSpec::default() }).await;
+        let idle = email != "new@example.com";
+        app.with_db(move |c| {
+            use concierge::db::schema::users as u;
+            let long_ago = now - Duration::days(200);
+            if idle {
+                diesel::update(u::table.find(user.id))
+                    .set((u::created_at.eq(long_ago), u::last_sign_in_at.eq(Some(long_ago))))
+                    .execute(c)
+                    .unwrap();
+            }
+        })
+        .await;
+        ids.push(user.id);
+    }
+    let run = |at: chrono::NaiveDateTime| {
+        let db = app.db().clone();
+        async move {
+            actix_web::web::block(move || concierge::ops::dormant::run(&mut db.get().unwrap(), at).unwrap())
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(run(now).await, concierge::ops::dormant::Done::default(), "off by default");
+
+    let org = admin.get("/organization").await;
+    org.form("/organization").set("dormant_disable", "on").submit(&admin).await.assert_status(303);
+    assert!(app.with_db(|c| concierge::db::settings::Settings::load(c).unwrap()).await.dormant_disable);
+    let (first, second) = tokio::join!(run(now), run(now));
+    assert_eq!(first.disabled + second.disabled, 1, "disabled once");
+    assert_eq!(u8::from(first.reported) + u8::from(second.reported), 1, "reported once");
+    assert_eq!(app.user(ids[0]).await.status(), UserStatus::Disabled, "a dormant regular user");
+    assert_eq!(app.user(ids[1]).await.status(), UserStatus::Active, "an administrator is never disabled by itself");
+    assert_eq!(app.user(ids[2]).await.status(), UserStatus::Active, "a new account is not dormant");
+    let reports: Vec<(String, String)> = app
+        .with_db(|c| {
+            outbox::table
+                .filter(outbox::kind.eq("dormant_report"))
+                .select((outbox::to_address, outbox::body_text))
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].0, "owner@example.com");
+    assert!(reports[0].1.contains("ada@example.com") && !reports[0].1.contains("idle@example.com"));
+    assert!(!run(now + Duration::days(1)).await.reported, "a week between reports");
+    assert!(run(now + Duration::days(8)).await.reported);
+    admin.get("/audit?user=idle%40example.com").await.assert_contains("The system disabled Uma User.");
+}
