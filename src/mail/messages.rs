@@ -115,54 +115,17 @@ pub fn impersonated(
     )
 }
 
-/// Tells a user (or the administrator who granted it) that access ends soon.
-pub fn access_ending(settings: &Settings, to: &str, first_name: &str, lines: Vec<String>) -> Result<Message, AppError> {
-    render(
-        settings,
-        Notice {
-            kind: "access_ending",
-            to,
-            subject: format!("Access to {} ends soon", settings.org_name),
-            greeting: format!("Hello {first_name},"),
-            lines,
-            link: None,
-        },
-    )
-}
-
-/// Tells the owner which administrators are dormant (they are never disabled by themselves).
-pub fn dormant_report(
+/// A plain notice with nothing to click: that access ends soon, that the ownership moved, which
+/// administrators are dormant.
+pub fn notice(
     settings: &Settings,
+    kind: &'static str,
     to: &str,
     first_name: &str,
+    subject: String,
     lines: Vec<String>,
 ) -> Result<Message, AppError> {
-    render(
-        settings,
-        Notice {
-            kind: "dormant_report",
-            to,
-            subject: format!("Dormant administrators in {}", settings.org_name),
-            greeting: format!("Hello {first_name},"),
-            lines,
-            link: None,
-        },
-    )
-}
-
-/// Tells the old and the new owner that the ownership moved.
-pub fn ownership(settings: &Settings, to: &str, first_name: &str, lines: Vec<String>) -> Result<Message, AppError> {
-    render(
-        settings,
-        Notice {
-            kind: "ownership",
-            to,
-            subject: format!("The ownership of {} was handed over", settings.org_name),
-            greeting: format!("Hello {first_name},"),
-            lines,
-            link: None,
-        },
-    )
+    render(settings, Notice { kind, to, subject, greeting: format!("Hello {first_name},"), lines, link: None })
 }
 
 pub fn verify_email(settings: &Settings, to: &str, first_name: &str, link: &str) -> Result<Message, AppError> {

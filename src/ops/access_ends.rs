@@ -176,6 +176,17 @@ pub fn run(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Done, AppError>
     Ok(done)
 }
 
+/// The mail that access ends soon.
+fn ending(
+    settings: &Settings,
+    to: &str,
+    first_name: &str,
+    lines: Vec<String>,
+) -> Result<crate::mail::Message, AppError> {
+    let subject = format!("Access to {} ends soon", settings.org_name);
+    crate::mail::messages::notice(settings, "access_ending", to, first_name, subject, lines)
+}
+
 fn day_text(day: NaiveDate) -> String {
     day.format("%-d %B %Y").to_string()
 }
@@ -207,7 +218,7 @@ fn warn_grant(
     }
     let Some(user) = users_db::find(conn, user_id)? else { return Ok(true) };
     let when = day_text(day);
-    let mail = crate::mail::messages::access_ending(
+    let mail = ending(
         settings,
         &user.email,
         &user.first_name,
@@ -221,7 +232,7 @@ fn warn_grant(
         && admin.status() == UserStatus::Active
         && admin.id != user.id
     {
-        let mail = crate::mail::messages::access_ending(
+        let mail = ending(
             settings,
             &admin.email,
             &admin.first_name,
@@ -262,7 +273,7 @@ fn warn_account(conn: &mut DbConnection, settings: &Settings, user_id: i64, day:
         return Ok(false);
     }
     let Some(user) = users_db::find(conn, user_id)? else { return Ok(true) };
-    let mail = crate::mail::messages::access_ending(
+    let mail = ending(
         settings,
         &user.email,
         &user.first_name,
@@ -278,23 +289,5 @@ fn warn_account(conn: &mut DbConnection, settings: &Settings, user_id: i64, day:
 /// Disables one person past their account's last day, as the system, ending their sessions;
 /// false when they were not active or invited any more.
 fn end_account(conn: &mut DbConnection, user_id: i64) -> Result<bool, AppError> {
-    let disabled = diesel::update(
-        users::table
-            .find(user_id)
-            .filter(users::status.eq_any([UserStatus::Active.as_str(), UserStatus::Invited.as_str()])),
-    )
-    .set((
-        users::status.eq(UserStatus::Disabled.as_str()),
-        users::updated_at.eq(crate::db::now()),
-        users::version.eq(users::version + 1),
-    ))
-    .execute(conn)?;
-    if disabled != 1 {
-        return Ok(false);
-    }
-    super::users::security_event(conn, user_id, true)?;
-    let email: String = users::table.find(user_id).select(users::email).first(conn)?;
-    let details = serde_json::json!({ "why": "account end date" });
-    audit::record(conn, &AuditContext::system(), "user.disable", Event::user(user_id, &email), details)?;
-    Ok(true)
+    super::users::disable_by_itself(conn, user_id, &[UserStatus::Active, UserStatus::Invited], "account end date")
 }

@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::audit::{self, AuditContext, Target as Event};
+use crate::db::audit;
 use crate::db::schema::{settings as settings_table, users};
 use crate::db::settings::{Settings, keys};
 use crate::db::{DbConnection, groups, outbox};
@@ -43,7 +43,9 @@ pub fn run(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Done, AppError>
     for (id, first, last, email, group_id, is_owner) in dormant {
         if is_owner || admin_groups.contains(&group_id) {
             kept.push(audit::person_label(&first, &last, &email));
-        } else if crate::db::transaction(conn, |conn| disable(conn, id, &email))? {
+        } else if crate::db::transaction(conn, |conn| {
+            super::users::disable_by_itself(conn, id, &[UserStatus::Active], "dormant")
+        })? {
             done.disabled += 1;
         }
     }
@@ -60,24 +62,6 @@ pub fn run(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Done, AppError>
         tracing::info!(?done, "dormant accounts");
     }
     Ok(done)
-}
-
-/// Disables one dormant account while it is still active; false when another process did.
-fn disable(conn: &mut DbConnection, id: i64, email: &str) -> Result<bool, AppError> {
-    let disabled = diesel::update(users::table.find(id).filter(users::status.eq(UserStatus::Active.as_str())))
-        .set((
-            users::status.eq(UserStatus::Disabled.as_str()),
-            users::updated_at.eq(crate::db::now()),
-            users::version.eq(users::version + 1),
-        ))
-        .execute(conn)?;
-    if disabled != 1 {
-        return Ok(false);
-    }
-    super::users::security_event(conn, id, true)?;
-    let details = serde_json::json!({ "why": "dormant" });
-    audit::record(conn, &AuditContext::system(), "user.disable", Event::user(id, email), details)?;
-    Ok(true)
 }
 
 /// Mails the owner the dormant administrators, unless this week's report was claimed already.
@@ -106,7 +90,8 @@ fn report(conn: &mut DbConnection, settings: &Settings, kept: &[String], at: Nai
         settings.dormant_days
     )];
     lines.extend(kept.iter().map(|label| format!("– {label}")));
-    let mail = crate::mail::messages::dormant_report(settings, &to, &first_name, lines)?;
+    let subject = format!("Dormant administrators in {}", settings.org_name);
+    let mail = crate::mail::messages::notice(settings, "dormant_report", &to, &first_name, subject, lines)?;
     outbox::enqueue(conn, &mail)?;
     Ok(true)
 }

@@ -66,7 +66,9 @@ pub fn hand_over(conn: &mut DbConnection, actor: &Actor, to: i64) -> Result<user
             ],
         ),
     ] {
-        let message = crate::mail::messages::ownership(&settings, &user.email, &user.first_name, lines)?;
+        let subject = format!("The ownership of {} was handed over", settings.org_name);
+        let message =
+            crate::mail::messages::notice(&settings, "ownership", &user.email, &user.first_name, subject, lines)?;
         outbox::enqueue(conn, &message)?;
     }
     audit::record(

@@ -99,6 +99,28 @@ pub fn security_event(conn: &mut DbConnection, id: i64, invites: bool) -> Result
     Ok(())
 }
 
+/// Disables a user by itself (`why`: "account end date", "dormant"), as the system, while their
+/// status is one of `from`, ending their sessions; false when it was not (another process came
+/// first, or someone changed it).
+pub fn disable_by_itself(conn: &mut DbConnection, id: i64, from: &[UserStatus], why: &str) -> Result<bool, AppError> {
+    let from: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let disabled = diesel::update(users::table.find(id).filter(users::status.eq_any(from)))
+        .set((
+            users::status.eq(UserStatus::Disabled.as_str()),
+            users::updated_at.eq(now()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    if disabled != 1 {
+        return Ok(false);
+    }
+    security_event(conn, id, true)?;
+    let email: String = users::table.find(id).select(users::email).first(conn)?;
+    let details = serde_json::json!({ "why": why });
+    audit::record(conn, &audit::AuditContext::system(), "user.disable", Event::user(id, &email), details)?;
+    Ok(true)
+}
+
 /// Disables, enables, deletes or restores a user.
 pub fn change_status(
     conn: &mut DbConnection,

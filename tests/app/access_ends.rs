@@ -52,6 +52,9 @@ async fn a_grant_with_an_end_date_is_warned_of_once_and_ends_once() {
         towers[0],
         day(last_day)
     )));
+    // Someone who may only look sees the end too.
+    let (viewer, _) = app.signed_in("viewer@example.com", "read_only").await;
+    viewer.get(&format!("/users/{}", nina.id)).await.assert_contains(&format!(", until {}", day(last_day)));
 
     // Ten days ahead: too early to warn. Four days on: one warning each, to Nina and to Olive.
     assert_eq!(run_at(&app, now).await.warned, 0);
