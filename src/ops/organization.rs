@@ -43,3 +43,11 @@ pub fn test_email(conn: &mut DbConnection, actor: &Actor) -> Result<i64, AppErro
     audit::record(conn, &actor.audit, "settings.test_email", Target::none(), details)?;
     Ok(id)
 }
+
+/// Records that the audit log (under `filter`, a query string) was exported.
+pub fn record_audit_export(conn: &mut DbConnection, actor: &Actor, filter: &str) -> Result<(), AppError> {
+    if !actor.permissions.has(Permission::AuditView) {
+        return Err(AppError::Forbidden);
+    }
+    audit::record(conn, &actor.audit, "audit.exported", Target::none(), serde_json::json!({ "filter": filter }))
+}

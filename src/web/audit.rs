@@ -404,15 +404,14 @@ pub async fn export(
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner().cleaned();
     let zone = user.time_zone;
-    let ctx = user.audit.clone();
+    let acting = user.acting();
     let typed = params.clone();
     let filter = state
         .db
         .run(move |conn| {
             let filter = filter_of(conn, &typed, zone)?;
             if filter.is_ok() {
-                let details = serde_json::json!({ "filter": typed.query() });
-                audit::record(conn, &ctx, "audit.exported", audit::Target::none(), details)?;
+                crate::ops::organization::record_audit_export(conn, &acting, &typed.query())?;
             }
             Ok(filter)
         })
