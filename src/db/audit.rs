@@ -117,7 +117,10 @@ pub fn record(
     target: Target,
     details: serde_json::Value,
 ) -> Result<(), AppError> {
+    // Read once each: a person acting on themselves (a sign-in, a profile edit) is one lookup.
+    let actor_label = label_of(conn, ctx.actor_id)?;
     let target_label = match (target.kind, target.id) {
+        ("user", Some(id)) if Some(id) == ctx.actor_id && !actor_label.is_empty() => actor_label.clone(),
         ("user", Some(id)) => Some(label_of(conn, Some(id))?).filter(|l| !l.is_empty()).unwrap_or(target.label),
         _ => target.label,
     };
@@ -125,7 +128,7 @@ pub fn record(
         .values((
             audit_events::at.eq(now()),
             audit_events::actor_id.eq(ctx.actor_id),
-            audit_events::actor_label.eq(label_of(conn, ctx.actor_id)?),
+            audit_events::actor_label.eq(actor_label),
             audit_events::impersonator_id.eq(ctx.impersonator_id),
             audit_events::impersonator_label.eq(label_of(conn, ctx.impersonator_id)?),
             audit_events::action.eq(action),

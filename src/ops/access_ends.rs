@@ -39,19 +39,22 @@ pub fn set_grant_ends(
     let target = Target::load(conn, id)?;
     actor.may(Action::ChangeAccess, &target)?;
     let today = today(&Settings::load(conn)?, at);
+    if ends.iter().any(|(_, day)| day.is_some_and(|d| d < today)) {
+        return Err(AppError::Unfit(IN_THE_PAST.into()));
+    }
+    // Changing when a grant ends is changing the grant: every one must be within reach (judged
+    // once for them all, as if they were revoked).
     let current = user_access::of_user(conn, id)?;
-    let mut changed = Vec::new();
-    for (grant, day) in ends {
-        if day.is_some_and(|d| d < today) {
-            return Err(AppError::Unfit(IN_THE_PAST.into()));
-        }
-        // Changing when a grant ends is changing the grant: it must be within reach.
-        let mut without = current.clone();
+    let mut without = current.clone();
+    for (grant, _) in ends {
         match grant {
             Grant::Building(b) => without.buildings.remove(b),
             Grant::Account(a) => without.accounts.remove(a),
         };
-        super::access::within_reach(conn, actor, &current, &without)?;
+    }
+    super::access::within_reach(conn, actor, &current, &without)?;
+    let mut changed = Vec::new();
+    for (grant, day) in ends {
         if user_access::set_end(conn, id, *grant, *day)? {
             changed.push(serde_json::json!({ "grant": grant, "ends_on": day }));
         }

@@ -449,6 +449,10 @@ pub fn start_impersonation(
     if target.user.status() != UserStatus::Active {
         return Err(AppError::Unfit("Only an active user can be signed in as.".into()));
     }
+    let length = reason.chars().count();
+    if !(3..=300).contains(&length) || reason.chars().any(char::is_control) {
+        return Err(AppError::Unfit("Say why you sign in as them, in one line of 3 to 300 characters.".into()));
+    }
     let settings = crate::db::settings::Settings::load(conn)?;
     let mailed = settings.impersonation_mail;
     if mailed {

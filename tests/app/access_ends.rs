@@ -4,7 +4,7 @@
 
 use chrono::Duration;
 use concierge::db::schema::{audit_events, outbox};
-use concierge::db::user_access::{self, Grant};
+use concierge::db::user_access;
 use concierge::domain::UserStatus;
 use diesel::prelude::*;
 
@@ -126,7 +126,6 @@ async fn a_new_end_date_is_warned_of_afresh_and_bad_dates_change_nothing() {
     admin.post(&path, &[("account", &account), (&field, "")]).await.assert_status(303);
     let ends = app.with_db(move |c| user_access::ends_of(c, nina.id).unwrap()).await;
     assert!(ends.accounts.is_empty());
-    let _ = Grant::Account(harbor);
 }
 
 #[actix_web::test]

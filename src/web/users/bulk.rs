@@ -183,6 +183,12 @@ pub async fn apply(
     let refused_back = back_with_selection(&back, &ids);
     let at = crate::db::now();
     let outcome = ops::apply(&state.db, move |conn| {
+        // Refused before anyone is changed: each grant would otherwise be written, then its end refused.
+        if let Some(day) = ends_on
+            && day < ops::access_ends::today(&crate::db::settings::Settings::load(conn)?, at)
+        {
+            return Ok(Err("An end date from today on (the last day access holds).".to_owned()));
+        }
         let done: &str = match (action, group_id, building_id) {
             (Action::Group, Some(group), _) => {
                 if let Some(m) = check_group(conn, &acting, group)? {
@@ -192,13 +198,6 @@ pub async fn apply(
             }
             (Action::Building { .. }, _, Some(b)) if buildings::find(conn, b)?.is_none() => {
                 return Ok(Err("That building no longer exists.".to_owned()));
-            }
-            (Action::Building { grant: true }, _, Some(_))
-                if ends_on.is_some_and(|day| {
-                    crate::db::settings::Settings::load(conn).is_ok_and(|s| day < ops::access_ends::today(&s, at))
-                }) =>
-            {
-                return Ok(Err("An end date from today on (the last day access holds).".to_owned()));
             }
             (Action::Building { grant: true }, _, Some(_)) => "Granted the building to",
             (Action::Building { grant: false }, _, Some(_)) => "Revoked the building from",
