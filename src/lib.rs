@@ -2,6 +2,7 @@
 //! users and the buildings each may reach, and every user manages their own profile.
 
 pub mod auth;
+pub mod backup;
 pub mod config;
 pub mod db;
 pub mod domain;

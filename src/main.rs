@@ -1,5 +1,5 @@
 //! The `concierge` command: `serve` (default), `migrate`, `create-owner`, `import-users`,
-//! `export-users`, `seed-demo`.
+//! `export-users`, `seed-demo`, `backup`, `restore`.
 
 use std::process::ExitCode;
 
@@ -31,6 +31,17 @@ enum Command {
     /// the owner. The invitations are delivered by the serving process.
     ImportUsers {
         /// The CSV file: email,first_name,last_name,phone,title,job_function,company,group
+        file: std::path::PathBuf,
+    },
+    /// Write a consistent copy of the SQLite database to FILE, a new file, while the portal runs.
+    Backup {
+        /// The copy to write.
+        file: std::path::PathBuf,
+    },
+    /// Put the copy FILE in place of the SQLite database (no portal may be running on it),
+    /// keeping the database it replaces beside it, and migrate it if it is older.
+    Restore {
+        /// A copy written by `concierge backup`.
         file: std::path::PathBuf,
     },
     /// Fill the database with realistic demo data (for trying and benchmarking).
@@ -66,6 +77,8 @@ fn main() -> ExitCode {
         Command::CreateOwner => create_owner(&config),
         Command::ExportUsers => export_users(&config),
         Command::ImportUsers { file } => import_users(&config, &file),
+        Command::Backup { file } => concierge::backup::backup(&config.database_url, &file).map(|m| println!("{m}")),
+        Command::Restore { file } => concierge::backup::restore(&config.database_url, &file).map(|m| println!("{m}")),
         Command::SeedDemo { users, buildings, events, force } => seed_demo(&config, users, buildings, events, force),
     };
     match result {
@@ -78,6 +91,7 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
+    let _serving = concierge::backup::serving(&config.database_url)?;
     actix_web::rt::System::new().block_on(async move {
         let public_url = config.public_url.clone();
         let app = Application::build(config).await?;

@@ -7,6 +7,7 @@ mod access_ends;
 mod account;
 mod audit;
 mod authorization;
+mod backup;
 mod buildings;
 mod directory;
 mod faults;
