@@ -47,6 +47,22 @@ pub struct ConfigArgs {
     /// (`127.0.0.1,10.0.0.0/8`). Unset: the peer's own address is the client's.
     #[arg(long, env = "TRUSTED_PROXIES", default_value = "", global = true)]
     pub trusted_proxies: String,
+    /// Clients that may read /metrics, comma-separated addresses or networks.
+    #[arg(long, env = "METRICS_ALLOW", default_value = "127.0.0.1,::1", global = true)]
+    pub metrics_allow: String,
+    /// A bearer token with which /metrics may be read from any address (at least 16 characters).
+    #[arg(long, env = "METRICS_TOKEN", hide_env_values = true, global = true)]
+    pub metrics_token: Option<String>,
+    /// `text` (one readable line per event) or `json` (one JSON object a line, for log shippers).
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The validated configuration.
@@ -65,7 +81,10 @@ pub struct Config {
     /// Background delivery of the outbox; tests that read the outbox directly turn it off.
     pub deliver_mail: bool,
     pub mail_retry_base: std::time::Duration,
-    pub trusted_proxies: crate::auth::client::TrustedProxies,
+    pub trusted_proxies: crate::auth::client::Networks,
+    /// Clients that may read `/metrics` without the token.
+    pub metrics_allow: crate::auth::client::Networks,
+    pub metrics_token: Option<String>,
     /// The time sessions are judged by (tests move it forward instead of waiting).
     pub clock: Clock,
 }
@@ -134,8 +153,17 @@ impl ConfigArgs {
         }
         let secure_cookies = self.secure_cookies.unwrap_or(public_url.starts_with("https://"));
         let workers = self.workers.unwrap_or(cores);
-        let trusted_proxies = crate::auth::client::TrustedProxies::parse(&self.trusted_proxies)
-            .map_err(|e| format!("TRUSTED_PROXIES: {e}"))?;
+        let trusted_proxies =
+            crate::auth::client::Networks::parse(&self.trusted_proxies).map_err(|e| format!("TRUSTED_PROXIES: {e}"))?;
+        let metrics_allow =
+            crate::auth::client::Networks::parse(&self.metrics_allow).map_err(|e| format!("METRICS_ALLOW: {e}"))?;
+        let metrics_token = self.metrics_token.filter(|t| !t.is_empty());
+        if metrics_token
+            .as_ref()
+            .is_some_and(|t| t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()))
+        {
+            return Err("METRICS_TOKEN: must be at least 16 characters, without spaces".into());
+        }
         Ok(Config {
             database_url: self.database_url,
             bind,
@@ -150,6 +178,8 @@ impl ConfigArgs {
             deliver_mail: true,
             mail_retry_base: std::time::Duration::from_secs(self.mail_retry_seconds.max(1)),
             trusted_proxies,
+            metrics_allow,
+            metrics_token,
             clock: Clock::default(),
         })
     }

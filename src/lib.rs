@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod export;
 pub mod mail;
+pub mod metrics;
 pub mod ops;
 pub mod owner;
 pub mod seed;

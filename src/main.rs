@@ -63,7 +63,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    concierge::telemetry::init();
+    concierge::telemetry::init(cli.config.log_format);
     let config = match cli.config.validate() {
         Ok(config) => config,
         Err(message) => {

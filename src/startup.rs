@@ -107,11 +107,18 @@ impl Application {
         let workers = config.workers;
         let secure = config.secure_cookies;
         let mail_queued = Arc::new(Notify::new());
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let mail_worker = if config.deliver_mail {
             let transport = crate::mail::transport::Transport::from_config(&config)?;
             let (stop, stopped) = tokio::sync::watch::channel(false);
-            let worker =
-                crate::mail::worker::run(db.clone(), transport, mail_queued.clone(), config.mail_retry_base, stopped);
+            let worker = crate::mail::worker::run(
+                db.clone(),
+                transport,
+                mail_queued.clone(),
+                config.mail_retry_base,
+                metrics.clone(),
+                stopped,
+            );
             Some((stop, actix_web::rt::spawn(worker)))
         } else {
             None
@@ -119,7 +126,7 @@ impl Application {
         let (stop_housekeeping, housekeeping_stopped) = tokio::sync::watch::channel(false);
         let housekeeping =
             (stop_housekeeping, actix_web::rt::spawn(crate::ops::housekeeping::run(db.clone(), housekeeping_stopped)));
-        let state = web::Data::new(AppState { config, db, hasher, mail_queued });
+        let state = web::Data::new(AppState { config, db, hasher, mail_queued, metrics });
         let app_state = state.clone();
 
         let server = HttpServer::new(move || {
@@ -142,6 +149,7 @@ impl Application {
                 .wrap(session)
                 .wrap(Compress::default())
                 .wrap(from_fn(security_headers))
+                .wrap(from_fn(crate::metrics::count))
                 .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .configure(router::configure)
                 .default_service(web::to(not_found))

@@ -17,4 +17,6 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Wakes the mail worker after a transaction queued mail.
     pub mail_queued: Arc<Notify>,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

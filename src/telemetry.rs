@@ -1,16 +1,23 @@
-//! Logs: one line per request and every warning, to stderr. `RUST_LOG` narrows or widens them.
+//! Logs: one line per request and every warning, to stderr. `RUST_LOG` narrows or widens them;
+//! `LOG_FORMAT=json` writes each as one JSON object a line, for a log shipper.
 
 use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
 use tracing_subscriber::fmt::format::FmtSpan;
 
-pub fn init() {
+pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let lines = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_span_events(FmtSpan::CLOSE)
         .with_target(false)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => lines.try_init(),
+        // The request's fields (method, route, status) under "span"; the event's at the top.
+        LogFormat::Json => lines.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+    };
 }
 
 /// The span of one request, as the request line in the log: method, route *pattern*, status.

@@ -5,13 +5,14 @@ use std::net::IpAddr;
 
 use actix_web::HttpRequest;
 
-/// Networks whose `X-Forwarded-For` is believed: addresses or CIDR blocks.
+/// A list of addresses and CIDR blocks: the proxies whose `X-Forwarded-For` is believed, or the
+/// clients that may read the metrics.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+pub struct Networks(Vec<(IpAddr, u8)>);
 
-impl TrustedProxies {
+impl Networks {
     /// Parses a comma-separated list such as `127.0.0.1, 10.0.0.0/8, ::1`.
-    pub fn parse(list: &str) -> Result<TrustedProxies, String> {
+    pub fn parse(list: &str) -> Result<Networks, String> {
         let mut networks = Vec::new();
         for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (addr, bits) = item.split_once('/').unwrap_or((item, ""));
@@ -23,7 +24,7 @@ impl TrustedProxies {
             }
             networks.push((addr, bits));
         }
-        Ok(TrustedProxies(networks))
+        Ok(Networks(networks))
     }
 
     pub fn contains(&self, ip: IpAddr) -> bool {
@@ -45,7 +46,7 @@ fn same_network(a: IpAddr, b: IpAddr, bits: u8) -> bool {
 
 /// The client's address: the peer's, or, when the peer is a trusted proxy, the last address in
 /// `X-Forwarded-For` that is not itself a trusted proxy.
-pub fn address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &TrustedProxies) -> Option<IpAddr> {
+pub fn address(peer: Option<IpAddr>, forwarded_for: Option<&str>, trusted: &Networks) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(peer) {
         return Some(peer);
@@ -101,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
-        let trusted = TrustedProxies::parse("10.0.0.0/8, ::1").unwrap();
+        let trusted = Networks::parse("10.0.0.0/8, ::1").unwrap();
         let header = Some("203.0.113.9, 10.1.2.3");
         assert_eq!(address(Some(ip("10.0.0.5")), header, &trusted), Some(ip("203.0.113.9")));
         assert_eq!(address(Some(ip("198.51.100.1")), header, &trusted), Some(ip("198.51.100.1")));
@@ -119,18 +120,18 @@ mod tests {
             .append_header(("x-forwarded-for", "1.2.3.4"))
             .append_header(("x-forwarded-for", "203.0.113.9"))
             .to_http_request();
-        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let trusted = Networks::parse("10.0.0.0/8").unwrap();
         let forwarded = forwarded_for(&req);
         assert_eq!(address(Some(ip("10.0.0.5")), Some(&forwarded), &trusted), Some(ip("203.0.113.9")));
     }
 
     #[test]
     fn a_list_of_proxies_is_parsed_or_refused() {
-        assert!(TrustedProxies::parse("").unwrap().0.is_empty());
-        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
-        assert!(TrustedProxies::parse("proxy.example").is_err());
-        assert!(TrustedProxies::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
-        assert!(TrustedProxies::parse("10.0.0.0/8").unwrap().contains(ip("::ffff:10.1.2.3")));
+        assert!(Networks::parse("").unwrap().0.is_empty());
+        assert!(Networks::parse("10.0.0.0/33").is_err());
+        assert!(Networks::parse("proxy.example").is_err());
+        assert!(Networks::parse("0.0.0.0/0").unwrap().contains(ip("8.8.8.8")));
+        assert!(Networks::parse("10.0.0.0/8").unwrap().contains(ip("::ffff:10.1.2.3")));
     }
 
     #[test]

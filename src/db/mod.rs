@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod buildings;
 pub mod directory;
+pub mod gauges;
 pub mod groups;
 pub mod outbox;
 pub mod schema;
@@ -133,6 +134,8 @@ pub struct Db {
     /// threads waiting for it in no particular order, and under load a few waited hundreds of
     /// milliseconds while others went ahead.
     turns: Arc<tokio::sync::Semaphore>,
+    /// How many requests wait in that line now (for `/metrics`).
+    waiting: Arc<std::sync::atomic::AtomicI64>,
     /// The pool's own threads, which open connections in the background; held here so that
     /// `close` can tell when they are done.
     threads: Arc<scheduled_thread_pool::ScheduledThreadPool>,
@@ -172,7 +175,7 @@ impl Db {
             .test_on_check_out(backend == Backend::Postgres)
             .build_unchecked(Manager { url: url.to_owned(), backend });
         let turns = Arc::new(tokio::sync::Semaphore::new(max_connections as usize));
-        Ok(Db { pool, backend, turns, threads, handles: Arc::new(()) })
+        Ok(Db { pool, backend, turns, waiting: Arc::default(), threads, handles: Arc::new(()) })
     }
 
     /// Closes the database for good: waits until this is its last handle, closes every pooled
@@ -201,6 +204,16 @@ impl Db {
         wait_until(&|| Arc::strong_count(&threads) == 1)
     }
 
+    /// The pool's connections: how many are open, how many of those idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    /// How many requests wait for a connection now.
+    pub fn waiting(&self) -> i64 {
+        self.waiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -216,7 +229,11 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
-        let turn = self.turns.clone().acquire_owned().await.map_err(|e| AppError::Unavailable(e.into()))?;
+        use std::sync::atomic::Ordering::Relaxed;
+        self.waiting.fetch_add(1, Relaxed);
+        let turn = self.turns.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Relaxed);
+        let turn = turn.map_err(|e| AppError::Unavailable(e.into()))?;
         let pool = self.pool.clone();
         actix_web::web::block(move || {
             let _turn = turn;

@@ -149,10 +149,11 @@ pub async fn run(
     transport: Transport,
     queued: Arc<Notify>,
     retry_base: Duration,
+    metrics: Arc<crate::metrics::Metrics>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     while !*stop.borrow() {
-        let pause = match deliver_due(&db, &transport, retry_base, &stop).await {
+        let pause = match deliver_due(&db, &transport, retry_base, &metrics, &stop).await {
             Ok(0) => IDLE_POLL,
             Ok(_) => Duration::ZERO,
             Err(e) => {
@@ -176,6 +177,7 @@ pub async fn deliver_due(
     db: &Db,
     transport: &Transport,
     retry_base: Duration,
+    metrics: &crate::metrics::Metrics,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<usize, AppError> {
     let (mails, settings) = db.run(|conn| Ok((claim(conn)?, Settings::load(conn)?))).await?;
@@ -196,10 +198,13 @@ pub async fn deliver_due(
                     }
                 }
                 db.run(move |conn| mark_sent(conn, mail.id)).await?;
+                metrics.mail_sent.inc();
             }
             Err(error) => {
                 tracing::warn!(to = %mail.to_address, kind = %mail.kind, %error, "mail not delivered; will retry");
+                let last = mail.attempts + 1 >= MAX_ATTEMPTS;
                 db.run(move |conn| mark_failed_try(conn, &mail, &error, retry_base)).await?;
+                if last { metrics.mail_failed.inc() } else { metrics.mail_retries.inc() }
             }
         }
     }

@@ -42,26 +42,29 @@ pub fn succeeded(
 }
 
 /// Records a failure, and counts it unless it came while locked (so a lock ends in time).
+/// Returns whether this failure locked the address.
 pub fn failed(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     attempt: &Attempt,
     user: Option<&users::User>,
     locked: bool,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let target = || user.map_or(Target::none(), |u| Target::user(u.id, &u.email));
     let reason = if locked { "locked" } else { "wrong email or password" };
     let details = serde_json::json!({ "email": attempt.typed, "reason": reason });
     audit::record(conn, ctx, "sign_in.failed", target(), details)?;
-    if !locked {
-        if throttle::record(conn, &attempt.pair, throttle::SIGN_IN, attempt.at)? {
-            let minutes = throttle::SIGN_IN.lock.num_minutes();
-            let details = serde_json::json!({ "email": attempt.typed, "source": attempt.source, "minutes": minutes });
-            audit::record(conn, ctx, "sign_in.locked", target(), details)?;
-        }
-        throttle::record(conn, &attempt.from_source, throttle::SIGN_IN_SOURCE, attempt.at)?;
+    if locked {
+        return Ok(false);
     }
-    Ok(())
+    let locks = throttle::record(conn, &attempt.pair, throttle::SIGN_IN, attempt.at)?;
+    if locks {
+        let minutes = throttle::SIGN_IN.lock.num_minutes();
+        let details = serde_json::json!({ "email": attempt.typed, "source": attempt.source, "minutes": minutes });
+        audit::record(conn, ctx, "sign_in.locked", target(), details)?;
+    }
+    let network_locks = throttle::record(conn, &attempt.from_source, throttle::SIGN_IN_SOURCE, attempt.at)?;
+    Ok(locks || network_locks)
 }
 
 pub fn signed_out(conn: &mut DbConnection, ctx: &AuditContext) -> Result<(), AppError> {

@@ -346,6 +346,11 @@ pub(crate) async fn current_password_ok(
         return Ok(true);
     }
     let (ctx, me) = (crate::db::audit::AuditContext::from_request(req, Some(me.id), None), me.clone());
-    ops::apply(&state.db, move |conn| ops::sessions::failed(conn, &ctx, &attempt, Some(&me), false)).await?;
+    let locks =
+        ops::apply(&state.db, move |conn| ops::sessions::failed(conn, &ctx, &attempt, Some(&me), false)).await?;
+    state.metrics.sign_in_failures.inc();
+    if locks {
+        state.metrics.sign_in_lockouts.inc();
+    }
     Ok(false)
 }

@@ -19,6 +19,7 @@ macro_rules! routes {
 routes! {
     get "/healthz" => health::healthz,
     get "/readyz" => health::readyz,
+    get "/metrics" => crate::metrics::scrape,
     get "/static/app.css" => assets::css,
     get "/static/app.js" => assets::js,
     get "/" => profile::settings,

@@ -62,8 +62,7 @@ async fn forgot_password_is_rate_limited_per_address() {
 #[actix_web::test]
 async fn a_flood_of_reset_requests_never_kills_the_link_its_owner_got() {
     let app =
-        spawn_app_with(|c| c.trusted_proxies = concierge::auth::client::TrustedProxies::parse("127.0.0.1").unwrap())
-            .await;
+        spawn_app_with(|c| c.trusted_proxies = concierge::auth::client::Networks::parse("127.0.0.1").unwrap()).await;
     app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
     let ann = app.browser();
     ann.get("/forgot-password").await;

@@ -25,6 +25,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
     use Rule::*;
     Some(match (method, path) {
         (_, "/healthz" | "/readyz" | "/static/app.css" | "/static/app.js") => Public,
+        // Served to loopback (where the tests run) or a bearer token: see `operations.rs`.
+        (_, "/metrics") => Public,
         (_, "/sign-in" | "/sign-out" | "/forgot-password" | "/signup") => Public,
         (_, "/setup/{token}" | "/invite/{token}" | "/reset-password/{token}") => Public,
         (_, "/verify-email/{token}" | "/confirm-email/{token}") => Public,

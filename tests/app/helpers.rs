@@ -95,6 +95,8 @@ pub fn test_config(database_url: &str) -> Config {
         deliver_mail: false,
         mail_retry_base: std::time::Duration::from_millis(200),
         trusted_proxies: Default::default(),
+        metrics_allow: concierge::auth::client::Networks::parse("127.0.0.1,::1").unwrap(),
+        metrics_token: None,
         clock: Default::default(),
     }
 }
@@ -114,7 +116,7 @@ pub async fn spawn_app() -> TestApp {
 /// Spawns the app after `adjust` changed its configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     if std::env::var("TEST_LOG").is_ok() {
-        concierge::telemetry::init();
+        concierge::telemetry::init(concierge::config::LogFormat::Text);
     }
     let database = TestDatabase::new();
     let mut config = test_config(&database.url);

@@ -16,6 +16,7 @@ mod foundation;
 mod impersonation;
 mod invitations;
 mod matrix;
+mod operations;
 mod ownership;
 mod rules;
 mod settings_tabs;

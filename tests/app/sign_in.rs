@@ -1,6 +1,6 @@
 //! Sign-in, sign-out, lockout, and the security stamp that ends sessions.
 
-use concierge::auth::client::TrustedProxies;
+use concierge::auth::client::Networks;
 use concierge::domain::UserStatus;
 
 use crate::helpers::*;
@@ -155,7 +155,7 @@ async fn a_session_that_ended_is_sent_to_sign_in_even_with_a_malformed_form() {
 
 #[actix_web::test]
 async fn a_stranger_cannot_lock_the_owner_out_of_their_own_place() {
-    let app = spawn_app_with(|c| c.trusted_proxies = TrustedProxies::parse("127.0.0.1").unwrap()).await;
+    let app = spawn_app_with(|c| c.trusted_proxies = Networks::parse("127.0.0.1").unwrap()).await;
     app.create_owner().await;
     let stranger = app.browser();
     stranger.get("/sign-in").await;

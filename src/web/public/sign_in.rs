@@ -124,9 +124,13 @@ pub async fn sign_in(
         return Ok(see_other(safe_next(next.as_deref())));
     }
     let shown_email = attempt.typed.clone();
-    {
+    let locks = {
         let attempt = attempt.clone();
-        crate::ops::apply(&state.db, move |conn| sessions::failed(conn, &ctx, &attempt, user.as_ref(), locked)).await?;
+        crate::ops::apply(&state.db, move |conn| sessions::failed(conn, &ctx, &attempt, user.as_ref(), locked)).await?
+    };
+    state.metrics.sign_in_failures.inc();
+    if locks {
+        state.metrics.sign_in_lockouts.inc();
     }
     let (layout, signup) = public_page(&state, &session, "Sign in").await?;
     let page = SignInPage {
