@@ -12,6 +12,8 @@ pub fn init(format: LogFormat) {
         .with_env_filter(filter)
         .with_span_events(FmtSpan::CLOSE)
         .with_target(false)
+        // Colours for a person at a terminal; none for the journal or a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => lines.try_init(),
