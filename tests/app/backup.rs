@@ -128,7 +128,7 @@ async fn restore_refuses_while_a_portal_serves_the_file_and_keeps_the_database_i
         .spawn()
         .unwrap();
     let _stray = Stray(server.id());
-    let client = reqwest::Client::new();
+    let client = http_client().build().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while client.get(format!("http://127.0.0.1:{port}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true)
     {

@@ -201,7 +201,7 @@ async fn sigterm_stops_the_mail_worker_and_closes_the_database_before_exit() {
         .unwrap();
     let mut stray = Stray { pid: child.id(), stopped: false };
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = http_client().build().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while client.get(format!("{base}/readyz")).send().await.is_err() {
         assert!(std::time::Instant::now() < deadline, "the server did not start");

@@ -577,10 +577,16 @@ fn csrf_in(body: &str) -> Option<String> {
     Some(body[start..end].to_owned())
 }
 
+/// An HTTP client's builder. Its TLS (for the proxy suite, compiled into the same client crate)
+/// needs its cryptography chosen before any client is built.
+pub fn http_client() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 impl Browser {
     pub fn new(base: &str) -> Browser {
-        let client =
-            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = http_client().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
         Browser { base: base.to_owned(), client, csrf: std::sync::Mutex::new(None) }
     }
 

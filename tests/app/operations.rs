@@ -68,7 +68,20 @@ async fn metrics_count_requests_by_route_sign_in_failures_mail_and_invitations()
     for _ in 0..12 {
         stranger.sign_in("owner@example.com", "not the password").await;
     }
+    // Made-up methods are counted together: nobody grows the metrics without end.
+    let client = http_client().build().unwrap();
+    for n in 0..5 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{n}").as_bytes()).unwrap();
+        client.request(method, format!("{}/users", app.address)).send().await.unwrap();
+    }
     let m = app.browser().get("/metrics").await.body;
+    assert!(!m.contains("INVENTED"), "{m}");
+    let other: f64 = m
+        .lines()
+        .filter(|l| l.starts_with(r#"concierge_http_requests_total{method="other",route="/users""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(other, 5.0, "{m}");
     assert_eq!(sample(&m, "concierge_sign_in_lockouts_total"), Some(1.0), "{m}");
     assert_eq!(sample(&m, "concierge_sign_in_locked"), Some(1.0), "{m}");
     assert!(sample(&m, "concierge_sign_in_failures_total").unwrap() >= 6.0);
@@ -83,7 +96,7 @@ async fn metrics_are_refused_to_other_addresses_unless_the_token_is_given() {
     })
     .await;
     let url = format!("{}/metrics", app.address);
-    let client = reqwest::Client::new();
+    let client = http_client().build().unwrap();
     let status = |r: reqwest::Response| r.status().as_u16();
     assert_eq!(status(client.get(&url).send().await.unwrap()), 403);
     assert_eq!(status(client.get(&url).bearer_auth("metrics-token-wrong-012345").send().await.unwrap()), 403);
@@ -116,7 +129,7 @@ async fn json_logs_give_one_object_a_line_with_the_route_and_never_a_link_secret
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
+    let client = http_client().build().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     while client.get(format!("{base}/readyz")).send().await.is_err() {
         if std::time::Instant::now() > deadline {
