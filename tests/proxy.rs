@@ -35,12 +35,12 @@ impl Children {
         self.0.push((name.to_owned(), child));
     }
 
-    fn kill(&mut self, name: &str, signal: &str) -> Child {
+    /// Signals a child and waits for it: whether it exited successfully.
+    fn kill(&mut self, name: &str, signal: &str) -> bool {
         let at = self.0.iter().position(|(n, _)| n == name).expect("a child of that name");
         let (_, mut child) = self.0.remove(at);
         Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
-        child.wait().unwrap();
-        child
+        child.wait().unwrap().success()
     }
 }
 
@@ -148,7 +148,7 @@ fn nginx(site: &Site, https: u16, http: u16, upstreams: [u16; 2]) -> Child {
         dir = dir.display()
     );
     std::fs::write(dir.join("nginx.conf"), main).unwrap();
-    let nginx = Command::new("nginx")
+    Command::new("nginx")
         .arg("-p")
         .arg(dir)
         .arg("-c")
@@ -156,8 +156,7 @@ fn nginx(site: &Site, https: u16, http: u16, upstreams: [u16; 2]) -> Child {
         .args(["-e", "stderr", "-g", "daemon off;"])
         .stderr(std::fs::File::create(dir.join("nginx.log")).unwrap())
         .spawn()
-        .expect("nginx runs (apt install nginx)");
-    nginx
+        .expect("nginx runs (apt install nginx)")
 }
 
 async fn wait_ready(client: &reqwest::Client, url: &str, what: &str) {
@@ -398,7 +397,7 @@ async fn two_processes_behind_nginx_share_the_work_and_survive_one_killed() {
     while done.load(std::sync::atomic::Ordering::Relaxed) < 12 {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    children.kill("a", "-KILL");
+    assert!(!children.kill("a", "-KILL"), "killed");
     let mut answered = Vec::new();
     for task in posting {
         answered.extend(task.await.unwrap());
@@ -434,8 +433,7 @@ async fn two_processes_behind_nginx_share_the_work_and_survive_one_killed() {
     }
     let after = metrics(b).await;
     assert!(served(&after, "/users") >= on_b + 20.0, "process b served what a can no longer");
-    let stopped = children.kill("b", "-TERM");
-    drop(stopped);
+    assert!(children.kill("b", "-TERM"), "process b stopped cleanly on SIGTERM");
     let log = std::fs::read_to_string(site.dir.join("b.log")).unwrap();
     assert!(!log.contains("ERROR") && !log.contains("panicked"), "process b logged no error:\n{log}");
 }
