@@ -7,6 +7,7 @@ pub mod current_user;
 pub mod password;
 pub mod secret;
 pub mod session;
+pub mod two_step;
 
 pub use current_user::{CurrentUser, MaybeUser, Require};
 pub use session::SessionState;

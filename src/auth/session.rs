@@ -18,6 +18,18 @@ const FLASH: &str = "flash";
 const IMPERSONATOR: &str = "imp";
 const IMPERSONATOR_STAMP: &str = "imp_stamp";
 const IMPERSONATION_STARTED: &str = "imp_at";
+const SECOND_STEP: &str = "second_step";
+const NEW_TWO_STEP_SECRET: &str = "new_totp";
+
+/// A sign-in whose password was right, waiting for its second step: who, under which stamp,
+/// since when, and where to go after.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecondStep {
+    pub user_id: i64,
+    pub stamp: String,
+    pub at: i64,
+    pub next: String,
+}
 
 /// A one-time message shown on the next page (post / redirect / get).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -118,6 +130,38 @@ impl SessionState {
         };
         self.sign_in(id, stamp)?;
         self.insert(STARTED, session.started)
+    }
+
+    /// The password was right and a second step is due: a fresh cookie holds only that (no
+    /// one is signed in until the code is given).
+    pub fn await_second_step(&self, step: SecondStep) -> Result<(), AppError> {
+        self.0.renew();
+        self.0.clear();
+        self.insert(SECOND_STEP, step)?;
+        self.insert(CSRF, secret::new_token())
+    }
+
+    pub fn second_step(&self) -> Option<SecondStep> {
+        self.0.get::<SecondStep>(SECOND_STEP).ok().flatten()
+    }
+
+    pub fn forget_second_step(&self) {
+        self.0.remove(SECOND_STEP);
+    }
+
+    /// The secret offered while two-step sign-in is being set up (kept in the encrypted cookie
+    /// until a code proves the app has it).
+    pub fn new_two_step_secret(&self) -> String {
+        if let Ok(Some(secret)) = self.0.get::<String>(NEW_TWO_STEP_SECRET) {
+            return secret;
+        }
+        let secret = super::two_step::new_secret();
+        self.0.insert(NEW_TWO_STEP_SECRET, &secret).ok();
+        secret
+    }
+
+    pub fn forget_two_step_secret(&self) {
+        self.0.remove(NEW_TWO_STEP_SECRET);
     }
 
     /// Keeps the idle clock running; writes the cookie at most once a minute.

@@ -82,7 +82,9 @@ pub fn category_of(action: &str) -> &'static str {
         "sign_in" | "sign_in.failed" | "sign_in.locked" | "sign_out" => "sign_ins",
         "user.access_changed" | "building.access_changed" => "access",
         _ if starts("impersonation.") => "impersonation",
-        _ if starts("user.") || starts("users.") || starts("owner.") || starts("signup.") => "users",
+        _ if starts("user.") || starts("users.") || starts("owner.") || starts("signup.") || starts("two_step.") => {
+            "users"
+        }
         _ if starts("group.") => "groups",
         _ if starts("building.") || starts("account.") => "buildings",
         _ if starts("settings.") => "settings",

@@ -12,6 +12,7 @@ pub mod settings;
 pub mod sql;
 pub mod throttle;
 pub mod tokens;
+pub mod two_step;
 pub mod user_access;
 pub mod users;
 

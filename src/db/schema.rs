@@ -184,7 +184,20 @@ diesel::joinable!(buildings -> accounts (account_id));
 diesel::joinable!(building_access -> buildings (building_id));
 diesel::joinable!(account_access -> accounts (account_id));
 
+diesel::table! {
+    recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(recovery_codes -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    recovery_codes,
     groups,
     group_permissions,
     users,

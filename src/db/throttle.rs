@@ -24,6 +24,8 @@ pub struct Limit {
 
 /// Sign-in failures for one address from one network.
 pub const SIGN_IN: Limit = Limit { max: 10, window: Duration::minutes(15), lock: Duration::minutes(15) };
+/// Wrong codes at the second step of signing in as one user.
+pub const TWO_STEP: Limit = Limit { max: 5, window: Duration::minutes(15), lock: Duration::minutes(15) };
 /// Sign-in failures from one network, whatever the addresses.
 pub const SIGN_IN_SOURCE: Limit = Limit { max: 50, window: Duration::minutes(15), lock: Duration::minutes(15) };
 /// "Forgot password" requests from one network.
@@ -44,6 +46,10 @@ pub fn account(email: &str) -> String {
 
 pub fn sign_in_key(account: &str, source: &str) -> String {
     format!("login:{account}:{source}")
+}
+
+pub fn two_step_key(user_id: i64) -> String {
+    format!("two_step:{user_id}")
 }
 
 pub fn sign_in_source_key(source: &str) -> String {

@@ -189,3 +189,11 @@ pub fn set_status(conn: &mut DbConnection, id: i64, status: UserStatus) -> Resul
         .execute(conn)?;
     Ok(())
 }
+
+/// Ends every session of the user (a new security stamp, which every cookie is checked against).
+pub fn end_sessions(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    diesel::update(users::table.find(id))
+        .set((users::security_stamp.eq(new_security_stamp()), users::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}

@@ -29,6 +29,8 @@ pub enum Action<'a> {
     SendPasswordReset,
     ResendInvite,
     EndSessions,
+    /// Turn off their two-step sign-in (when they lost their phone and their recovery codes).
+    ResetSecondFactor,
     /// Grant or revoke a building or account (the building's own reach is `may_grant`).
     ChangeAccess,
     /// Put them into a group holding these permissions.
@@ -113,7 +115,7 @@ pub fn may(actor: &Person<'_>, action: Action<'_>, target: &Person<'_>) -> Resul
         }
         // Row 2: T ≠ owner (unless A is the owner), P(T) ⊆ P(A), T not an administrator unless
         // A is the owner. One's own account is changed on My Profile, with its password.
-        EditInfo | ChangeEmail | SendPasswordReset | ResendInvite | EndSessions | ChangeAccess => {
+        EditInfo | ChangeEmail | SendPasswordReset | ResendInvite | EndSessions | ResetSecondFactor | ChangeAccess => {
             need(
                 actor,
                 match action {
@@ -306,7 +308,7 @@ mod tests {
         let actor = Person { id: 1, is_owner: false, permissions: &view };
         let plain = Person { id: 2, is_owner: false, permissions: &none };
         assert!(may(&actor, See, &plain).is_ok());
-        for action in [EditInfo, Disable, Impersonate, SendPasswordReset, ResendInvite] {
+        for action in [EditInfo, Disable, Impersonate, SendPasswordReset, ResendInvite, ResetSecondFactor] {
             assert!(matches!(may(&actor, action, &plain), Err(Refusal::MissingPermission(_))), "{action:?}");
         }
         let nobody = Person { id: 3, is_owner: false, permissions: &none };

@@ -18,6 +18,7 @@ pub mod organization;
 pub mod ownership;
 pub mod profile;
 pub mod sessions;
+pub mod two_step;
 pub mod users;
 
 use crate::db::Db;

@@ -13,6 +13,7 @@ pub mod organization;
 pub mod profile;
 pub mod public;
 pub mod router;
+pub mod two_step;
 pub mod users;
 
 use actix_web::HttpResponse;

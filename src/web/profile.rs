@@ -33,6 +33,7 @@ struct ProfilePage {
     notifications: &'static str,
     time_zone: String,
     get_started: Option<crate::web::organization::GetStarted>,
+    two_step: bool,
 }
 
 pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
@@ -49,6 +50,7 @@ pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
     let me = me.ok_or(AppError::NotFound)?;
     let page = ProfilePage {
         get_started,
+        two_step: me.totp_secret.is_some(),
         time_zone: match me.time_zone.as_str() {
             "" => format!("The organization's ({})", user.time_zone.name()),
             own => own.to_owned(),

@@ -3,7 +3,9 @@
 
 use actix_web::web;
 
-use super::{accounts, assets, audit, buildings, groups, health, invites, organization, profile, public, users};
+use super::{
+    accounts, assets, audit, buildings, groups, health, invites, organization, profile, public, two_step, users,
+};
 
 macro_rules! routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
@@ -27,6 +29,8 @@ routes! {
 
     get "/sign-in" => public::sign_in::sign_in_page,
     post "/sign-in" => public::sign_in::sign_in,
+    get "/sign-in/code" => public::two_step::page,
+    post "/sign-in/code" => public::two_step::submit,
     post "/sign-out" => public::sign_in::sign_out,
     get "/setup/{token}" => public::sign_in::setup_page,
     post "/setup/{token}" => public::sign_in::setup,
@@ -48,6 +52,10 @@ routes! {
     get "/profile/edit" => profile::edit,
     get "/profile/password" => profile::password_page,
     post "/profile/password" => profile::change_password,
+    get "/profile/two-step" => two_step::show,
+    post "/profile/two-step/on" => two_step::turn_on,
+    post "/profile/two-step/codes" => two_step::renew_codes,
+    post "/profile/two-step/off" => two_step::turn_off,
     get "/profile/email" => profile::email_page,
     post "/profile/email" => profile::request_email_change,
 
@@ -73,6 +81,7 @@ routes! {
     post "/users/{id}/restore" => users::lifecycle::change_status,
     post "/users/{id}/resend-invite" => users::lifecycle::resend_invite,
     post "/users/{id}/send-password-reset" => users::lifecycle::send_reset,
+    post "/users/{id}/two-step/reset" => users::lifecycle::reset_two_step,
     get "/users/{id}/impersonate" => users::impersonate::start_page,
     post "/users/{id}/impersonate" => users::impersonate::start,
     post "/impersonation/stop" => users::impersonate::stop,

@@ -27,7 +27,11 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         (_, "/healthz" | "/readyz" | "/static/app.css" | "/static/app.js") => Public,
         // Served to loopback (where the tests run) or a bearer token: see `operations.rs`.
         (_, "/metrics") => Public,
-        (_, "/sign-in" | "/sign-out" | "/forgot-password" | "/signup") => Public,
+        (_, "/sign-in" | "/sign-out" | "/forgot-password" | "/signup" | "/sign-in/code") => Public,
+        (_, "/profile/two-step" | "/profile/two-step/on" | "/profile/two-step/codes" | "/profile/two-step/off") => {
+            SignedIn
+        }
+        (_, "/users/{id}/two-step/reset") => Needs(UsersManage),
         (_, "/setup/{token}" | "/invite/{token}" | "/reset-password/{token}") => Public,
         (_, "/verify-email/{token}" | "/confirm-email/{token}") => Public,
         (_, "/" | "/settings" | "/profile" | "/profile/edit" | "/profile/password" | "/profile/email") => SignedIn,

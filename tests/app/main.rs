@@ -22,4 +22,5 @@ mod rules;
 mod settings_tabs;
 mod sign_in;
 mod smtp;
+mod two_step;
 mod users;

@@ -4,5 +4,6 @@
 pub mod account;
 pub mod invitation;
 pub mod sign_in;
+pub mod two_step;
 
 pub use sign_in::LinkProblemPage;

@@ -33,7 +33,7 @@ struct SignInPage {
     no_owner: bool,
 }
 
-async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
+pub(crate) async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
     Ok(public_page(state, session, title).await?.0)
 }
 
@@ -118,6 +118,15 @@ pub async fn sign_in(
     let ctx = AuditContext::from_request(&req, None, None);
 
     if let (true, Some(user)) = (password_ok, user.clone()) {
+        if user.totp_secret.is_some() {
+            session.await_second_step(crate::auth::session::SecondStep {
+                user_id: user.id,
+                stamp: user.security_stamp.clone(),
+                at: state.config.clock.timestamp(),
+                next: safe_next(next.as_deref()).to_owned(),
+            })?;
+            return Ok(see_other("/sign-in/code"));
+        }
         let (id, stamp, attempt) = (user.id, user.security_stamp.clone(), attempt.clone());
         crate::ops::apply(&state.db, move |conn| sessions::succeeded(conn, &ctx, &attempt, &user)).await?;
         session.sign_in(id, &stamp)?;

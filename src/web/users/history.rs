@@ -110,6 +110,11 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "owner.handed_over" => format!("handed the ownership to {who}"),
         "owner_setup.link_issued" => "issued a one-time owner-setup link".to_owned(),
         "signup.requested" => "asked to sign up".to_owned(),
+        "two_step.turned_on" => "turned on two-step sign-in".to_owned(),
+        "two_step.turned_off" => "turned off two-step sign-in".to_owned(),
+        "two_step.codes_renewed" => "renewed the recovery codes".to_owned(),
+        "two_step.recovery_code_used" => "signed in with a recovery code".to_owned(),
+        "two_step.reset" => format!("reset {whose}two-step sign-in"),
         other => return format!("{actor}: {}.", other.replace(['.', '_'], " ")),
     };
     format!("{actor} {}.", what.trim_end())

@@ -101,3 +101,21 @@ pub async fn send_reset(
     }
     Ok(see_other(&format!("/users/{id}")))
 }
+
+/// From a user's page: an administrator turns off the user's two-step sign-in (a lost phone);
+/// the user's sessions end and they are told by mail.
+pub async fn reset_two_step(
+    state: web::Data<AppState>,
+    user: crate::auth::Require<crate::auth::current_user::ManageUsers>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = user.acting();
+    let outcome = crate::ops::apply(&state.db, move |conn| ops::two_step::reset(conn, &acting, id))
+        .await
+        .map(|t| format!("Two-step sign-in is off for {}; they were signed out and told by mail.", t.user.full_name()));
+    if flash_outcome(&user.session, outcome)? {
+        state.mail_queued.notify_one();
+    }
+    Ok(see_other(&format!("/users/{id}")))
+}

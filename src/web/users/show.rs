@@ -68,6 +68,9 @@ struct ShowPage {
     can_restore: bool,
     can_resend: bool,
     can_reset: bool,
+    /// Whether the user signs in in two steps.
+    two_step: bool,
+    can_reset_two_step: bool,
     can_impersonate: bool,
 }
 
@@ -162,6 +165,8 @@ pub async fn show(
         can_resend: status == UserStatus::Invited && allowed(Action::ResendInvite),
         can_impersonate: status == UserStatus::Active && allowed(Action::Impersonate),
         can_reset: status == UserStatus::Active && allowed(Action::SendPasswordReset),
+        two_step: u.totp_secret.is_some(),
+        can_reset_two_step: u.totp_secret.is_some() && allowed(Action::ResetSecondFactor),
     };
     render(StatusCode::OK, &page)
 }

@@ -1,0 +1,11 @@
+-- Two-step sign-in: the user's TOTP secret is on users (totp_secret, totp_last_step, the last
+-- time step accepted, so a code is never accepted twice); these are the ten recovery codes
+-- shown once when it is turned on, kept as SHA-256 digests, each good once.
+CREATE TABLE recovery_codes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    used_at TIMESTAMP
+);
+CREATE INDEX recovery_codes_user ON recovery_codes (user_id, code_hash);

@@ -1,0 +1,129 @@
+//! The second step of signing in: the code of the authenticator app, or a recovery code, within
+//! five minutes of the right password.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::auth::session::SecondStep as Pending;
+use crate::auth::{SessionState, client};
+use crate::db::audit::{self, AuditContext, Target};
+use crate::db::{now, throttle, users};
+use crate::domain::UserStatus;
+use crate::error::AppError;
+use crate::ops::sessions::{self, Attempt};
+use crate::ops::two_step::{SecondStep, WRONG_CODE};
+use crate::state::AppState;
+use crate::web::layout::Layout;
+use crate::web::{render, see_other};
+
+/// How long after the password the code may come.
+const PATIENCE: i64 = 5 * 60;
+
+#[derive(Template)]
+#[template(path = "public/two_step.html")]
+struct CodePage {
+    layout: Layout,
+    error: &'static str,
+}
+
+fn pending(state: &AppState, session: &SessionState) -> Option<Pending> {
+    let now = state.config.clock.timestamp();
+    session.second_step().filter(|p| (p.at..=p.at + PATIENCE).contains(&now))
+}
+
+fn start_again(session: &SessionState, message: &str) -> HttpResponse {
+    session.forget_second_step();
+    session.error(message);
+    see_other("/sign-in")
+}
+
+pub async fn page(state: web::Data<AppState>, session: SessionState) -> Result<HttpResponse, AppError> {
+    if pending(&state, &session).is_none() {
+        session.forget_second_step();
+        return Ok(see_other("/sign-in"));
+    }
+    let layout = super::sign_in::public_layout(&state, &session, "Two-step sign-in").await?;
+    render(StatusCode::OK, &CodePage { layout, error: "" })
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+}
+
+enum Outcome {
+    In {
+        id: i64,
+        stamp: String,
+        how: SecondStep,
+    },
+    /// And whether this wrong code locked the second step.
+    Refused(bool),
+    Locked,
+    Gone,
+}
+
+pub async fn submit(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    let Some(waiting) = pending(&state, &session) else {
+        return Ok(start_again(&session, "That sign-in waited too long for its code. Sign in again."));
+    };
+    let typed: String = form.into_inner().code.chars().take(64).collect();
+    let ctx = AuditContext::from_request(&req, None, None);
+    let source = client::source_key(client::of_request(&req));
+    let code_time = state.config.clock.timestamp();
+    let user_id = waiting.user_id;
+    let outcome = crate::ops::apply(&state.db, move |conn| {
+        let (at, key) = (now(), throttle::two_step_key(user_id));
+        if throttle::locked(conn, &[&key], at)? {
+            return Ok(Outcome::Locked);
+        }
+        let user = users::find(conn, user_id)?;
+        let Some(user) = user.filter(|u| u.status() == UserStatus::Active && u.security_stamp == waiting.stamp) else {
+            return Ok(Outcome::Gone);
+        };
+        match crate::ops::two_step::second_step(conn, &ctx, user.id, &typed, code_time)? {
+            SecondStep::Refused => {
+                let locks = throttle::record(conn, &key, throttle::TWO_STEP, at)?;
+                let details = serde_json::json!({ "email": user.email, "reason": "wrong code" });
+                audit::record(conn, &ctx, "sign_in.failed", Target::user(user.id, &user.email), details)?;
+                Ok(Outcome::Refused(locks))
+            }
+            how => {
+                throttle::clear(conn, &key)?;
+                sessions::succeeded(conn, &ctx, &Attempt::new(user.email.clone(), source, at), &user)?;
+                Ok(Outcome::In { id: user.id, stamp: user.security_stamp, how })
+            }
+        }
+    })
+    .await?;
+    match outcome {
+        Outcome::In { id, stamp, how } => {
+            let next = session.second_step().map(|p| p.next).unwrap_or_else(|| "/settings".into());
+            session.sign_in(id, &stamp)?;
+            if let SecondStep::RecoveryCode { left } = how {
+                state.mail_queued.notify_one();
+                session.success(format!(
+                    "You signed in with a recovery code; {left} left. Set up your app again on My Profile, or renew the codes there."
+                ));
+            }
+            Ok(see_other(crate::web::safe_next(Some(&next))))
+        }
+        Outcome::Refused(locks) => {
+            state.metrics.sign_in_failures.inc();
+            if locks {
+                state.metrics.sign_in_lockouts.inc();
+            }
+            let layout = super::sign_in::public_layout(&state, &session, "Two-step sign-in").await?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &CodePage { layout, error: WRONG_CODE })
+        }
+        Outcome::Locked => Ok(start_again(&session, "Too many wrong codes. Sign in again in 15 minutes.")),
+        Outcome::Gone => Ok(start_again(&session, "That sign-in can't go on. Sign in again.")),
+    }
+}

@@ -1,0 +1,200 @@
+//! Two-step sign-in: set up on My Profile, asked for after the password, a code never taken
+//! twice, recovery codes good once, turned off with the password, reset by an administrator.
+
+use concierge::auth::two_step;
+use concierge::db::schema::{outbox, recovery_codes, users};
+use diesel::prelude::*;
+
+use crate::helpers::*;
+
+/// The text between `start` and the next `end` after it.
+fn between<'a>(body: &'a str, start: &str, end: &str) -> &'a str {
+    let from = body.find(start).unwrap_or_else(|| panic!("{start:?} in\n{body}")) + start.len();
+    &body[from..from + body[from..].find(end).unwrap()]
+}
+
+fn recovery_codes_in(body: &str) -> Vec<String> {
+    body.split("<li><code>").skip(1).map(|s| s[..s.find('<').unwrap()].to_owned()).collect()
+}
+
+async fn mails_of_kind(app: &TestApp, kind: &'static str) -> Vec<String> {
+    app.with_db(move |c| outbox::table.filter(outbox::kind.eq(kind)).select(outbox::to_address).load(c).unwrap()).await
+}
+
+async fn stored(app: &TestApp, id: i64) -> (Option<String>, i64) {
+    app.with_db(move |c| {
+        let secret = users::table.find(id).select(users::totp_secret).first::<Option<String>>(c).unwrap();
+        let unused = recovery_codes::table
+            .filter(recovery_codes::user_id.eq(id))
+            .filter(recovery_codes::used_at.is_null())
+            .count()
+            .get_result::<i64>(c)
+            .unwrap();
+        (secret, unused)
+    })
+    .await
+}
+
+/// Sets it up for a signed-in browser: the key from the page, a code of now. Returns the key
+/// and the recovery codes shown.
+async fn set_up(app: &TestApp, browser: &Browser) -> (String, Vec<String>) {
+    let page = browser.get("/profile/two-step").await;
+    page.assert_status(200).assert_contains("data:image/svg+xml;base64,");
+    let secret = between(&page.body, "<code class=\"secret\">", "</code>").to_owned();
+    let code = two_step::code_at(&secret, app.config.clock.timestamp());
+    let shown = browser.post("/profile/two-step/on", &[("code", &code)]).await;
+    shown.assert_status(200).assert_contains("Your recovery codes");
+    (secret, recovery_codes_in(&shown.body))
+}
+
+async fn code_step(browser: &Browser, code: &str) -> Page {
+    browser.post("/sign-in/code", &[("code", code)]).await
+}
+
+#[actix_web::test]
+async fn set_up_then_signing_in_asks_for_a_code_taken_once() {
+    let app = spawn_app().await;
+    let (ann, me) = app.signed_in("ann@example.com", "customer").await;
+    ann.get("/profile").await.assert_contains("Two-step sign-in").assert_contains("Set up");
+
+    // A wrong code turns nothing on; the message stands beside the field.
+    ann.get("/profile/two-step").await;
+    let wrong = ann.post("/profile/two-step/on", &[("code", "000000")]).await;
+    wrong.assert_status(422).assert_contains("f-code-error").assert_contains("That code is not right");
+    assert_eq!(stored(&app, me.id).await, (None, 0));
+
+    let (secret, codes) = set_up(&app, &ann).await;
+    assert_eq!(codes.len(), 10);
+    assert_eq!(stored(&app, me.id).await, (Some(secret.clone()), 10));
+    assert_eq!(mails_of_kind(&app, "two_step_on").await, vec!["ann@example.com"]);
+    ann.get("/profile").await.assert_contains("Manage");
+
+    // Signed out, the password alone signs no one in.
+    ann.post("/sign-out", &[]).await;
+    ann.forget_csrf();
+    ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/sign-in/code");
+    ann.get("/profile").await.assert_status(303);
+    // The code that turned it on was taken: not again.
+    let now = app.config.clock.timestamp();
+    code_step(&ann, &two_step::code_at(&secret, now)).await.assert_status(422).assert_contains("used already");
+    // (Five wrong codes lock the step: four here.)
+    for bad in ["", "\0\0\0\0\0\0", &"9".repeat(200_000)[..]] {
+        code_step(&ann, bad).await.assert_status(422);
+    }
+    app.config.clock.advance(30);
+    let code = two_step::code_at(&secret, app.config.clock.timestamp());
+    code_step(&ann, &code).await.assert_redirect_to("/settings");
+    ann.get("/profile").await.assert_status(200);
+
+    // The same code signs no one in a second time, in another browser.
+    let other = app.browser();
+    other.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/sign-in/code");
+    code_step(&other, &code).await.assert_status(422);
+
+    // A recovery code, however typed, signs in once; the user is told by mail.
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    code_step(&other, &typed).await.assert_redirect_to("/settings");
+    other.get("/profile").await.assert_contains("9 left");
+    assert_eq!(stored(&app, me.id).await.1, 9);
+    assert_eq!(mails_of_kind(&app, "recovery_code_used").await.len(), 1);
+    let third = app.browser();
+    third.sign_in("ann@example.com", PASSWORD).await;
+    code_step(&third, &codes[3]).await.assert_status(422);
+    let events = app.audit_actions().await;
+    assert!(events.contains(&"two_step.turned_on".to_owned()), "{events:?}");
+    assert!(events.contains(&"two_step.recovery_code_used".to_owned()), "{events:?}");
+}
+
+#[actix_web::test]
+async fn wrong_codes_lock_the_second_step_and_a_slow_one_starts_again() {
+    let app = spawn_app().await;
+    let (ann, _) = app.signed_in("ann@example.com", "customer").await;
+    let (secret, _) = set_up(&app, &ann).await;
+    ann.post("/sign-out", &[]).await;
+    ann.forget_csrf();
+
+    ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/sign-in/code");
+    app.config.clock.advance(301);
+    let late = two_step::code_at(&secret, app.config.clock.timestamp());
+    code_step(&ann, &late).await.assert_redirect_to("/sign-in");
+    ann.get("/profile").await.assert_status(303);
+
+    ann.forget_csrf();
+    ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/sign-in/code");
+    for _ in 0..5 {
+        code_step(&ann, "000000").await.assert_status(422);
+    }
+    // Locked: even the right code starts again, and the lock holds across a new password step.
+    app.config.clock.advance(30);
+    let right = two_step::code_at(&secret, app.config.clock.timestamp());
+    code_step(&ann, &right).await.assert_redirect_to("/sign-in");
+    ann.forget_csrf();
+    ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/sign-in/code");
+    code_step(&ann, &right).await.assert_redirect_to("/sign-in");
+    assert!(ann.follow("/sign-in").await.body.contains("Too many wrong codes"));
+}
+
+#[actix_web::test]
+async fn turning_it_off_needs_the_password_and_tells_the_user() {
+    let app = spawn_app().await;
+    let (ann, me) = app.signed_in("ann@example.com", "customer").await;
+    set_up(&app, &ann).await;
+    let refused = ann.post("/profile/two-step/off", &[("password", "not my password")]).await;
+    refused.assert_status(422).assert_contains("This is not your password.");
+    assert!(stored(&app, me.id).await.0.is_some());
+    let refused = ann.post("/profile/two-step/codes", &[("current_password", "")]).await;
+    refused.assert_status(422);
+
+    let renewed = ann.post("/profile/two-step/codes", &[("current_password", PASSWORD)]).await;
+    renewed.assert_status(200);
+    let fresh = recovery_codes_in(&renewed.body);
+    assert_eq!(fresh.len(), 10);
+    assert_eq!(stored(&app, me.id).await.1, 10);
+
+    ann.post("/profile/two-step/off", &[("password", PASSWORD)]).await.assert_redirect_to("/profile");
+    assert_eq!(stored(&app, me.id).await, (None, 0));
+    assert_eq!(mails_of_kind(&app, "two_step_off").await, vec!["ann@example.com"]);
+    ann.post("/sign-out", &[]).await;
+    ann.forget_csrf();
+    ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
+}
+
+#[actix_web::test]
+async fn an_administrator_resets_it_within_the_rules_and_the_users_sessions_end() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let (ann, me) = app.signed_in("ann@example.com", "customer").await;
+    set_up(&app, &ann).await;
+    let (admin, admin_user) = app.signed_in("admin@example.com", "admin").await;
+    set_up(&app, &admin).await;
+
+    // Support may send reset links, not reset a second factor; an administrator may not reset
+    // another administrator's; nobody resets their own here.
+    let (support, _) = app.signed_in("support@example.com", "support").await;
+    support.post(&format!("/users/{}/two-step/reset", me.id), &[]).await.assert_status(403);
+    admin
+        .post(&format!("/users/{}/two-step/reset", admin_user.id), &[])
+        .await
+        .assert_redirect_to(&format!("/users/{}", admin_user.id));
+    assert!(stored(&app, admin_user.id).await.0.is_some(), "not one's own");
+    for id in [0, -1, i64::MAX] {
+        admin.post(&format!("/users/{id}/two-step/reset"), &[]).await.assert_status(404);
+    }
+
+    let page = admin.get(&format!("/users/{}", me.id)).await;
+    page.assert_contains("Reset two-step sign-in");
+    admin.post(&format!("/users/{}/two-step/reset", me.id), &[]).await.assert_redirect_to(&format!("/users/{}", me.id));
+    assert_eq!(stored(&app, me.id).await, (None, 0));
+    assert_eq!(mails_of_kind(&app, "two_step_reset").await, vec!["ann@example.com"]);
+    ann.get("/profile").await.assert_status(303);
+    ann.forget_csrf();
+    ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    // Reset again: there is nothing to reset, said in words.
+    admin.post(&format!("/users/{}/two-step/reset", me.id), &[]).await;
+    admin.follow(&format!("/users/{}", me.id)).await.assert_contains("does not use two-step sign-in");
+
+    // Only the owner resets an administrator's.
+    owner.post(&format!("/users/{}/two-step/reset", admin_user.id), &[]).await;
+    assert!(stored(&app, admin_user.id).await.0.is_none());
+    assert!(app.audit_actions().await.iter().filter(|a| *a == "two_step.reset").count() == 2);
+}
