@@ -28,15 +28,15 @@ fn lock_path(database: &Path) -> PathBuf {
 
 fn open_lock(database: &Path) -> anyhow::Result<File> {
     let path = lock_path(database);
-    File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    // An existing lock file is only read (a lock needs no more), so one made by another user,
+    // root running a backup say, does not shut the service out.
+    File::open(&path)
+        .or_else(|_| File::options().create(true).truncate(false).write(true).open(&path))
         .with_context(|| format!("could not open {}", path.display()))
 }
 
-/// The lock a serving process holds on its SQLite file; none on PostgreSQL.
+/// The lock a serving process (or any command but a restore) holds on its SQLite file; none on
+/// PostgreSQL.
 pub fn serving(database_url: &str) -> anyhow::Result<Option<ServingLock>> {
     if Backend::of(database_url) == Backend::Postgres {
         return Ok(None);
@@ -108,15 +108,33 @@ pub fn backup(database_url: &str, target: &Path) -> anyhow::Result<String> {
     if target.exists() {
         bail!("{} exists already; name a new file", target.display());
     }
-    let Some(target_text) = target.to_str() else { bail!("name the backup with a path in UTF-8") };
     let mut conn = open_existing(source)?;
     check(&mut conn, source)?;
-    diesel::sql_query("VACUUM INTO ?")
-        .bind::<Text, _>(target_text)
-        .execute(&mut conn)
+    let target = std::path::absolute(target)?;
+    let Some(target_text) = target.to_str() else { bail!("name the backup with a path in UTF-8") };
+    // Made first, empty and readable by its owner only: it holds password hashes.
+    create_private(&target)?;
+    let written = diesel::sql_query("VACUUM INTO ?").bind::<Text, _>(target_text).execute(&mut conn);
+    let users = written
+        .map_err(anyhow::Error::from)
+        .and_then(|_| check(&mut open_existing(&target)?, &target))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&target);
+        })
         .with_context(|| format!("could not write {}", target.display()))?;
-    let users = check(&mut open_existing(target)?, target)?;
-    Ok(format!("Backed up {users} users to {} ({}).", target.display(), size(target)))
+    Ok(format!("Backed up {users} users to {} ({}).", target.display(), size(&target)))
+}
+
+/// A new empty file only its owner reads; an error when the name is taken.
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("could not create {}", path.display()))?;
+    Ok(())
 }
 
 /// Puts the copy `from` in place of the database, which no portal may be serving, keeping the
@@ -128,14 +146,7 @@ pub fn restore(database_url: &str, from: &Path) -> anyhow::Result<String> {
              (pg_restore --clean --if-exists --dbname=DATABASE_URL FILE)"
         );
     }
-    let database = PathBuf::from(sqlite_path(database_url));
-    let users = {
-        let mut copy = open_existing(from)?;
-        let users = check(&mut copy, from)?;
-        newer_than_this_program(&mut copy, from)?;
-        users
-    };
-
+    let database = std::path::absolute(sqlite_path(database_url))?;
     let lock = open_lock(&database)?;
     match lock.try_lock() {
         Ok(()) => {}
@@ -146,27 +157,53 @@ pub fn restore(database_url: &str, from: &Path) -> anyhow::Result<String> {
         Err(TryLockError::Error(e)) => return Err(e).context("could not lock the database file"),
     }
 
+    // The copy is read as one moment (with any log of its own) into a file beside the database.
     let incoming = with_suffix(&database, ".restoring");
-    std::fs::copy(from, &incoming).with_context(|| format!("could not copy to {}", incoming.display()))?;
+    let _ = std::fs::remove_file(&incoming);
+    let users = {
+        let mut copy = open_existing(from)?;
+        let users = check(&mut copy, from)?;
+        newer_than_this_program(&mut copy, from)?;
+        create_private(&incoming)?;
+        let Some(incoming_text) = incoming.to_str() else { bail!("the database's path is not UTF-8") };
+        diesel::sql_query("VACUUM INTO ?")
+            .bind::<Text, _>(incoming_text)
+            .execute(&mut copy)
+            .inspect_err(|_| {
+                let _ = std::fs::remove_file(&incoming);
+            })
+            .with_context(|| format!("could not write {}", incoming.display()))?;
+        users
+    };
     File::open(&incoming)?.sync_all()?;
 
     let mut kept = None;
     if database.exists() {
+        let replaced = free_name(&database)?;
         // Its write-ahead log is folded into it first: a log left beside the restored file
-        // would be read as the restored file's own.
-        let mut old = SqliteConnection::establish(&database.to_string_lossy())
-            .with_context(|| format!("could not open {}", database.display()))?;
-        old.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = DELETE;")
-            .with_context(|| format!("could not close the journal of {}", database.display()))?;
-        drop(old);
-        let replaced = with_suffix(&database, &format!(".replaced-{}", chrono::Utc::now().format("%Y%m%dT%H%M%S")));
-        std::fs::rename(&database, &replaced)?;
+        // would be read as the restored file's own. A database too damaged for that keeps its
+        // log beside the kept copy.
+        let folded = SqliteConnection::establish(&database.to_string_lossy())
+            .map_err(anyhow::Error::from)
+            .and_then(|mut old| Ok(old.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = DELETE;")?));
+        for part in ["-wal", "-shm"] {
+            let leftover = with_suffix(&database, part);
+            if leftover.exists() {
+                match &folded {
+                    Ok(()) => std::fs::remove_file(&leftover)?,
+                    Err(_) => std::fs::rename(&leftover, with_suffix(&replaced, part))?,
+                }
+            }
+        }
+        // Kept under a second name before the new file takes the first, so that an interruption
+        // at any point leaves a database in place.
+        std::fs::hard_link(&database, &replaced)?;
         kept = Some(replaced);
     }
-    for leftover in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(with_suffix(&database, leftover));
-    }
     std::fs::rename(&incoming, &database)?;
+    if let Some(dir) = database.parent() {
+        File::open(dir)?.sync_all()?;
+    }
     Db::connect(database_url, 1)?.migrate()?;
     drop(lock);
 
@@ -175,6 +212,17 @@ pub fn restore(database_url: &str, from: &Path) -> anyhow::Result<String> {
         message.push_str(&format!(" The database it replaced is kept as {}.", kept.display()));
     }
     Ok(message)
+}
+
+/// A name for the replaced database that no file has: `FILE.replaced-TIME`, numbered if need be.
+fn free_name(database: &Path) -> anyhow::Result<PathBuf> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    (0..100)
+        .map(|n| {
+            with_suffix(database, &if n == 0 { format!(".replaced-{stamp}") } else { format!(".replaced-{stamp}-{n}") })
+        })
+        .find(|p| !p.exists())
+        .ok_or_else(|| anyhow::anyhow!("too many replaced copies beside {}", database.display()))
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {

@@ -71,7 +71,20 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Every command but a restore shares the SQLite file's lock, so that none writes to a file
+    // a restore is replacing.
+    let _sharing = match &command {
+        Command::Restore { .. } => None,
+        _ => match concierge::backup::serving(&config.database_url) {
+            Ok(lock) => lock,
+            Err(e) => {
+                eprintln!("concierge: {e:#}");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let result = match command {
         Command::Serve => serve(config),
         Command::Migrate => migrate(&config),
         Command::CreateOwner => create_owner(&config),
@@ -91,7 +104,6 @@ fn main() -> ExitCode {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    let _serving = concierge::backup::serving(&config.database_url)?;
     actix_web::rt::System::new().block_on(async move {
         let public_url = config.public_url.clone();
         let app = Application::build(config).await?;

@@ -279,6 +279,13 @@ async fn two_processes_behind_nginx_share_the_work_and_survive_one_killed() {
     assert_eq!(redirect.status(), 301);
     assert_eq!(redirect.headers()["location"], "https://127.0.0.1/users");
 
+    // Each process issued a setup link as it started; the one made now is the newest.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let issued = "SELECT NULL::text AS text, count(*) AS n FROM audit_events WHERE action = 'owner_setup.link_issued'";
+    while rows(&db, issued)[0].1 < 2 {
+        assert!(Instant::now() < deadline, "both processes issued their setup link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // The owner is made through the proxy from the one-time link, which names the public address.
     let link = Command::new(CONCIERGE)
         .env("DATABASE_URL", &db.url)
@@ -394,7 +401,9 @@ async fn two_processes_behind_nginx_share_the_work_and_survive_one_killed() {
             answers
         }));
     }
+    let deadline = Instant::now() + Duration::from_secs(60);
     while done.load(std::sync::atomic::Ordering::Relaxed) < 12 {
+        assert!(Instant::now() < deadline && posting.iter().all(|t| !t.is_finished()), "the forms went on");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     assert!(!children.kill("a", "-KILL"), "killed");

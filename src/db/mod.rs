@@ -230,10 +230,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.waiting.fetch_add(1, Relaxed);
-        let turn = self.turns.clone().acquire_owned().await;
-        self.waiting.fetch_sub(1, Relaxed);
+        let turn = {
+            let _waiting = Waiting::new(&self.waiting);
+            self.turns.clone().acquire_owned().await
+        };
         let turn = turn.map_err(|e| AppError::Unavailable(e.into()))?;
         let pool = self.pool.clone();
         actix_web::web::block(move || {
@@ -278,6 +278,23 @@ impl Db {
             Ok(())
         })
         .await
+    }
+}
+
+/// One request in the line for a connection, for as long as it waits (even if it is dropped
+/// while waiting).
+struct Waiting<'a>(&'a std::sync::atomic::AtomicI64);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicI64) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -73,6 +73,9 @@ async fn a_backup_taken_during_writes_restores_into_a_new_directory_with_every_u
     let written = writer.join().unwrap();
     assert!(backup.status.success(), "{}", said(&backup));
 
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a backup holds password hashes: its owner's only");
     let copied = emails_in(&copy);
     assert!(said(&backup).contains(&format!("Backed up {} users to", copied.len())), "{}", said(&backup));
     // The copy is one moment of the database: everything committed before it began, nothing
@@ -127,7 +130,7 @@ async fn restore_refuses_while_a_portal_serves_the_file_and_keeps_the_database_i
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let _stray = Stray(server.id());
+    let mut stray = Stray(Some(server.id()));
     let client = http_client().build().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while client.get(format!("http://127.0.0.1:{port}/readyz")).send().await.map(|r| r.status() != 200).unwrap_or(true)
@@ -143,6 +146,7 @@ async fn restore_refuses_while_a_portal_serves_the_file_and_keeps_the_database_i
     // Stopped, the same restore goes through and keeps what it replaced.
     Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
     tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
+    stray.0 = None;
     let restore = concierge(&live_url, &["restore", copy.to_str().unwrap()]);
     assert!(restore.status.success(), "{}", said(&restore));
     assert!(emails_in(&live).contains("owner@example.com"));
@@ -153,6 +157,15 @@ async fn restore_refuses_while_a_portal_serves_the_file_and_keeps_the_database_i
         .collect();
     assert_eq!(kept.len(), 1, "{kept:?}");
     assert!(said(&restore).contains(&kept[0]), "{}", said(&restore));
+    // Restored again at once: the first kept copy is kept too.
+    let again = concierge(&live_url, &["restore", copy.to_str().unwrap()]);
+    assert!(again.status.success(), "{}", said(&again));
+    let kept = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("live.db.replaced-"))
+        .count();
+    assert_eq!(kept, 2);
+    assert!(!dir.path().join("live.db.restoring").exists());
 
     // What is not a Concierge database is refused before anything is touched.
     let junk = dir.path().join("junk.db");
@@ -178,10 +191,12 @@ fn on_postgresql_backup_and_restore_name_the_tools_to_use() {
 }
 
 /// Kills a server the test started if the test ends first.
-struct Stray(u32);
+struct Stray(Option<u32>);
 
 impl Drop for Stray {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-KILL", &self.0.to_string()]).status();
+        if let Some(pid) = self.0 {
+            let _ = Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
     }
 }
