@@ -11,4 +11,5 @@ mod first_week;
 mod foundation;
 mod journey;
 mod tabs;
+mod two_step;
 mod users;
