@@ -177,3 +177,53 @@ pub fn second_step(
     }
     Ok(SecondStep::Refused)
 }
+
+/// How a sign-in's second step ended.
+pub enum Outcome {
+    /// Signed in: the session is made for this user under this stamp.
+    In { id: i64, stamp: String, how: SecondStep },
+    /// A wrong code, and whether it locked the step.
+    Refused(bool),
+    /// Too many wrong codes lately: not even looked at.
+    Locked,
+    /// The user was disabled, or their sessions ended, since the password.
+    Gone,
+}
+
+/// The second step of a sign-in whose password was right (`waiting`): the user must still be
+/// active under the same stamp; five wrong codes in 15 minutes lock the step; a right one
+/// records the sign-in as a password alone would.
+pub fn finish_sign_in(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    waiting: &crate::auth::session::SecondStep,
+    typed: &str,
+    code_time: i64,
+    source: String,
+) -> Result<Outcome, AppError> {
+    use crate::db::{now, throttle};
+    let (at, key) = (now(), throttle::two_step_key(waiting.user_id));
+    if throttle::locked(conn, &[&key], at)? {
+        return Ok(Outcome::Locked);
+    }
+    let user = users::find(conn, waiting.user_id)?;
+    let Some(user) =
+        user.filter(|u| u.status() == crate::domain::UserStatus::Active && u.security_stamp == waiting.stamp)
+    else {
+        return Ok(Outcome::Gone);
+    };
+    match second_step(conn, ctx, user.id, typed, code_time)? {
+        SecondStep::Refused => {
+            let locks = throttle::record(conn, &key, throttle::TWO_STEP, at)?;
+            let details = serde_json::json!({ "email": user.email, "reason": "wrong code" });
+            audit::record(conn, ctx, "sign_in.failed", Audited::user(user.id, &user.email), details)?;
+            Ok(Outcome::Refused(locks))
+        }
+        how => {
+            throttle::clear(conn, &key)?;
+            let attempt = super::sessions::Attempt::new(user.email.clone(), source, at);
+            super::sessions::succeeded(conn, ctx, &attempt, &user)?;
+            Ok(Outcome::In { id: user.id, stamp: user.security_stamp, how })
+        }
+    }
+}

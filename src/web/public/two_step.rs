@@ -8,12 +8,9 @@ use serde::Deserialize;
 
 use crate::auth::session::SecondStep as Pending;
 use crate::auth::{SessionState, client};
-use crate::db::audit::{self, AuditContext, Target};
-use crate::db::{now, throttle, users};
-use crate::domain::UserStatus;
+use crate::db::audit::AuditContext;
 use crate::error::AppError;
-use crate::ops::sessions::{self, Attempt};
-use crate::ops::two_step::{SecondStep, WRONG_CODE};
+use crate::ops::two_step::{Outcome, SecondStep, WRONG_CODE};
 use crate::state::AppState;
 use crate::web::layout::Layout;
 use crate::web::{render, see_other};
@@ -53,18 +50,6 @@ pub struct CodeForm {
     code: String,
 }
 
-enum Outcome {
-    In {
-        id: i64,
-        stamp: String,
-        how: SecondStep,
-    },
-    /// And whether this wrong code locked the second step.
-    Refused(bool),
-    Locked,
-    Gone,
-}
-
 pub async fn submit(
     state: web::Data<AppState>,
     session: SessionState,
@@ -78,29 +63,8 @@ pub async fn submit(
     let ctx = AuditContext::from_request(&req, None, None);
     let source = client::source_key(client::of_request(&req));
     let code_time = state.config.clock.timestamp();
-    let user_id = waiting.user_id;
     let outcome = crate::ops::apply(&state.db, move |conn| {
-        let (at, key) = (now(), throttle::two_step_key(user_id));
-        if throttle::locked(conn, &[&key], at)? {
-            return Ok(Outcome::Locked);
-        }
-        let user = users::find(conn, user_id)?;
-        let Some(user) = user.filter(|u| u.status() == UserStatus::Active && u.security_stamp == waiting.stamp) else {
-            return Ok(Outcome::Gone);
-        };
-        match crate::ops::two_step::second_step(conn, &ctx, user.id, &typed, code_time)? {
-            SecondStep::Refused => {
-                let locks = throttle::record(conn, &key, throttle::TWO_STEP, at)?;
-                let details = serde_json::json!({ "email": user.email, "reason": "wrong code" });
-                audit::record(conn, &ctx, "sign_in.failed", Target::user(user.id, &user.email), details)?;
-                Ok(Outcome::Refused(locks))
-            }
-            how => {
-                throttle::clear(conn, &key)?;
-                sessions::succeeded(conn, &ctx, &Attempt::new(user.email.clone(), source, at), &user)?;
-                Ok(Outcome::In { id: user.id, stamp: user.security_stamp, how })
-            }
-        }
+        crate::ops::two_step::finish_sign_in(conn, &ctx, &waiting, &typed, code_time, source)
     })
     .await?;
     match outcome {
