@@ -16,6 +16,8 @@ pub enum AppError {
     SignInRequired { next: Option<String> },
     #[error("a new password is required")]
     PasswordChangeRequired,
+    #[error("two-step sign-in is required")]
+    TwoStepRequired,
     #[error("missing or wrong CSRF token")]
     Csrf,
     #[error("the request body is too large")]
@@ -93,7 +95,9 @@ impl AppError {
     /// to choose a new password).
     pub fn words(&self) -> Option<(&str, &str)> {
         Some(match self {
-            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => return None,
+            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired | AppError::TwoStepRequired => {
+                return None;
+            }
             AppError::NotFound => {
                 ("Page not found", "There is nothing at this address. Check the link, or go back to Settings.")
             }
@@ -134,7 +138,9 @@ impl ResponseError for AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf | AppError::Refused(_) => StatusCode::FORBIDDEN,
             AppError::Unfit(_) => StatusCode::CONFLICT,
-            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            AppError::SignInRequired { .. } | AppError::PasswordChangeRequired | AppError::TwoStepRequired => {
+                StatusCode::SEE_OTHER
+            }
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Unavailable(_) | AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
@@ -152,6 +158,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired { next: Some(next) } => format!("/sign-in?next={}", crate::web::urlencode(next)),
             AppError::SignInRequired { next: None } => "/sign-in".to_owned(),
             AppError::PasswordChangeRequired => "/profile/password".to_owned(),
+            AppError::TwoStepRequired => "/profile/two-step".to_owned(),
             _ => String::new(),
         };
         let Some((title, message)) = self.words() else {

@@ -30,6 +30,8 @@ pub struct CurrentUser {
     pub must_change_password: bool,
     /// Where this user reads dates: their own choice, else the organization's.
     pub time_zone: chrono_tz::Tz,
+    /// The group requires two-step sign-in, which this user has not set up: by when.
+    pub two_step_due: Option<chrono::NaiveDateTime>,
     /// Set while an administrator is signed in as this user.
     pub impersonator_id: Option<i64>,
     /// Who that administrator is ("Olive Owner (owner@example.com)"), and when it ends (UTC).
@@ -88,13 +90,18 @@ impl CurrentUser {
     }
 }
 
+/// Paths a user whose group requires two-step sign-in, past the days to set it up, may reach.
+fn allowed_before_two_step(path: &str) -> bool {
+    path.starts_with("/profile/two-step") || path == "/sign-out"
+}
+
 /// Paths a user who must choose a new password may still reach.
 fn allowed_before_new_password(path: &str) -> bool {
     path == "/profile/password" || path == "/sign-out"
 }
 
 async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
-    let session = SessionState::new(req.get_session());
+    let session = SessionState::of(&req);
     let sign_in_required = || AppError::SignInRequired {
         next: (req.method() == Method::GET).then(|| match req.query_string() {
             "" => req.path().to_owned(),
@@ -109,16 +116,23 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?
         .clone();
     let (user_id, impersonator) = (cookie.user_id, cookie.impersonator_id);
-    let (row, settings, impersonator) = state
+    let (row, settings, impersonator, two_step_due) = state
         .db
         .run(move |conn| {
             let row = db::users::find_with_group(conn, user_id)?;
+            // When the group requires two-step sign-in of someone who has none: by when.
+            let two_step_due = match &row {
+                Some((u, _, _)) if u.totp_secret.is_none() => {
+                    db::groups::find(conn, u.group_id)?.and_then(|g| g.two_step_due())
+                }
+                _ => None,
+            };
             let settings = db::settings::Settings::load(conn)?;
             let impersonator = match impersonator {
                 Some(id) => db::users::find_with_group(conn, id)?,
                 None => None,
             };
-            Ok((row, settings, impersonator))
+            Ok((row, settings, impersonator, two_step_due))
         })
         .await?;
 
@@ -133,7 +147,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         cookie.impersonator_id.is_none() || impersonation_holds(&cookie, impersonator.as_ref(), row.as_ref(), now);
     let ends = cookie.impersonation_started.map(|started| started + settings.impersonation_minutes * 60);
     let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired && impersonation_holds) else {
-        session.sign_out();
+        session.forget();
         return Err(sign_in_required());
     };
     // The time is up: the administrator is back in their own session (which the checks above
@@ -155,6 +169,11 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     if user.must_change_password && cookie.impersonator_id.is_none() && !allowed_before_new_password(req.path()) {
         return Err(AppError::PasswordChangeRequired);
     }
+    // Nor to the group's two-step requirement: that is the user's own to meet.
+    let two_step_due = two_step_due.filter(|_| cookie.impersonator_id.is_none());
+    if two_step_due.is_some_and(|due| now > due.and_utc().timestamp()) && !allowed_before_two_step(req.path()) {
+        return Err(AppError::TwoStepRequired);
+    }
     let audit = AuditContext::from_request(&req, Some(user.id), cookie.impersonator_id);
     Ok(CurrentUser {
         id: user.id,
@@ -166,6 +185,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         group_name,
         permissions,
         must_change_password: user.must_change_password,
+        two_step_due,
         time_zone: crate::domain::time_zone(&user.time_zone).unwrap_or(settings.time_zone),
         impersonator_id: cookie.impersonator_id,
         impersonator_label: impersonator

@@ -68,11 +68,21 @@ pub struct SessionUser {
     pub impersonation_started: Option<i64>,
 }
 
-pub struct SessionState(Session);
+/// The session, and the clock its times are written by (the app's, which tests move).
+pub struct SessionState(Session, crate::config::Clock);
 
 impl SessionState {
     pub fn new(session: Session) -> Self {
-        SessionState(session)
+        SessionState(session, crate::config::Clock::default())
+    }
+
+    /// The request's session, on the app's clock.
+    pub fn of(req: &HttpRequest) -> Self {
+        let clock = req
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .map(|s| s.config.clock.clone())
+            .unwrap_or_default();
+        SessionState(req.get_session(), clock)
     }
 
     pub fn user(&self) -> Option<SessionUser> {
@@ -93,7 +103,7 @@ impl SessionState {
         self.0.renew();
         let flash = self.0.remove(FLASH);
         self.0.clear();
-        let now = chrono::Utc::now().timestamp();
+        let now = self.1.timestamp();
         self.insert(USER_ID, user_id)?;
         self.insert(STAMP, security_stamp)?;
         self.insert(STARTED, now)?;
@@ -181,6 +191,14 @@ impl SessionState {
         self.0.purge();
     }
 
+    /// Forgets a session that no longer stands (expired, or its user's sessions ended) and goes
+    /// on with an empty one under a new cookie: the page answered now (the sign-in form, say)
+    /// can still keep its CSRF token. A purged session keeps nothing written after the purge.
+    pub fn forget(&self) {
+        self.0.clear();
+        self.0.renew();
+    }
+
     /// The CSRF token for forms, created on first use.
     pub fn csrf_token(&self) -> String {
         if let Ok(Some(token)) = self.0.get::<String>(CSRF) {
@@ -243,6 +261,6 @@ impl FromRequest for SessionState {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(Ok(SessionState(req.get_session())))
+        ready(Ok(SessionState::of(req)))
     }
 }

@@ -22,11 +22,20 @@ pub struct Group {
     pub builtin_key: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Since when members must use two-step sign-in (none: they may choose).
+    pub two_step_required_at: Option<NaiveDateTime>,
+    /// Days a member has from then to set it up.
+    pub two_step_grace_days: i32,
 }
 
 impl Group {
     pub fn is_builtin(&self) -> bool {
         self.builtin_key.is_some()
+    }
+
+    /// The moment after which a member without two-step sign-in is sent to set it up.
+    pub fn two_step_due(&self) -> Option<NaiveDateTime> {
+        self.two_step_required_at.map(|at| at + chrono::Duration::days(i64::from(self.two_step_grace_days)))
     }
 }
 

@@ -8,6 +8,8 @@ diesel::table! {
         builtin_key -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        two_step_required_at -> Nullable<Timestamp>,
+        two_step_grace_days -> Integer,
     }
 }
 

@@ -151,3 +151,102 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String,
     )?;
     Ok(group.name)
 }
+
+/// Members of a group who must and do not yet use two-step sign-in: active, without a secret.
+pub fn without_two_step(conn: &mut DbConnection, id: i64, limit: i64) -> Result<(i64, Vec<users_db::User>), AppError> {
+    let query = || {
+        users::table
+            .filter(users::group_id.eq(id))
+            .filter(users::status.eq("active"))
+            .filter(users::totp_secret.is_null())
+    };
+    let count = query().count().get_result(conn)?;
+    let some = query().order((users::last_name, users::first_name, users::id)).limit(limit).load(conn)?;
+    Ok((count, some))
+}
+
+/// Mails each member who has not set up two-step sign-in that the group requires it, by when.
+fn tell_the_unenrolled(conn: &mut DbConnection, group: &Group, due: chrono::NaiveDateTime) -> Result<i64, AppError> {
+    let settings = crate::db::settings::Settings::load(conn)?;
+    let (_, people) = without_two_step(conn, group.id, i64::MAX)?;
+    for person in &people {
+        let zone = crate::domain::time_zone(&person.time_zone).unwrap_or(settings.time_zone);
+        let by = crate::domain::when_in(Some(due), zone);
+        let lines = vec![
+            format!(
+                "Everyone in the group {} is asked to use two-step sign-in: a code from an app on your phone after your password.",
+                group.name
+            ),
+            format!(
+                "Set it up on My Profile by {by}. After that, signing in leads to the set-up page until it is done."
+            ),
+        ];
+        let subject = format!("Set up two-step sign-in by {by}");
+        let message = crate::mail::messages::notice(
+            &settings,
+            "two_step_required",
+            &person.email,
+            &person.first_name,
+            subject,
+            lines,
+        )?;
+        crate::db::outbox::enqueue(conn, &message)?;
+    }
+    Ok(people.len() as i64)
+}
+
+/// Whether the actor may set the group's two-step requirement: `groups.manage` and every
+/// permission of the group (built-in groups too: requiring it changes no permission).
+fn may_require(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Group, AppError> {
+    let (group, permissions) = groups::with_permissions(conn, id)?.ok_or(AppError::NotFound)?;
+    if !actor.permissions.has(Permission::GroupsManage) {
+        return Err(AppError::Refused(rules::Refusal::MissingPermission(Permission::GroupsManage)));
+    }
+    if !actor.permissions.covers(&permissions) {
+        return Err(AppError::Refused(rules::Refusal::GroupAboveReach));
+    }
+    Ok(group)
+}
+
+/// Requires two-step sign-in of the group's members, with `days` to set it up (from now, or from
+/// when it was first required), or stops requiring it. Returns how many members were mailed.
+pub fn require_two_step(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    required: bool,
+    days: i32,
+) -> Result<i64, AppError> {
+    let group = may_require(conn, actor, id)?;
+    if !(0..=90).contains(&days) {
+        return Err(AppError::Unfit("Give 0 to 90 days.".into()));
+    }
+    let since = if required { Some(group.two_step_required_at.unwrap_or_else(now)) } else { None };
+    diesel::update(groups_table::table.find(id))
+        .set((
+            groups_table::two_step_required_at.eq(since),
+            groups_table::two_step_grace_days.eq(days),
+            groups_table::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    let details = serde_json::json!({ "required": required, "days": days });
+    audit::record(conn, &actor.audit, "group.two_step_required", Event::new("group", id, &group.name), details)?;
+    match since {
+        Some(since) if group.two_step_required_at.is_none() => {
+            tell_the_unenrolled(conn, &group, since + chrono::Duration::days(i64::from(days)))
+        }
+        _ => Ok(0),
+    }
+}
+
+/// One more mail to each member who has not set it up yet; how many.
+pub fn remind_two_step(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<i64, AppError> {
+    let group = may_require(conn, actor, id)?;
+    let Some(due) = group.two_step_due() else {
+        return Err(AppError::Unfit(format!("The group {} does not require two-step sign-in.", group.name)));
+    };
+    let mailed = tell_the_unenrolled(conn, &group, due)?;
+    let details = serde_json::json!({ "mailed": mailed });
+    audit::record(conn, &actor.audit, "group.two_step_reminded", Event::new("group", id, &group.name), details)?;
+    Ok(mailed)
+}

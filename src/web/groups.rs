@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use diesel::prelude::*;
+use serde::Deserialize;
 
 use crate::auth::Require;
 use crate::auth::current_user::ManageGroups;
@@ -89,6 +90,40 @@ struct FormPage {
     permissions: Vec<PermissionChoice>,
     errors: FieldErrors,
     members: i64,
+    /// The group's two-step requirement and who has not met it (a group that exists).
+    two_step: Option<TwoStepView>,
+}
+
+/// What the group page says of two-step sign-in.
+pub struct TwoStepView {
+    required: bool,
+    days: String,
+    /// When members without it are sent to set it up, in the viewer's time zone.
+    due: String,
+    error: String,
+    unenrolled_count: i64,
+    /// (id, name, email) of the first of them.
+    unenrolled: Vec<(i64, String, String)>,
+}
+
+/// The view of the group's requirement, with the first 50 members who have not met it.
+async fn two_step_view(
+    state: &AppState,
+    user: &Require<ManageGroups>,
+    group: &groups::Group,
+    days: Option<String>,
+    error: String,
+) -> Result<TwoStepView, AppError> {
+    let id = group.id;
+    let (count, some) = state.db.run(move |conn| crate::ops::groups::without_two_step(conn, id, 50)).await?;
+    Ok(TwoStepView {
+        required: group.two_step_required_at.is_some(),
+        days: days.unwrap_or_else(|| group.two_step_grace_days.to_string()),
+        due: group.two_step_due().map(|d| crate::domain::when_in(Some(d), user.time_zone)).unwrap_or_default(),
+        error,
+        unenrolled_count: count,
+        unenrolled: some.into_iter().map(|u| (u.id, u.full_name(), u.email)).collect(),
+    })
 }
 
 fn choices(actor: &PermissionSet, checked: &BTreeSet<&str>) -> Vec<PermissionChoice> {
@@ -113,6 +148,7 @@ pub async fn new(user: Require<ManageGroups>) -> Result<HttpResponse, AppError> 
         permissions: choices(&user.permissions, &BTreeSet::new()),
         errors: FieldErrors::new(),
         members: 0,
+        two_step: None,
     };
     render(StatusCode::OK, &page)
 }
@@ -123,27 +159,9 @@ pub async fn show(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let (group, permissions, count) = state
-        .db
-        .run(move |conn| {
-            let group = groups::find(conn, id)?.ok_or(AppError::NotFound)?;
-            let permissions = groups::permissions(conn, id, group.builtin_key.as_deref())?;
-            let count = members(conn, id)?;
-            Ok((group, permissions, count))
-        })
-        .await?;
-    let checked: BTreeSet<&str> = permissions.iter().map(Permission::key).collect();
-    let page = FormPage {
-        layout: user.layout(group.name.clone(), Tab::Groups),
-        id: Some(id),
-        builtin: group.is_builtin(),
-        permissions: choices(&user.permissions, &checked),
-        group_name: group.name,
-        description: group.description,
-        errors: FieldErrors::new(),
-        members: count,
-    };
-    render(StatusCode::OK, &page)
+    let group = state.db.run(move |conn| groups::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    let two_step = two_step_view(&state, &user, &group, None, String::new()).await?;
+    group_page(&state, &user, group, Some(two_step), StatusCode::OK).await
 }
 
 /// The form as sent: name, description and the repeated `permission` fields.
@@ -199,6 +217,7 @@ async fn refused(
         description: form.description,
         errors,
         members,
+        two_step: None,
     };
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
@@ -314,4 +333,90 @@ pub async fn delete(
     } else {
         Ok(see_other(&format!("/groups/{id}")))
     }
+}
+
+#[derive(Deserialize)]
+pub struct TwoStepForm {
+    #[serde(default)]
+    required: Option<String>,
+    #[serde(default)]
+    days: String,
+}
+
+/// POST `/groups/{id}/two-step`: require two-step sign-in of the members, or stop.
+pub async fn require_two_step(
+    state: web::Data<AppState>,
+    user: Require<ManageGroups>,
+    path: web::Path<i64>,
+    form: web::Form<TwoStepForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let TwoStepForm { required, days } = form.into_inner();
+    let required = required.is_some();
+    // Shown again as typed, but for control characters (which make it no number either).
+    let typed: String = days.trim().chars().filter(|c| !c.is_control()).take(20).collect();
+    let Some(days) = days.trim().parse::<i32>().ok().filter(|d| (0..=90).contains(d)) else {
+        let group = state.db.run(move |conn| groups::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+        let view = two_step_view(&state, &user, &group, Some(typed), "Give 0 to 90 days.".into()).await?;
+        return group_page(&state, &user, group, Some(view), StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let acting = user.acting();
+    let outcome = crate::ops::apply(&state.db, move |conn| {
+        crate::ops::groups::require_two_step(conn, &acting, id, required, days)
+    })
+    .await
+    .map(|mailed| match (required, mailed) {
+        (false, _) => "Members of this group may choose whether to use two-step sign-in.".to_owned(),
+        (true, 0) => format!("Two-step sign-in is required, with {days} days to set it up."),
+        (true, n) => {
+            format!("Two-step sign-in is required, with {days} days to set it up; {n} members were told by mail.")
+        }
+    });
+    if crate::web::flash_outcome(&user.session, outcome)? {
+        state.mail_queued.notify_one();
+    }
+    Ok(see_other(&format!("/groups/{id}")))
+}
+
+/// POST `/groups/{id}/two-step/remind`: one more mail to each member who has not set it up.
+pub async fn remind_two_step(
+    state: web::Data<AppState>,
+    user: Require<ManageGroups>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let acting = user.acting();
+    let outcome = crate::ops::apply(&state.db, move |conn| crate::ops::groups::remind_two_step(conn, &acting, id))
+        .await
+        .map(|n| format!("Reminded {n} members by mail."));
+    if crate::web::flash_outcome(&user.session, outcome)? {
+        state.mail_queued.notify_one();
+    }
+    Ok(see_other(&format!("/groups/{id}")))
+}
+
+/// The group's page with this view of its requirement.
+async fn group_page(
+    state: &AppState,
+    user: &Require<ManageGroups>,
+    group: groups::Group,
+    two_step: Option<TwoStepView>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (id, key) = (group.id, group.builtin_key.clone());
+    let (permissions, count) =
+        state.db.run(move |conn| Ok((groups::permissions(conn, id, key.as_deref())?, members(conn, id)?))).await?;
+    let checked: BTreeSet<&str> = permissions.iter().map(Permission::key).collect();
+    let page = FormPage {
+        layout: user.layout(group.name.clone(), Tab::Groups),
+        id: Some(id),
+        builtin: group.is_builtin(),
+        permissions: choices(&user.permissions, &checked),
+        group_name: group.name,
+        description: group.description,
+        errors: FieldErrors::new(),
+        members: count,
+        two_step,
+    };
+    render(status, &page)
 }

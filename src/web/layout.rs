@@ -54,6 +54,8 @@ pub struct LayoutUser {
     pub impersonator: String,
     pub until: String,
     pub minutes_left: i64,
+    /// The group requires two-step sign-in, not yet set up: by when, in the user's time zone.
+    pub two_step_due: String,
 }
 
 impl Layout {
@@ -86,6 +88,10 @@ impl Layout {
                     .map(|t| chrono::TimeZone::from_utc_datetime(&user.time_zone, &t).format("%H:%M %Z").to_string())
                     .unwrap_or_default(),
                 minutes_left: (user.impersonation_seconds_left.max(0) + 59) / 60,
+                two_step_due: user
+                    .two_step_due
+                    .map(|due| crate::domain::when_in(Some(due), user.time_zone))
+                    .unwrap_or_default(),
             }),
             tabs,
             flash: user.take_flash(),

@@ -84,7 +84,9 @@ async fn two_hand_overs_at_once_leave_exactly_one_owner() {
         tokio::join!(owner.post("/organization/ownership", &to_a), owner.post("/organization/ownership", &to_b));
     let mut statuses = [first.status, second.status];
     statuses.sort();
-    assert_eq!(statuses, [303, 422], "one hand-over happens, the other is told");
+    // The other is refused: in the hand-over (422), or, when the first has already made the
+    // sender no longer the owner, at the door of the owner's page (403).
+    assert!(matches!(statuses, [303, 403 | 422]), "one hand-over happens, the other is refused: {statuses:?}");
     let owners = owners(&app).await;
     assert_eq!(owners.len(), 1, "{owners:?}");
     assert!(owners[0] == "ada@example.com" || owners[0] == "bo@example.com");

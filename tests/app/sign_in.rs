@@ -246,3 +246,16 @@ async fn a_password_reset_lifts_the_lock_the_owner_made_themself() {
     let again = app.browser();
     again.sign_in("owner@example.com", new).await.assert_redirect_to("/settings");
 }
+
+/// A session that ended by itself left a sign-in form whose token was never kept: the first
+/// try to sign in again answered "This form has expired".
+#[actix_web::test]
+async fn after_a_session_expires_the_sign_in_form_works_the_first_time() {
+    let app = spawn_app().await;
+    let (browser, _) = app.signed_in("ann@example.com", "customer").await;
+    app.config.clock.advance(3 * 24 * 3600);
+    browser.get("/profile").await.assert_status(303);
+    browser.forget_csrf();
+    browser.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    browser.get("/profile").await.assert_status(200);
+}

@@ -198,3 +198,82 @@ async fn an_administrator_resets_it_within_the_rules_and_the_users_sessions_end(
     assert!(stored(&app, admin_user.id).await.0.is_none());
     assert!(app.audit_actions().await.iter().filter(|a| *a == "two_step.reset").count() == 2);
 }
+
+#[actix_web::test]
+async fn a_group_requires_it_with_days_to_set_it_up_then_sends_members_to_do_so() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let (ann, _) = app.signed_in("ann@example.com", "customer").await;
+    let (bo, _) = app.signed_in("bo@example.com", "customer").await;
+    let (bo_secret, _) = set_up(&app, &bo).await;
+    let customers = app.builtin_group("customer").await;
+    let page = format!("/groups/{customers}");
+
+    // Bad days are answered beside the field, with what was typed kept.
+    for bad in ["-1", "91", "abc", "99999999999999999999", "1\u{0}"] {
+        let refused = owner.post(&format!("{page}/two-step"), &[("required", "1"), ("days", bad)]).await;
+        refused.assert_status(422).assert_contains("Give 0 to 90 days.");
+    }
+    owner.get(&page).await.assert_contains("Members may choose");
+    owner.post(&format!("{page}/two-step"), &[("required", "1"), ("days", "7")]).await.assert_redirect_to(&page);
+    let group = app.with_db(move |c| concierge::db::groups::find(c, customers).unwrap().unwrap()).await;
+    assert!(group.two_step_required_at.is_some());
+    assert_eq!(group.two_step_grace_days, 7);
+    // Only those without it are told; the group page lists them.
+    assert_eq!(mails_of_kind(&app, "two_step_required").await, vec!["ann@example.com"]);
+    let listed = owner.get(&page).await;
+    listed.assert_contains("Not set up yet: 1").assert_contains("ann@example.com");
+    assert!(!listed.body.contains("bo@example.com"));
+    owner.post(&format!("{page}/two-step/remind"), &[]).await.assert_redirect_to(&page);
+    assert_eq!(mails_of_kind(&app, "two_step_required").await.len(), 2);
+
+    // Within the days: a banner, and every page still works.
+    ann.get("/profile").await.assert_status(200).assert_contains("Your group asks everyone to use two-step sign-in");
+    bo.get("/profile").await.assert_status(200);
+    assert!(!bo.get("/profile").await.body.contains("Your group asks everyone"));
+    // Past them: every page but the set-up leads there, until it is done.
+    // (Eight days on, the sessions have ended too: both sign in again.)
+    app.config.clock.advance(8 * 24 * 3600);
+    ann.forget_csrf();
+    ann.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    ann.get("/profile").await.assert_redirect_to("/profile/two-step");
+    ann.get("/buildings").await.assert_redirect_to("/profile/two-step");
+    ann.get("/profile/two-step").await.assert_status(200);
+    bo.forget_csrf();
+    bo.sign_in("bo@example.com", PASSWORD).await.assert_redirect_to("/sign-in/code");
+    code_step(&bo, &two_step::code_at(&bo_secret, app.config.clock.timestamp())).await.assert_redirect_to("/settings");
+    bo.get("/profile").await.assert_status(200);
+    let (_, _) = set_up(&app, &ann).await;
+    ann.get("/profile").await.assert_status(200);
+
+    // Not required any more: nobody is sent anywhere.
+    owner.forget_csrf();
+    owner.sign_in("owner@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    owner.post(&format!("{page}/two-step"), &[("days", "7")]).await.assert_redirect_to(&page);
+    let group = app.with_db(move |c| concierge::db::groups::find(c, customers).unwrap().unwrap()).await;
+    assert!(group.two_step_required_at.is_none());
+    let actions = app.audit_actions().await;
+    assert!(actions.iter().filter(|a| *a == "group.two_step_required").count() == 2, "{actions:?}");
+}
+
+#[actix_web::test]
+async fn the_admin_group_can_be_required_by_those_who_hold_every_permission() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let admins = app.builtin_group("admin").await;
+    let managers = app.custom_group("Group managers", &["groups.manage"]).await;
+    let (manager, me) = app.signed_in("gm@example.com", "customer").await;
+    app.put_in_group(me.id, managers).await;
+    let manager_again = app.browser();
+    manager_again.sign_in("gm@example.com", PASSWORD).await;
+    manager_again.post(&format!("/groups/{admins}/two-step"), &[("required", "1"), ("days", "3")]).await;
+    let group = app.with_db(move |c| concierge::db::groups::find(c, admins).unwrap().unwrap()).await;
+    assert!(group.two_step_required_at.is_none(), "a group above the manager's reach is refused");
+    drop(manager);
+    owner.post(&format!("/groups/{admins}/two-step"), &[("required", "1"), ("days", "0")]).await;
+    let group = app.with_db(move |c| concierge::db::groups::find(c, admins).unwrap().unwrap()).await;
+    assert!(group.two_step_required_at.is_some());
+    // The owner is an administrator without it: sent to set it up at once (0 days).
+    app.config.clock.advance(1);
+    owner.get("/users").await.assert_redirect_to("/profile/two-step");
+}

@@ -9,3 +9,8 @@ CREATE TABLE recovery_codes (
     used_at TIMESTAMP
 );
 CREATE INDEX recovery_codes_user ON recovery_codes (user_id, code_hash);
+
+-- A group may require its members to use two-step sign-in: since when, and how many days a
+-- member has from then to set it up before signing in leads nowhere else.
+ALTER TABLE groups ADD COLUMN two_step_required_at TIMESTAMP;
+ALTER TABLE groups ADD COLUMN two_step_grace_days INTEGER NOT NULL DEFAULT 14;
