@@ -277,3 +277,29 @@ async fn the_admin_group_can_be_required_by_those_who_hold_every_permission() {
     app.config.clock.advance(1);
     owner.get("/users").await.assert_redirect_to("/profile/two-step");
 }
+
+/// A reset link proves the mailbox, not the phone: it signed the user straight in, around the
+/// second step.
+#[actix_web::test]
+async fn a_password_reset_by_link_still_asks_for_the_code() {
+    let app = spawn_app().await;
+    let (ann, _) = app.signed_in("ann@example.com", "customer").await;
+    let (secret, _) = set_up(&app, &ann).await;
+    let stranger = app.browser();
+    stranger.post("/forgot-password", &[("email", "ann@example.com")]).await.assert_status(200);
+    let text: String = app
+        .with_db(|c| {
+            outbox::table.filter(outbox::kind.eq("password_reset")).select(outbox::body_text).first(c).unwrap()
+        })
+        .await;
+    let path = crate::smtp::link_path(&text, "/reset-password/");
+    stranger.get(&path).await.assert_status(200);
+    let new = "marble-cactus-lantern-97";
+    stranger.post(&path, &[("password", new), ("password_confirm", new)]).await.assert_redirect_to("/sign-in/code");
+    stranger.get("/profile").await.assert_status(303);
+    stranger.follow("/sign-in/code").await.assert_contains("Your password was changed. Enter the code");
+    app.config.clock.advance(30);
+    let code = two_step::code_at(&secret, app.config.clock.timestamp());
+    code_step(&stranger, &code).await.assert_redirect_to("/settings");
+    stranger.get("/profile").await.assert_status(200);
+}

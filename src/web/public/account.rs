@@ -143,7 +143,7 @@ pub async fn reset(
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
     let ctx = AuditContext::from_request(&req, Some(user.id), None);
-    let id = user.id;
+    let (id, two_step) = (user.id, user.totp_secret.is_some());
     let stamp = ops::apply(&state.db, move |conn| links::reset_password(conn, &ctx, token.id, &user, &hash))
         .await?
         .map(|stamp| (id, stamp));
@@ -151,6 +151,18 @@ pub async fn reset(
         return link_problem(&state, &session, TokenState::Used, "Reset password").await;
     };
     state.mail_queued.notify_one();
+    // The link proves the mailbox, not the second factor: with two-step sign-in on, the code
+    // (or a recovery code) still comes before anyone is signed in.
+    if two_step {
+        session.await_second_step(crate::auth::session::SecondStep {
+            user_id: id,
+            stamp,
+            at: state.config.clock.timestamp(),
+            next: "/settings".into(),
+        })?;
+        session.success("Your password was changed. Enter the code from your app to sign in.");
+        return Ok(see_other("/sign-in/code"));
+    }
     session.sign_in(id, &stamp)?;
     session.success("Your password was changed. Every other session was signed out.");
     Ok(see_other("/settings"))
