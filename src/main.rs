@@ -44,6 +44,12 @@ enum Command {
         /// A copy written by `concierge backup`.
         file: std::path::PathBuf,
     },
+    /// Turn off the two-step sign-in of the user with this address (for an owner who lost both
+    /// phone and recovery codes); their sessions end and they are told by mail.
+    ResetTwoStep {
+        /// The user's email address.
+        email: String,
+    },
     /// Fill the database with realistic demo data (for trying and benchmarking).
     SeedDemo {
         /// How many users.
@@ -92,6 +98,7 @@ fn main() -> ExitCode {
         Command::ImportUsers { file } => import_users(&config, &file),
         Command::Backup { file } => concierge::backup::backup(&config.database_url, &file).map(|m| println!("{m}")),
         Command::Restore { file } => concierge::backup::restore(&config.database_url, &file).map(|m| println!("{m}")),
+        Command::ResetTwoStep { email } => reset_two_step(&config, &email),
         Command::SeedDemo { users, buildings, events, force } => seed_demo(&config, users, buildings, events, force),
     };
     match result {
@@ -215,4 +222,18 @@ fn export_users(config: &Config) -> anyhow::Result<()> {
     }
     eprintln!("Exported {written} users.");
     Ok(())
+}
+
+fn reset_two_step(config: &Config, email: &str) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url, 1)?;
+    db.migrate()?;
+    let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    match concierge::db::transaction(&mut conn, |conn| concierge::ops::two_step::reset_by_operator(conn, email)) {
+        Ok(user) => {
+            println!("Two-step sign-in is off for {}; they were signed out and told by mail.", user.email);
+            Ok(())
+        }
+        Err(concierge::error::AppError::Unfit(message)) => anyhow::bail!("{message}"),
+        Err(e) => anyhow::bail!("{e:?}"),
+    }
 }

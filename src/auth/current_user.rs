@@ -92,7 +92,7 @@ impl CurrentUser {
 
 /// Paths a user whose group requires two-step sign-in, past the days to set it up, may reach.
 fn allowed_before_two_step(path: &str) -> bool {
-    path.starts_with("/profile/two-step") || path == "/sign-out"
+    path.starts_with("/profile/two-step") || path == "/sign-out" || path == "/profile/password"
 }
 
 /// Paths a user who must choose a new password may still reach.

@@ -87,7 +87,9 @@ impl Refusal {
             Refusal::MakesAdministrator => "Only the owner can make someone an administrator or change one's group.",
             Refusal::BuildingOutOfReach => "You can only grant and revoke buildings you reach yourself.",
             Refusal::BuiltinGroup => "Built-in groups keep their name and permissions. Make a custom group instead.",
-            Refusal::OwnGroup => "You can't change the permissions of your own group.",
+            Refusal::OwnGroup => {
+                "You can't change your own group: its permissions and sign-in rules are set by someone else."
+            }
         }
     }
 }
@@ -234,6 +236,31 @@ pub fn may_edit_group(
             return Err(Refusal::OwnGroup);
         }
         if member.is_owner && !actor.is_owner {
+            return Err(Refusal::OwnerOnlyForOwner);
+        }
+    }
+    Ok(())
+}
+
+/// Whether `actor` may require two-step sign-in of a group's members (or stop): acting on each
+/// of them, as editing the group is, but built-in groups too (no permission changes). The owner
+/// may, for any group; others not for their own group, the owner's, or an administrators' group.
+pub fn may_require_two_step(actor: &Person<'_>, group: &PermissionSet, members: &[Person<'_>]) -> Result<(), Refusal> {
+    need(actor, Permission::GroupsManage)?;
+    if !actor.permissions.covers(group) {
+        return Err(Refusal::GroupAboveReach);
+    }
+    if actor.is_owner {
+        return Ok(());
+    }
+    if group.is_admin() {
+        return Err(Refusal::OwnerOnlyForAdministrator);
+    }
+    for member in members {
+        if member.id == actor.id {
+            return Err(Refusal::OwnGroup);
+        }
+        if member.is_owner {
             return Err(Refusal::OwnerOnlyForOwner);
         }
     }

@@ -195,16 +195,18 @@ fn tell_the_unenrolled(conn: &mut DbConnection, group: &Group, due: chrono::Naiv
     Ok(people.len() as i64)
 }
 
-/// Whether the actor may set the group's two-step requirement: `groups.manage` and every
-/// permission of the group (built-in groups too: requiring it changes no permission).
+/// Whether the actor may set the group's two-step requirement (the rules' own judgement, with
+/// the group's members).
 fn may_require(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Group, AppError> {
     let (group, permissions) = groups::with_permissions(conn, id)?.ok_or(AppError::NotFound)?;
-    if !actor.permissions.has(Permission::GroupsManage) {
-        return Err(AppError::Refused(rules::Refusal::MissingPermission(Permission::GroupsManage)));
-    }
-    if !actor.permissions.covers(&permissions) {
-        return Err(AppError::Refused(rules::Refusal::GroupAboveReach));
-    }
+    let members: Vec<(i64, bool)> = users::table
+        .filter(users::group_id.eq(id))
+        .filter(users::status.ne("deleted"))
+        .select((users::id, users::is_owner))
+        .load(conn)?;
+    let people: Vec<Person<'_>> =
+        members.iter().map(|&(id, is_owner)| Person { id, is_owner, permissions: &permissions }).collect();
+    rules::may_require_two_step(&actor.person(), &permissions, &people).map_err(AppError::Refused)?;
     Ok(group)
 }
 

@@ -80,6 +80,16 @@ pub fn renew_codes(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<String>
         Audited::user(me.id, &me.email),
         serde_json::json!({}),
     )?;
+    tell(
+        conn,
+        &me,
+        "recovery_codes_renewed",
+        "New recovery codes were made",
+        vec![
+            "Ten new recovery codes were made for your account; the earlier ones no longer work.".into(),
+            "If this was not you, ask your administrator to disable the account at once.".into(),
+        ],
+    )?;
     Ok(codes)
 }
 
@@ -202,6 +212,14 @@ pub fn finish_sign_in(
     source: String,
 ) -> Result<Outcome, AppError> {
     use crate::db::{now, throttle};
+    // On PostgreSQL, attempts at one user's second step wait for each other, so that a burst
+    // cannot try more codes than the lock allows (SQLite's write lock already does this).
+    if let DbConnection::Postgresql(_) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(waiting.user_id)
+            .execute(conn)?;
+    }
     let (at, key) = (now(), throttle::two_step_key(waiting.user_id));
     if throttle::locked(conn, &[&key], at)? {
         return Ok(Outcome::Locked);
@@ -226,4 +244,23 @@ pub fn finish_sign_in(
             Ok(Outcome::In { id: user.id, stamp: user.security_stamp, how })
         }
     }
+}
+
+/// The operator turns off the two-step sign-in of the user with this address, from the server's
+/// command line (`concierge reset-two-step EMAIL`): the way back for an owner who lost both
+/// phone and recovery codes, whom no one may reset in the portal. Sessions end; mailed; audited.
+pub fn reset_by_operator(conn: &mut DbConnection, email: &str) -> Result<users::User, AppError> {
+    let user = users::find_by_email(conn, email)?
+        .ok_or_else(|| AppError::Unfit(format!("No user has the address {email}.")))?;
+    if !stored::turn_off(conn, user.id)? {
+        return Err(AppError::Unfit(format!("{email} does not use two-step sign-in.")));
+    }
+    users::end_sessions(conn, user.id)?;
+    let details = serde_json::json!({ "by": "the server's command line" });
+    audit::record(conn, &AuditContext::system(), "two_step.reset", Audited::user(user.id, &user.email), details)?;
+    tell(conn, &user, "two_step_reset", "Your two-step sign-in was reset", vec![
+        "Two-step sign-in was turned off for your account from the server's command line, and you were signed out everywhere.".into(),
+        "Sign in with your password, then turn it on again on My Profile.".into(),
+    ])?;
+    Ok(user)
 }

@@ -122,7 +122,11 @@ async fn two_step_view(
         due: group.two_step_due().map(|d| crate::domain::when_in(Some(d), user.time_zone)).unwrap_or_default(),
         error,
         unenrolled_count: count,
-        unenrolled: some.into_iter().map(|u| (u.id, u.full_name(), u.email)).collect(),
+        // Who they are is for those who may see users; the others see how many.
+        unenrolled: match user.can(Permission::UsersView) {
+            true => some.into_iter().map(|u| (u.id, u.full_name(), u.email)).collect(),
+            false => Vec::new(),
+        },
     })
 }
 

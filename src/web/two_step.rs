@@ -81,18 +81,30 @@ pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
 #[derive(Deserialize)]
 pub struct CodeForm {
     code: String,
+    current_password: String,
 }
 
 pub async fn turn_on(
     state: web::Data<AppState>,
     user: CurrentUser,
+    req: HttpRequest,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
     if let Some(refused) = refuse_impersonated(&user) {
         return Ok(refused);
     }
+    let CodeForm { code, current_password } = form.into_inner();
+    // A session left open is not enough to put someone else's phone on the account.
+    let id = user.id;
+    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    if !current_password_ok(&state, &req, &me, current_password).await? {
+        let mut errors = FieldErrors::new();
+        errors.add("current_password", "This is not your password.");
+        let page = page(&state, &user, errors, Vec::new()).await?;
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
     let secret = user.session.new_two_step_secret();
-    let code: String = form.into_inner().code.chars().take(64).collect();
+    let code: String = code.chars().take(64).collect();
     let (acting, now) = (user.acting(), state.config.clock.timestamp());
     let outcome = ops::apply(&state.db, move |conn| ops::two_step::turn_on(conn, &acting, &secret, &code, now)).await;
     match outcome {
@@ -114,7 +126,7 @@ pub async fn turn_on(
 
 #[derive(Deserialize)]
 pub struct RenewForm {
-    current_password: String,
+    renew_password: String,
 }
 
 pub async fn renew_codes(
@@ -123,7 +135,7 @@ pub async fn renew_codes(
     req: HttpRequest,
     form: web::Form<RenewForm>,
 ) -> Result<HttpResponse, AppError> {
-    password_then(state, user, req, form.into_inner().current_password, "renew").await
+    password_then(state, user, req, form.into_inner().renew_password, "renew").await
 }
 
 #[derive(Deserialize)]

@@ -42,7 +42,7 @@ async fn set_up(app: &TestApp, browser: &Browser) -> (String, Vec<String>) {
     page.assert_status(200).assert_contains("data:image/svg+xml;base64,");
     let secret = between(&page.body, "<code class=\"secret\">", "</code>").to_owned();
     let code = two_step::code_at(&secret, app.config.clock.timestamp());
-    let shown = browser.post("/profile/two-step/on", &[("code", &code)]).await;
+    let shown = browser.post("/profile/two-step/on", &[("code", &code), ("current_password", PASSWORD)]).await;
     shown.assert_status(200).assert_contains("Your recovery codes");
     (secret, recovery_codes_in(&shown.body))
 }
@@ -59,8 +59,14 @@ async fn set_up_then_signing_in_asks_for_a_code_taken_once() {
 
     // A wrong code turns nothing on; the message stands beside the field.
     ann.get("/profile/two-step").await;
-    let wrong = ann.post("/profile/two-step/on", &[("code", "000000")]).await;
+    let wrong = ann.post("/profile/two-step/on", &[("code", "000000"), ("current_password", PASSWORD)]).await;
     wrong.assert_status(422).assert_contains("f-code-error").assert_contains("That code is not right");
+    // A session left open is not enough: the password too.
+    let page = ann.get("/profile/two-step").await;
+    let key = between(&page.body, "<code class=\"secret\">", "</code>").to_owned();
+    let right = two_step::code_at(&key, app.config.clock.timestamp());
+    let no_password = ann.post("/profile/two-step/on", &[("code", &right), ("current_password", "guess")]).await;
+    no_password.assert_status(422).assert_contains("f-current_password-error");
     assert_eq!(stored(&app, me.id).await, (None, 0));
 
     let (secret, codes) = set_up(&app, &ann).await;
@@ -142,14 +148,15 @@ async fn turning_it_off_needs_the_password_and_tells_the_user() {
     let refused = ann.post("/profile/two-step/off", &[("password", "not my password")]).await;
     refused.assert_status(422).assert_contains("This is not your password.");
     assert!(stored(&app, me.id).await.0.is_some());
-    let refused = ann.post("/profile/two-step/codes", &[("current_password", "")]).await;
+    let refused = ann.post("/profile/two-step/codes", &[("renew_password", "")]).await;
     refused.assert_status(422);
 
-    let renewed = ann.post("/profile/two-step/codes", &[("current_password", PASSWORD)]).await;
+    let renewed = ann.post("/profile/two-step/codes", &[("renew_password", PASSWORD)]).await;
     renewed.assert_status(200);
     let fresh = recovery_codes_in(&renewed.body);
     assert_eq!(fresh.len(), 10);
     assert_eq!(stored(&app, me.id).await.1, 10);
+    assert_eq!(mails_of_kind(&app, "recovery_codes_renewed").await, vec!["ann@example.com"]);
 
     ann.post("/profile/two-step/off", &[("password", PASSWORD)]).await.assert_redirect_to("/profile");
     assert_eq!(stored(&app, me.id).await, (None, 0));
@@ -302,4 +309,85 @@ async fn a_password_reset_by_link_still_asks_for_the_code() {
     let code = two_step::code_at(&secret, app.config.clock.timestamp());
     code_step(&stranger, &code).await.assert_redirect_to("/settings");
     stranger.get("/profile").await.assert_status(200);
+}
+
+#[actix_web::test]
+async fn only_the_owner_changes_the_requirement_of_the_admin_group_or_a_group_of_their_own() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let admins = app.builtin_group("admin").await;
+    owner.post(&format!("/groups/{admins}/two-step"), &[("required", "1"), ("days", "5")]).await;
+    let (admin, _) = app.signed_in("admin@example.com", "admin").await;
+    // Another administrator cannot lift it, nor shorten it.
+    admin.post(&format!("/groups/{admins}/two-step"), &[("days", "5")]).await;
+    admin
+        .follow(&format!("/groups/{admins}"))
+        .await
+        .assert_contains("Only the owner can change another administrator.");
+    let group = app.with_db(move |c| concierge::db::groups::find(c, admins).unwrap().unwrap()).await;
+    assert!(group.two_step_required_at.is_some());
+    assert_eq!(group.two_step_grace_days, 5);
+    // A group manager cannot change the requirement of their own group.
+    let managers = app.custom_group("Group managers", &["groups.manage", "users.view"]).await;
+    let gm = app.create_user(UserSpec { email: "gm@example.com", ..UserSpec::default() }).await;
+    app.put_in_group(gm.id, managers).await;
+    let browser = app.browser();
+    browser.sign_in("gm@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    browser.post(&format!("/groups/{managers}/two-step"), &[("required", "1"), ("days", "1")]).await;
+    browser.follow(&format!("/groups/{managers}")).await.assert_contains("change your own group: its permissions");
+    let group = app.with_db(move |c| concierge::db::groups::find(c, managers).unwrap().unwrap()).await;
+    assert!(group.two_step_required_at.is_none());
+}
+
+/// A member who must choose a new password, past the group's days: the two demands sent each
+/// other to the other's page without end.
+#[actix_web::test]
+async fn a_forced_password_change_and_a_past_due_requirement_do_not_send_each_other_round() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let customers = app.builtin_group("customer").await;
+    owner.post(&format!("/groups/{customers}/two-step"), &[("required", "1"), ("days", "0")]).await;
+    let ann = app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
+    app.with_db(move |c| {
+        diesel::update(users::table.find(ann.id)).set(users::must_change_password.eq(true)).execute(c).unwrap()
+    })
+    .await;
+    app.config.clock.advance(1);
+    let browser = app.browser();
+    browser.sign_in("ann@example.com", PASSWORD).await;
+    browser.get("/profile/password").await.assert_status(200);
+    let new = "marble-cactus-lantern-97";
+    browser
+        .post("/profile/password", &[("current_password", PASSWORD), ("password", new), ("password_confirm", new)])
+        .await
+        .assert_redirect_to("/profile");
+    browser.get("/profile").await.assert_redirect_to("/profile/two-step");
+    browser.get("/profile/two-step").await.assert_status(200);
+}
+
+#[actix_web::test]
+async fn the_operator_resets_it_from_the_command_line() {
+    let app = spawn_app().await;
+    if app.database.is_postgres() {
+        return; // The command opens the database itself: the SQLite file is enough to show it.
+    }
+    let (owner, me) = app.signed_in_owner().await;
+    set_up(&app, &owner).await;
+    let run = |email: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_concierge"))
+            .env("DATABASE_URL", &app.config.database_url)
+            .env("RUST_LOG", "warn")
+            .args(["reset-two-step", email])
+            .output()
+            .unwrap()
+    };
+    let done = run("OWNER@example.com");
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(stored(&app, me.id).await, (None, 0));
+    owner.get("/profile").await.assert_status(303);
+    let again = run("owner@example.com");
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("does not use two-step sign-in"));
+    assert!(!run("nobody@example.com").status.success());
+    assert_eq!(mails_of_kind(&app, "two_step_reset").await, vec!["owner@example.com"]);
 }

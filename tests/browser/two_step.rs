@@ -35,6 +35,7 @@ async fn a_user_sets_up_two_step_sign_in_and_signs_in_with_a_code() {
     walk.resize(1280, 800).await;
 
     walk.fill("code", &two_step::code_at(&secret, app.config.clock.timestamp())).await;
+    walk.fill("current_password", PASSWORD).await;
     walk.press("Turn on two-step sign-in").await;
     let text = walk.text().await;
     assert!(text.contains("Your recovery codes"), "{text}");
