@@ -66,3 +66,40 @@ async fn a_user_sets_up_two_step_sign_in_and_signs_in_with_a_code() {
     walk.finish().await;
     validate_html(WALK);
 }
+
+#[actix_web::test]
+async fn an_owner_requires_it_of_a_group_and_a_member_sees_the_banner() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    app.create_owner().await;
+    app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
+    let customers = app.builtin_group("customer").await;
+    let mut walk = Walk::start(&app.address, "two_step_group").await;
+    walk.sign_in("owner@example.com").await;
+    walk.visit(&format!("/groups/{customers}")).await;
+    walk.click("#f-required").await;
+    walk.fill("days", "10").await;
+    walk.press("Save").await;
+    let text = walk.text().await;
+    assert!(text.contains("Two-step sign-in is required, with 10 days"), "{text}");
+    assert!(text.contains("Not set up yet: 1") && text.contains("ann@example.com"), "{text}");
+    walk.check_accessibility().await;
+    walk.resize(390, 844).await;
+    walk.assert_no_sideways_scroll().await;
+    walk.resize(1280, 800).await;
+    let group = app.with_db(move |c| concierge::db::groups::find(c, customers).unwrap().unwrap()).await;
+    assert_eq!((group.two_step_required_at.is_some(), group.two_step_grace_days), (true, 10));
+
+    walk.click(".menu summary").await;
+    walk.press("Sign out").await;
+    walk.sign_in("ann@example.com").await;
+    walk.visit("/profile").await;
+    assert!(walk.text().await.contains("Your group asks everyone to use two-step sign-in"));
+    walk.check_accessibility().await;
+    walk.resize(390, 844).await;
+    walk.assert_no_sideways_scroll().await;
+    walk.finish().await;
+    validate_html("two_step_group");
+}
