@@ -150,11 +150,10 @@ pub enum SecondStep {
 pub fn second_step(
     conn: &mut DbConnection,
     ctx: &AuditContext,
-    user_id: i64,
+    me: &users::User,
     typed: &str,
     now: i64,
 ) -> Result<SecondStep, AppError> {
-    let me = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
     let Some(secret) = me.totp_secret.as_deref() else { return Ok(SecondStep::Refused) };
     if let Some(step) = two_step::check(secret, typed, now, me.totp_last_step)
         && stored::accept_step(conn, me.id, step)?
@@ -175,7 +174,7 @@ pub fn second_step(
         )?;
         tell(
             conn,
-            &me,
+            me,
             "recovery_code_used",
             "A recovery code was used to sign in",
             vec![
@@ -230,7 +229,7 @@ pub fn finish_sign_in(
     else {
         return Ok(Outcome::Gone);
     };
-    match second_step(conn, ctx, user.id, typed, code_time)? {
+    match second_step(conn, ctx, &user, typed, code_time)? {
         SecondStep::Refused => {
             let locks = throttle::record(conn, &key, throttle::TWO_STEP, at)?;
             let details = serde_json::json!({ "email": user.email, "reason": "wrong code" });

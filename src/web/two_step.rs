@@ -70,6 +70,26 @@ async fn page(
     })
 }
 
+/// The page again, with "This is not your password." beside `field`, when `typed` is not the
+/// user's password (checked as sign-in checks it: the lock counts it).
+async fn wrong_password(
+    state: &AppState,
+    user: &CurrentUser,
+    req: &HttpRequest,
+    typed: String,
+    field: &'static str,
+) -> Result<Option<HttpResponse>, AppError> {
+    let id = user.id;
+    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    if current_password_ok(state, req, &me, typed).await? {
+        return Ok(None);
+    }
+    let mut errors = FieldErrors::new();
+    errors.add(field, "This is not your password.");
+    let page = page(state, user, errors, Vec::new()).await?;
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page).map(Some)
+}
+
 pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
     if let Some(refused) = refuse_impersonated(&user) {
         return Ok(refused);
@@ -95,13 +115,8 @@ pub async fn turn_on(
     }
     let CodeForm { code, current_password } = form.into_inner();
     // A session left open is not enough to put someone else's phone on the account.
-    let id = user.id;
-    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
-    if !current_password_ok(&state, &req, &me, current_password).await? {
-        let mut errors = FieldErrors::new();
-        errors.add("current_password", "This is not your password.");
-        let page = page(&state, &user, errors, Vec::new()).await?;
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    if let Some(refused) = wrong_password(&state, &user, &req, current_password, "current_password").await? {
+        return Ok(refused);
     }
     let secret = user.session.new_two_step_secret();
     let code: String = code.chars().take(64).collect();
@@ -163,13 +178,8 @@ async fn password_then(
     if let Some(refused) = refuse_impersonated(&user) {
         return Ok(refused);
     }
-    let id = user.id;
-    let me = state.db.run(move |conn| users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
-    if !current_password_ok(&state, &req, &me, typed).await? {
-        let mut errors = FieldErrors::new();
-        errors.add(what, "This is not your password.");
-        let page = page(&state, &user, errors, Vec::new()).await?;
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    if let Some(refused) = wrong_password(&state, &user, &req, typed, what).await? {
+        return Ok(refused);
     }
     let acting = user.acting();
     if what == "renew" {
