@@ -99,6 +99,11 @@ impl Clock {
         chrono::Utc::now().timestamp() + self.0.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Now, as the portal reads it, in UTC.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        chrono::DateTime::from_timestamp(self.timestamp(), 0).unwrap_or_default().naive_utc()
+    }
+
     /// Moves the clock `seconds` on.
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);

@@ -28,6 +28,8 @@ pub struct CurrentUser {
     pub group_name: String,
     pub permissions: PermissionSet,
     pub must_change_password: bool,
+    /// The recorded session this request comes in (the row's id).
+    pub session_id: i64,
     /// Where this user reads dates: their own choice, else the organization's.
     pub time_zone: chrono_tz::Tz,
     /// The group requires two-step sign-in, which this user has not set up: by when.
@@ -116,9 +118,30 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?
         .clone();
     let (user_id, impersonator) = (cookie.user_id, cookie.impersonator_id);
-    let (row, settings, impersonator, two_step_due) = state
+    let (key, impersonator_key) = (cookie.key.clone(), cookie.impersonator_key.clone());
+    let now = state.config.clock.timestamp();
+    // The recorded session's last use is written when the cookie's is, at most once a minute.
+    let seen = (now - cookie.seen >= 60).then(|| {
+        (state.config.clock.now(), crate::auth::client::of_request(&req).map(|ip| ip.to_string()).unwrap_or_default())
+    });
+    let (row, recorded, settings, impersonator, two_step_due) = state
         .db
         .run(move |conn| {
+            // The session the cookie names, and, while an administrator acts as this user, their
+            // own session this one returns to: both must still be recorded.
+            let mut recorded =
+                db::sessions::find(conn, &key)?.filter(|s| s.user_id == user_id && s.impersonator_id == impersonator);
+            if let Some(key) = impersonator_key.filter(|_| recorded.is_some()) {
+                let own = db::sessions::find(conn, &key)?.filter(|s| Some(s.user_id) == impersonator);
+                match (&own, &seen) {
+                    (Some(own), Some((at, ip))) => db::sessions::seen(conn, own.id, ip, *at)?,
+                    (None, _) => recorded = None,
+                    _ => {}
+                }
+            }
+            if let (Some(session), Some((at, ip))) = (&recorded, &seen) {
+                db::sessions::seen(conn, session.id, ip, *at)?;
+            }
             let row = db::users::find_with_group(conn, user_id)?;
             // When the group requires two-step sign-in of someone who has none: by when.
             let two_step_due = match &row {
@@ -132,17 +155,17 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
                 Some(id) => db::users::find_with_group(conn, id)?,
                 None => None,
             };
-            Ok((row, settings, impersonator, two_step_due))
+            Ok((row, recorded, settings, impersonator, two_step_due))
         })
         .await?;
 
-    let now = state.config.clock.timestamp();
     let expired = now - cookie.seen > settings.session_idle_minutes * 60
         || now - cookie.started > settings.session_absolute_hours * 3600;
-    let valid = row.as_ref().is_some_and(|(u, _, _)| {
-        u.status() == UserStatus::Active
-            && super::secret::constant_time_eq(u.security_stamp.as_bytes(), cookie.security_stamp.as_bytes())
-    });
+    let valid = recorded.is_some()
+        && row.as_ref().is_some_and(|(u, _, _)| {
+            u.status() == UserStatus::Active
+                && super::secret::constant_time_eq(u.security_stamp.as_bytes(), cookie.security_stamp.as_bytes())
+        });
     let impersonation_holds =
         cookie.impersonator_id.is_none() || impersonation_holds(&cookie, impersonator.as_ref(), row.as_ref(), now);
     let ends = cookie.impersonation_started.map(|started| started + settings.impersonation_minutes * 60);
@@ -155,11 +178,12 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     if cookie.impersonator_id.is_some() && ends.is_some_and(|ends| now > ends) {
         let (admin_id, ctx) =
             (cookie.impersonator_id.unwrap_or_default(), AuditContext::from_request(&req, None, None));
-        let name = user.full_name();
-        state
-            .db
-            .run(move |conn| crate::ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user, "time limit"))
-            .await?;
+        let (name, session_id) = (user.full_name(), recorded.as_ref().map_or(0, |s| s.id));
+        crate::ops::apply(&state.db, move |conn| {
+            db::sessions::end(conn, user.id, session_id)?;
+            crate::ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user, "time limit")
+        })
+        .await?;
         session.resume(&cookie)?;
         session.success(format!("Your time signed in as {name} ended: you are back in your own account."));
         return Err(AppError::SignInRequired { next: Some("/settings".into()) });
@@ -185,6 +209,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         group_name,
         permissions,
         must_change_password: user.must_change_password,
+        session_id: recorded.map_or(0, |s| s.id),
         two_step_due,
         time_zone: crate::domain::time_zone(&user.time_zone).unwrap_or(settings.time_zone),
         impersonator_id: cookie.impersonator_id,

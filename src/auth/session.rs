@@ -10,6 +10,7 @@ use super::secret;
 use crate::error::AppError;
 
 const USER_ID: &str = "uid";
+const KEY: &str = "sid";
 const STAMP: &str = "stamp";
 const CSRF: &str = "csrf";
 const STARTED: &str = "started";
@@ -18,6 +19,7 @@ const FLASH: &str = "flash";
 const IMPERSONATOR: &str = "imp";
 const IMPERSONATOR_STAMP: &str = "imp_stamp";
 const IMPERSONATION_STARTED: &str = "imp_at";
+const IMPERSONATOR_KEY: &str = "imp_sid";
 const SECOND_STEP: &str = "second_step";
 const NEW_TWO_STEP_SECRET: &str = "new_totp";
 
@@ -58,12 +60,16 @@ impl Flash {
 pub struct SessionUser {
     pub user_id: i64,
     pub security_stamp: String,
+    /// The key of the session the server records (the row must still be there).
+    pub key: String,
     pub started: i64,
     pub seen: i64,
     pub impersonator_id: Option<i64>,
     /// The impersonator's own security stamp, as it was when they began: their session ends
     /// this one when it ends.
     pub impersonator_stamp: Option<String>,
+    /// The key of the impersonator's own session, which this one returns to.
+    pub impersonator_key: Option<String>,
     /// When the impersonation began (it lasts at most the organization's `impersonation_minutes`).
     pub impersonation_started: Option<i64>,
 }
@@ -90,22 +96,26 @@ impl SessionState {
         Some(SessionUser {
             user_id: get(USER_ID)?,
             security_stamp: self.0.get::<String>(STAMP).ok().flatten()?,
+            key: self.0.get::<String>(KEY).ok().flatten()?,
             started: get(STARTED)?,
             seen: get(SEEN)?,
             impersonator_id: get(IMPERSONATOR),
             impersonator_stamp: self.0.get::<String>(IMPERSONATOR_STAMP).ok().flatten(),
+            impersonator_key: self.0.get::<String>(IMPERSONATOR_KEY).ok().flatten(),
             impersonation_started: get(IMPERSONATION_STARTED),
         })
     }
 
-    /// Starts a signed-in session under a fresh cookie (no fixation), with a fresh CSRF token.
-    pub fn sign_in(&self, user_id: i64, security_stamp: &str) -> Result<(), AppError> {
+    /// Starts a signed-in session under a fresh cookie (no fixation), with a fresh CSRF token,
+    /// naming the session the server recorded by its `key`.
+    pub fn sign_in(&self, user_id: i64, security_stamp: &str, key: &str) -> Result<(), AppError> {
         self.0.renew();
         let flash = self.0.remove(FLASH);
         self.0.clear();
         let now = self.1.timestamp();
         self.insert(USER_ID, user_id)?;
         self.insert(STAMP, security_stamp)?;
+        self.insert(KEY, key)?;
         self.insert(STARTED, now)?;
         self.insert(SEEN, now)?;
         self.insert(CSRF, secret::new_token())?;
@@ -120,25 +130,27 @@ impl SessionState {
     /// goes on counting).
     pub fn impersonate(
         &self,
-        user_id: i64,
-        security_stamp: &str,
+        (user_id, security_stamp, key): (i64, &str, &str),
         impersonator: &SessionUser,
         now: i64,
     ) -> Result<(), AppError> {
-        self.sign_in(user_id, security_stamp)?;
+        self.sign_in(user_id, security_stamp, key)?;
         self.insert(STARTED, impersonator.started)?;
         self.insert(IMPERSONATOR, impersonator.user_id)?;
         self.insert(IMPERSONATOR_STAMP, &impersonator.security_stamp)?;
+        self.insert(IMPERSONATOR_KEY, &impersonator.key)?;
         self.insert(IMPERSONATION_STARTED, now)
     }
 
     /// Back to the impersonator's own session, as it was: same stamp, same start.
     pub fn resume(&self, session: &SessionUser) -> Result<(), AppError> {
-        let (Some(id), Some(stamp)) = (session.impersonator_id, session.impersonator_stamp.as_deref()) else {
+        let (Some(id), Some(stamp), Some(key)) =
+            (session.impersonator_id, session.impersonator_stamp.as_deref(), session.impersonator_key.as_deref())
+        else {
             self.sign_out();
             return Ok(());
         };
-        self.sign_in(id, stamp)?;
+        self.sign_in(id, stamp, key)?;
         self.insert(STARTED, session.started)
     }
 

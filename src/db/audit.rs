@@ -80,6 +80,7 @@ pub fn category_of(action: &str) -> &'static str {
     let starts = |prefix: &str| action.starts_with(prefix);
     match action {
         "sign_in" | "sign_in.failed" | "sign_in.locked" | "sign_out" => "sign_ins",
+        _ if starts("sign_out.") => "sign_ins",
         "user.access_changed" | "building.access_changed" => "access",
         _ if starts("impersonation.") => "impersonation",
         _ if starts("user.") || starts("users.") || starts("owner.") || starts("signup.") || starts("two_step.") => {

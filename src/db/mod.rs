@@ -8,6 +8,7 @@ pub mod gauges;
 pub mod groups;
 pub mod outbox;
 pub mod schema;
+pub mod sessions;
 pub mod settings;
 pub mod sql;
 pub mod throttle;

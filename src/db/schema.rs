@@ -196,10 +196,35 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        key_digest -> Text,
+        stamp -> Text,
+        impersonator_id -> Nullable<BigInt>,
+        user_agent -> Text,
+        ip -> Text,
+        started_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    known_devices (user_id, agent_digest) {
+        user_id -> BigInt,
+        agent_digest -> Text,
+        first_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
+    sessions,
+    known_devices,
     groups,
     group_permissions,
     users,

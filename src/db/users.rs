@@ -190,6 +190,17 @@ pub fn set_status(conn: &mut DbConnection, id: i64, status: UserStatus) -> Resul
     Ok(())
 }
 
+/// Holds the user's row until the transaction ends, on PostgreSQL, so that two requests about
+/// one user take turns (SQLite's write lock already does this).
+pub fn lock(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
+    if let DbConnection::Postgresql(_) = conn {
+        diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// Ends every session of the user (a new security stamp, which every cookie is checked against).
 pub fn end_sessions(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     diesel::update(users::table.find(id))

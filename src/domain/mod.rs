@@ -1,6 +1,7 @@
 //! Newtypes and rules of the domain: parsed once at the edge, trusted afterwards.
 //! No actix, no diesel here.
 
+pub mod device;
 pub mod email;
 pub mod fields;
 pub mod password;

@@ -1,6 +1,6 @@
 //! Work no request asks for, done now and then by every process: the warnings and ends of access
-//! that ends by itself, dormant accounts, and deleting the audit events the retention setting no
-//! longer keeps.
+//! that ends by itself, dormant accounts, deleting the sessions that can no longer be used and
+//! the audit events the retention setting no longer keeps.
 //! Each step is safe to run twice or in two processes at once.
 
 use chrono::NaiveDateTime;
@@ -17,6 +17,9 @@ pub fn run_once(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, App
     super::access_ends::run(conn, at)?;
     super::dormant::run(conn, at)?;
     let settings = Settings::load(conn)?;
+    let idle_before = at - chrono::Duration::minutes(settings.session_idle_minutes);
+    let started_before = at - chrono::Duration::hours(settings.session_absolute_hours);
+    crate::db::sessions::delete_dead(conn, idle_before, started_before)?;
     if settings.audit_retention_days == 0 {
         return Ok(0);
     }

@@ -61,10 +61,13 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, info: &OwnInfo) -> Result<
 
 /// Sets the actor's own password (already checked and hashed): every other session ends, every
 /// pending link dies, and a notice goes out. Returns the new stamp for this session.
-pub fn change_password(conn: &mut DbConnection, actor: &Actor, hash: &str) -> Result<String, AppError> {
+pub fn change_password(conn: &mut DbConnection, actor: &Actor, hash: &str, session: i64) -> Result<String, AppError> {
     not_impersonated(actor)?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     let stamp = users::set_password(conn, me.id, hash)?;
+    // The session that changed it goes on; every other one ends.
+    crate::db::sessions::restamp(conn, session, &stamp)?;
+    crate::db::sessions::end_others(conn, me.id, session)?;
     let settings = Settings::load(conn)?;
     outbox::enqueue(conn, &messages::password_changed(&settings, &me.email, &me.first_name)?)?;
     audit::record(conn, &actor.audit, "user.password_changed", Target::user(me.id, &me.email), serde_json::json!({}))?;

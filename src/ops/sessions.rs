@@ -1,11 +1,93 @@
-//! Signing in and out, as the audit log and the sign-in limits see it. The password check
-//! itself happens before (on the hashing threads); these record what came of it.
+//! Signing in and out, as the audit log and the sign-in limits see it (the password check
+//! itself happens before, on the hashing threads; these record what came of it), and the
+//! sessions the server records: begun, listed, ended by their user or by an administrator.
 
 use chrono::NaiveDateTime;
 
+use super::Actor;
 use crate::db::audit::{self, AuditContext, Target};
-use crate::db::{DbConnection, throttle, users};
+use crate::db::settings::Settings;
+use crate::db::{DbConnection, outbox, sessions as stored, throttle, users};
+use crate::domain::rules::Action;
 use crate::error::AppError;
+
+/// Begins a session of user `user_id` under `stamp` (for `impersonator`, when an administrator
+/// signs in as them) from where `ctx` says; returns the key its cookie holds. A sign-in from a
+/// browser the user never signed in from before is mailed to them, unless it is their first.
+pub fn start(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    (user_id, stamp): (i64, &str),
+    impersonator: Option<i64>,
+    at: NaiveDateTime,
+) -> Result<String, AppError> {
+    let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
+    let (agent, ip) = (ctx.user_agent.clone().unwrap_or_default(), ctx.ip.clone().unwrap_or_default());
+    let new = stored::NewSession { user_id, stamp, impersonator_id: impersonator, user_agent: &agent, ip: &ip, at };
+    let (_, key) = stored::start(conn, &new)?;
+    if impersonator.is_some() {
+        return Ok(key);
+    }
+    // Two sign-ins of one user at once must not both find the browser new.
+    users::lock(conn, user.id)?;
+    let (new_device, seen_others) = stored::new_device(conn, user.id, &agent, at)?;
+    if new_device && seen_others {
+        let settings = Settings::load(conn)?;
+        let zone = crate::domain::time_zone(&user.time_zone).unwrap_or(settings.time_zone);
+        let device = crate::domain::device::describe(&agent);
+        let lines = vec![
+            format!(
+                "Your account was just signed in to from a browser not seen before: {device}, from {}, on {}.",
+                crate::domain::device::place(&ip),
+                crate::domain::when_in(Some(at), zone),
+            ),
+            "If it was you, there is nothing to do. If not, change your password now, and sign out that session on My Profile.".into(),
+        ];
+        let subject = format!("New sign-in to {} from {device}", settings.org_name);
+        let mail =
+            crate::mail::messages::notice(&settings, "new_device", &user.email, &user.first_name, subject, lines)?;
+        outbox::enqueue(conn, &mail)?;
+    }
+    Ok(key)
+}
+
+fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
+    match actor.audit.impersonator_id {
+        Some(_) => Err(AppError::Unfit("Only the user themself signs out their other sessions.".into())),
+        None => Ok(()),
+    }
+}
+
+/// The actor signs out one of their sessions (`current` is the one they act from).
+pub fn end_mine(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<(), AppError> {
+    not_impersonated(actor)?;
+    if !stored::end(conn, actor.id, id)? {
+        return Err(AppError::Unfit("That session had ended already.".into()));
+    }
+    let target = Target::user(actor.id, &actor.email);
+    audit::record(conn, &actor.audit, "sign_out.session", target, serde_json::json!({ "session": id }))
+}
+
+/// The actor signs out every session of theirs but `current`; how many ended.
+pub fn end_my_others(conn: &mut DbConnection, actor: &Actor, current: i64) -> Result<usize, AppError> {
+    not_impersonated(actor)?;
+    let ended = stored::end_others(conn, actor.id, current)?;
+    let target = Target::user(actor.id, &actor.email);
+    audit::record(conn, &actor.audit, "sign_out.elsewhere", target, serde_json::json!({ "sessions": ended }))?;
+    Ok(ended)
+}
+
+/// An administrator ends every session of user `id` (row 2 of the rules): a new stamp, and
+/// every recorded session gone, on every process at once.
+pub fn end_all_of(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<super::Target, AppError> {
+    let target = super::Target::load(conn, id)?;
+    actor.may(Action::EndSessions, &target)?;
+    users::end_sessions(conn, id)?;
+    let ended = stored::end_all(conn, id)?;
+    let event = Target::user(id, &target.user.email);
+    audit::record(conn, &actor.audit, "sign_out.everywhere", event, serde_json::json!({ "sessions": ended }))?;
+    Ok(target)
+}
 
 /// One sign-in attempt: what was typed (bounded, without control characters) and from where,
 /// with the limits' keys it counts under.
@@ -67,7 +149,12 @@ pub fn failed(
     Ok(locks || network_locks)
 }
 
-pub fn signed_out(conn: &mut DbConnection, ctx: &AuditContext) -> Result<(), AppError> {
+/// Signing out ends the recorded sessions the cookie named (with the administrator's own, when
+/// they sign out while signed in as someone).
+pub fn signed_out(conn: &mut DbConnection, ctx: &AuditContext, keys: &[Option<String>]) -> Result<(), AppError> {
+    for key in keys.iter().flatten() {
+        stored::end_by_key(conn, key)?;
+    }
     audit::record(conn, ctx, "sign_out", Target::none(), serde_json::json!({}))
 }
 

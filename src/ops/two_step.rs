@@ -213,12 +213,7 @@ pub fn finish_sign_in(
     use crate::db::{now, throttle};
     // On PostgreSQL, attempts at one user's second step wait for each other, so that a burst
     // cannot try more codes than the lock allows (SQLite's write lock already does this).
-    if let DbConnection::Postgresql(_) = conn {
-        use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-            .bind::<diesel::sql_types::BigInt, _>(waiting.user_id)
-            .execute(conn)?;
-    }
+    users::lock(conn, waiting.user_id)?;
     let (at, key) = (now(), throttle::two_step_key(waiting.user_id));
     if throttle::locked(conn, &[&key], at)? {
         return Ok(Outcome::Locked);

@@ -13,6 +13,7 @@ pub mod organization;
 pub mod profile;
 pub mod public;
 pub mod router;
+pub mod sessions;
 pub mod two_step;
 pub mod users;
 
@@ -25,6 +26,23 @@ use actix_web::http::header;
 pub fn see_other(location: &str) -> HttpResponse {
     let location = header::HeaderValue::from_str(location).unwrap_or(header::HeaderValue::from_static("/settings"));
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+/// Begins a session of user `id` under `stamp` in this browser: the server records it (and
+/// mails the user about a browser not seen before), then the cookie names it.
+pub async fn begin_session(
+    state: &crate::state::AppState,
+    session: &crate::auth::session::SessionState,
+    req: &actix_web::HttpRequest,
+    id: i64,
+    stamp: &str,
+) -> Result<(), crate::error::AppError> {
+    let ctx = crate::db::audit::AuditContext::from_request(req, Some(id), None);
+    let (at, owned) = (state.config.clock.now(), stamp.to_owned());
+    let key = crate::ops::apply(&state.db, move |conn| crate::ops::sessions::start(conn, &ctx, (id, &owned), None, at))
+        .await?;
+    state.mail_queued.notify_one();
+    session.sign_in(id, stamp, &key)
 }
 
 /// Shows an operation's outcome as a flash message: what happened, or why it was refused (the

@@ -34,22 +34,29 @@ struct ProfilePage {
     time_zone: String,
     get_started: Option<crate::web::organization::GetStarted>,
     two_step: bool,
+    sessions: Vec<crate::web::sessions::SessionView>,
+    /// Whether the sessions can be signed out from here (not while an administrator acts as
+    /// the user).
+    mine: bool,
 }
 
 pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    let id = user.id;
+    let (id, current, zone, now) = (user.id, user.session_id, user.time_zone, state.config.clock.now());
     // Those who set the portal up see what is left to do, until they put the card away.
     let guide = user.can(crate::domain::Permission::SettingsManage) && user.impersonator_id.is_none();
-    let (me, get_started) = state
+    let (me, get_started, sessions) = state
         .db
         .run(move |conn| {
             let get_started = if guide { crate::web::organization::GetStarted::load(conn)? } else { None };
-            Ok((users::find(conn, id)?, get_started))
+            let sessions = crate::web::sessions::of_user(conn, id, current, zone, now)?;
+            Ok((users::find(conn, id)?, get_started, sessions))
         })
         .await?;
     let me = me.ok_or(AppError::NotFound)?;
     let page = ProfilePage {
         get_started,
+        sessions,
+        mine: user.impersonator_id.is_none(),
         two_step: me.totp_secret.is_some(),
         time_zone: match me.time_zone.as_str() {
             "" => format!("The organization's ({})", user.time_zone.name()),
@@ -119,8 +126,9 @@ pub async fn change_password(
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
     let hash = state.hasher.hash(password.expose().to_owned()).await?;
-    let acting = user.acting();
-    let stamp = ops::apply(&state.db, move |conn| ops::profile::change_password(conn, &acting, &hash)).await;
+    let (acting, session_id) = (user.acting(), user.session_id);
+    let stamp =
+        ops::apply(&state.db, move |conn| ops::profile::change_password(conn, &acting, &hash, session_id)).await;
     let stamp = match stamp {
         Err(AppError::Unfit(message)) => {
             user.session.error(message);

@@ -4,7 +4,8 @@
 use actix_web::web;
 
 use super::{
-    accounts, assets, audit, buildings, groups, health, invites, organization, profile, public, two_step, users,
+    accounts, assets, audit, buildings, groups, health, invites, organization, profile, public, sessions, two_step,
+    users,
 };
 
 macro_rules! routes {
@@ -56,6 +57,8 @@ routes! {
     post "/profile/two-step/on" => two_step::turn_on,
     post "/profile/two-step/codes" => two_step::renew_codes,
     post "/profile/two-step/off" => two_step::turn_off,
+    post "/profile/sessions/others/end" => sessions::end_my_others,
+    post "/profile/sessions/{id}/end" => sessions::end_mine,
     get "/profile/email" => profile::email_page,
     post "/profile/email" => profile::request_email_change,
 
@@ -82,6 +85,7 @@ routes! {
     post "/users/{id}/resend-invite" => users::lifecycle::resend_invite,
     post "/users/{id}/send-password-reset" => users::lifecycle::send_reset,
     post "/users/{id}/two-step/reset" => users::lifecycle::reset_two_step,
+    post "/users/{id}/sessions/end" => sessions::end_all,
     get "/users/{id}/impersonate" => users::impersonate::start_page,
     post "/users/{id}/impersonate" => users::impersonate::start,
     post "/impersonation/stop" => users::impersonate::stop,

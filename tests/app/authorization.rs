@@ -32,6 +32,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             SignedIn
         }
         (_, "/users/{id}/two-step/reset") => Needs(UsersManage),
+        (_, "/profile/sessions/others/end" | "/profile/sessions/{id}/end") => SignedIn,
+        (_, "/users/{id}/sessions/end") => Needs(UsersManage),
         (_, "/setup/{token}" | "/invite/{token}" | "/reset-password/{token}") => Public,
         (_, "/verify-email/{token}" | "/confirm-email/{token}") => Public,
         (_, "/" | "/settings" | "/profile" | "/profile/edit" | "/profile/password" | "/profile/email") => SignedIn,

@@ -590,6 +590,23 @@ impl Browser {
         Browser { base: base.to_owned(), client, csrf: std::sync::Mutex::new(None) }
     }
 
+    /// A browser that names itself `agent` in every request's `User-Agent`.
+    pub fn with_agent(base: &str, agent: &str) -> Browser {
+        let client = http_client()
+            .cookie_store(true)
+            .user_agent(agent)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Browser { base: base.to_owned(), client, csrf: std::sync::Mutex::new(None) }
+    }
+
+    /// The same browser (its cookies) talking to another process of the portal at `base`.
+    pub fn at(&self, base: &str) -> Browser {
+        let csrf = std::sync::Mutex::new(self.csrf.lock().unwrap().clone());
+        Browser { base: base.to_owned(), client: self.client.clone(), csrf }
+    }
+
     async fn read(&self, response: reqwest::Response) -> Page {
         let status = response.status().as_u16();
         let headers = response.headers().clone();

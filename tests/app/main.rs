@@ -19,6 +19,7 @@ mod matrix;
 mod operations;
 mod ownership;
 mod rules;
+mod sessions;
 mod settings_tabs;
 mod sign_in;
 mod smtp;

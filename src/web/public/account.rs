@@ -163,7 +163,7 @@ pub async fn reset(
         session.success("Your password was changed. Enter the code from your app to sign in.");
         return Ok(see_other("/sign-in/code"));
     }
-    session.sign_in(id, &stamp)?;
+    crate::web::begin_session(&state, &session, &req, id, &stamp).await?;
     session.success("Your password was changed. Every other session was signed out.");
     Ok(see_other("/settings"))
 }
@@ -400,7 +400,7 @@ pub async fn verify_email(
         Err(why) => link_problem(&state, &session, why, "Confirm email").await,
         Ok(user) => {
             state.mail_queued.notify_one();
-            session.sign_in(user.id, &user.security_stamp)?;
+            crate::web::begin_session(&state, &session, &req, user.id, &user.security_stamp).await?;
             session
                 .success(format!("Welcome, {}. Your email is confirmed and your account is ready.", user.first_name));
             Ok(see_other("/settings"))

@@ -145,7 +145,7 @@ pub async fn accept(
     let Some(stamp) = accepted else {
         return refused(&state, &session, TokenState::Used).await;
     };
-    session.sign_in(user_id, &stamp)?;
+    crate::web::begin_session(&state, &session, &req, user_id, &stamp).await?;
     session.success(welcome);
     Ok(see_other("/settings"))
 }

@@ -129,7 +129,7 @@ pub async fn sign_in(
         }
         let (id, stamp, attempt) = (user.id, user.security_stamp.clone(), attempt.clone());
         crate::ops::apply(&state.db, move |conn| sessions::succeeded(conn, &ctx, &attempt, &user)).await?;
-        session.sign_in(id, &stamp)?;
+        crate::web::begin_session(&state, &session, &req, id, &stamp).await?;
         return Ok(see_other(safe_next(next.as_deref())));
     }
     let shown_email = attempt.typed.clone();
@@ -161,7 +161,8 @@ pub async fn sign_out(
 ) -> Result<HttpResponse, AppError> {
     if let Some(user) = session.user() {
         let ctx = AuditContext::from_request(&req, Some(user.user_id), user.impersonator_id);
-        state.db.run(move |conn| sessions::signed_out(conn, &ctx)).await?;
+        let keys = [Some(user.key), user.impersonator_key];
+        crate::ops::apply(&state.db, move |conn| sessions::signed_out(conn, &ctx, &keys)).await?;
     }
     session.sign_out();
     Ok(see_other("/sign-in?signed_out=1"))
@@ -295,7 +296,7 @@ pub async fn setup(
     let Some(owner) = owner else {
         return setup_refused(&state, &session, TokenState::Used).await;
     };
-    session.sign_in(owner.id, &owner.security_stamp)?;
+    crate::web::begin_session(&state, &session, &req, owner.id, &owner.security_stamp).await?;
     session.success(format!("Welcome, {}. You are the owner of this portal.", owner.first_name));
     Ok(see_other("/settings"))
 }

@@ -70,7 +70,7 @@ pub async fn submit(
     match outcome {
         Outcome::In { id, stamp, how } => {
             let next = session.second_step().map(|p| p.next).unwrap_or_else(|| "/settings".into());
-            session.sign_in(id, &stamp)?;
+            crate::web::begin_session(&state, &session, &req, id, &stamp).await?;
             if let SecondStep::RecoveryCode { left } = how {
                 state.mail_queued.notify_one();
                 session.success(format!(

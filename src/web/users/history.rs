@@ -86,6 +86,9 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "impersonation.stopped" => format!("stopped signing in as {who}"),
         "sign_in" => "signed in".to_owned(),
         "sign_out" => "signed out".to_owned(),
+        "sign_out.session" => "signed out one of their other sessions".to_owned(),
+        "sign_out.elsewhere" => "signed out everywhere else".to_owned(),
+        "sign_out.everywhere" => format!("ended every session of {who}"),
         "sign_in.failed" => {
             let email = details["email"].as_str().unwrap_or_default();
             return format!("A sign-in as “{email}” failed.");

@@ -100,13 +100,20 @@ pub async fn start(
         let typed: String = form.reason.chars().filter(|c| !c.is_control()).take(300).collect();
         return page(&state, &user, id, typed, errors).await;
     }
-    let acting = user.acting();
-    let outcome = ops::apply(&state.db, move |conn| ops::users::start_impersonation(conn, &acting, id, &reason)).await;
+    let (acting, at) = (user.acting(), state.config.clock.now());
+    let outcome = ops::apply(&state.db, move |conn| {
+        let (target, minutes) = ops::users::start_impersonation(conn, &acting, id, &reason)?;
+        let whom = (target.user.id, target.user.security_stamp.as_str());
+        let key = ops::sessions::start(conn, &acting.audit, whom, Some(acting.id), at)?;
+        Ok((target, minutes, key))
+    })
+    .await;
     match outcome {
-        Ok((target, minutes)) => {
+        Ok((target, minutes, key)) => {
             state.mail_queued.notify_one();
             let now = state.config.clock.timestamp();
-            user.session.impersonate(target.user.id, &target.user.security_stamp, &user.cookie, now)?;
+            let whom = (target.user.id, target.user.security_stamp.as_str(), key.as_str());
+            user.session.impersonate(whom, &user.cookie, now)?;
             user.session.success(format!(
                 "You are now signed in as {}, for {minutes} minutes at most. Use the banner to return.",
                 target.user.full_name(),
@@ -126,9 +133,10 @@ pub async fn stop(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
     let Some(admin_id) = user.impersonator_id else {
         return Ok(see_other("/settings"));
     };
-    let (impersonated, ctx) = (user.id, user.audit.clone());
+    let (impersonated, ctx, session_id) = (user.id, user.audit.clone(), user.session_id);
     ops::apply(&state.db, move |conn| {
         let user = crate::db::users::find(conn, impersonated)?.ok_or(AppError::NotFound)?;
+        crate::db::sessions::end(conn, impersonated, session_id)?;
         ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user, "returned")
     })
     .await?;

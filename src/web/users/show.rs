@@ -72,6 +72,9 @@ struct ShowPage {
     two_step: bool,
     can_reset_two_step: bool,
     can_impersonate: bool,
+    /// Where the user is signed in, for an administrator who may end their sessions.
+    sessions: Vec<crate::web::sessions::SessionView>,
+    can_end_sessions: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -91,16 +94,21 @@ pub async fn show(
     let acting = user.acting();
     let zone = user.time_zone;
     let search = params.into_inner().buildings_q;
-    let (target, (accounts, access), invites, events) = state
+    let (now, looking) = (state.config.clock.now(), acting.clone());
+    let (target, (accounts, access), invites, events, sessions) = state
         .db
         .run(move |conn| {
             let target = Target::load(conn, id)?;
+            let sessions = match looking.can(Action::EndSessions, &target) {
+                true => crate::web::sessions::of_user(conn, id, 0, zone, now)?,
+                false => Vec::new(),
+            };
             let access = user_access::of_user(conn, id)?;
             let ends = user_access::ends_of(conn, id)?;
             let (accounts, access) = access_view(conn, &access, &ends, &search)?;
             let invites = tokens::invites_of_user(conn, id)?;
             let events = audit::for_target(conn, "user", id, 50)?;
-            Ok((target, (accounts, access), invites, events))
+            Ok((target, (accounts, access), invites, events, sessions))
         })
         .await?;
     let allowed = |action| acting.can(action, &target);
@@ -167,6 +175,8 @@ pub async fn show(
         can_reset: status == UserStatus::Active && allowed(Action::SendPasswordReset),
         two_step: u.totp_secret.is_some(),
         can_reset_two_step: u.totp_secret.is_some() && allowed(Action::ResetSecondFactor),
+        can_end_sessions: allowed(Action::EndSessions),
+        sessions,
     };
     render(StatusCode::OK, &page)
 }

@@ -1,0 +1,2 @@
+DROP TABLE known_devices;
+DROP TABLE sessions;
