@@ -54,9 +54,9 @@ pub fn describe(user_agent: &str) -> String {
 pub fn place(ip: &str) -> String {
     match ip.parse::<IpAddr>().map(|ip| ip.to_canonical()) {
         Ok(ip) if ip.is_loopback() => format!("{ip} (this server)"),
-        Ok(IpAddr::V4(v4)) if v4.is_private() || v4.is_link_local() => format!("{ip} (a private network)"),
+        Ok(IpAddr::V4(v4)) if v4.is_private() || v4.is_link_local() => format!("{v4} (a private network)"),
         Ok(IpAddr::V6(v6)) if v6.is_unique_local() || v6.is_unicast_link_local() => {
-            format!("{ip} (a private network)")
+            format!("{v6} (a private network)")
         }
         Ok(ip) => ip.to_string(),
         Err(_) => "Unknown".to_owned(),
