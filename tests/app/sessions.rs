@@ -288,3 +288,16 @@ async fn housekeeping_deletes_sessions_that_can_no_longer_be_used() {
     app.with_db(move |c| concierge::ops::housekeeping::run_once(c, later).unwrap()).await;
     assert!(session_ids(&app, bob.id).await.is_empty(), "an idle session is gone");
 }
+
+#[actix_web::test]
+async fn signing_in_again_in_the_same_browser_leaves_one_session() {
+    let app = spawn_app().await;
+    let ann = app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
+    let laptop = signed_in_with(&app, "ann@example.com", FIREFOX).await;
+    // A second tab still showed the sign-in form, and was used.
+    let again = laptop.post("/sign-in", &[("email", "ann@example.com"), ("password", PASSWORD)]).await;
+    again.assert_redirect_to("/settings");
+    laptop.forget_csrf();
+    assert!(signed_in(&laptop).await);
+    assert_eq!(session_ids(&app, ann.id).await.len(), 1);
+}
