@@ -126,7 +126,8 @@ impl Application {
         let (stop_housekeeping, housekeeping_stopped) = tokio::sync::watch::channel(false);
         let housekeeping =
             (stop_housekeeping, actix_web::rt::spawn(crate::ops::housekeeping::run(db.clone(), housekeeping_stopped)));
-        let state = web::Data::new(AppState { config, db, hasher, mail_queued, metrics });
+        let passkeys = crate::auth::passkey::relying_party(&config.public_url);
+        let state = web::Data::new(AppState { config, db, hasher, mail_queued, metrics, passkeys });
         let app_state = state.clone();
 
         let server = HttpServer::new(move || {

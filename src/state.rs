@@ -19,4 +19,6 @@ pub struct AppState {
     pub mail_queued: Arc<Notify>,
     /// What `/metrics` reports.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The relying party for passkeys; None when `PUBLIC_URL`'s host is an address.
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }

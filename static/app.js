@@ -58,3 +58,66 @@ document.addEventListener("DOMContentLoaded", () => {
     row.addEventListener("dblclick", () => { window.location.href = row.dataset.href; });
   }
 });
+
+// Passkeys: a button with data-passkey-options (the server's options, as JSON) asks the browser
+// to make a passkey ("publicKey.user" is there) or to use one, then posts the answer in its
+// form's "credential" field. Without this script, or without passkeys in the browser, the
+// button stays hidden and the page says to use a code.
+const fromBase64url = (text) =>
+  Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+const toBase64url = (buffer) =>
+  btoa(String.fromCharCode(...new Uint8Array(buffer))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+async function passkeyAnswer(options) {
+  const publicKey = options.publicKey;
+  publicKey.challenge = fromBase64url(publicKey.challenge);
+  for (const list of [publicKey.excludeCredentials, publicKey.allowCredentials]) {
+    for (const credential of list || []) credential.id = fromBase64url(credential.id);
+  }
+  if (publicKey.user) {
+    publicKey.user.id = fromBase64url(publicKey.user.id);
+    const made = await navigator.credentials.create({ publicKey });
+    return {
+      id: made.id, rawId: toBase64url(made.rawId), type: made.type,
+      response: {
+        attestationObject: toBase64url(made.response.attestationObject),
+        clientDataJSON: toBase64url(made.response.clientDataJSON),
+      },
+      extensions: made.getClientExtensionResults(),
+    };
+  }
+  const used = await navigator.credentials.get({ publicKey });
+  return {
+    id: used.id, rawId: toBase64url(used.rawId), type: used.type,
+    response: {
+      authenticatorData: toBase64url(used.response.authenticatorData),
+      clientDataJSON: toBase64url(used.response.clientDataJSON),
+      signature: toBase64url(used.response.signature),
+      userHandle: used.response.userHandle ? toBase64url(used.response.userHandle) : null,
+    },
+    extensions: used.getClientExtensionResults(),
+  };
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button[data-passkey-options]")) {
+    const form = button.form;
+    const problem = form.querySelector("[data-passkey-error]");
+    const say = (words) => { problem.textContent = words; problem.hidden = false; };
+    if (!window.PublicKeyCredential) {
+      say("This browser has no passkeys. Go back and use a code from your app.");
+      continue;
+    }
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      problem.hidden = true;
+      try {
+        const answer = await passkeyAnswer(JSON.parse(button.dataset.passkeyOptions));
+        form.elements.credential.value = JSON.stringify(answer);
+        form.submit();
+      } catch (error) {
+        say("The browser did not finish (" + error.name + "). Try again, or use a code from your app.");
+      }
+    });
+  }
+});

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod csrf;
 pub mod current_user;
+pub mod passkey;
 pub mod password;
 pub mod secret;
 pub mod session;

@@ -22,6 +22,7 @@ const IMPERSONATION_STARTED: &str = "imp_at";
 const IMPERSONATOR_KEY: &str = "imp_sid";
 const SECOND_STEP: &str = "second_step";
 const NEW_TWO_STEP_SECRET: &str = "new_totp";
+const PASSKEY_CEREMONY: &str = "passkey";
 
 /// A sign-in whose password was right, waiting for its second step: who, under which stamp,
 /// since when, and where to go after.
@@ -184,6 +185,16 @@ impl SessionState {
 
     pub fn forget_two_step_secret(&self) {
         self.0.remove(NEW_TWO_STEP_SECRET);
+    }
+
+    /// Names the passkey ceremony under way (its state is kept on the server).
+    pub fn begin_passkey_ceremony(&self, key: &str) -> Result<(), AppError> {
+        self.insert(PASSKEY_CEREMONY, key)
+    }
+
+    /// The key of the passkey ceremony under way, taken: an answer is looked at once.
+    pub fn take_passkey_ceremony(&self) -> String {
+        self.0.remove_as::<String>(PASSKEY_CEREMONY).and_then(Result::ok).unwrap_or_default()
     }
 
     /// Keeps the idle clock running; writes the cookie at most once a minute.

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod gauges;
 pub mod groups;
 pub mod outbox;
+pub mod passkeys;
 pub mod schema;
 pub mod sessions;
 pub mod settings;

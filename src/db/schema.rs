@@ -218,13 +218,39 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    passkeys (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        user_handle -> Text,
+        credential_id -> Text,
+        credential -> Text,
+        name -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    passkey_ceremonies (key_digest) {
+        key_digest -> Text,
+        user_id -> BigInt,
+        purpose -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(recovery_codes -> users (user_id));
+diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
     sessions,
     known_devices,
+    passkeys,
+    passkey_ceremonies,
     groups,
     group_permissions,
     users,

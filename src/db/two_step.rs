@@ -22,7 +22,7 @@ pub fn turn_on(
     replace_codes(conn, user_id, codes)
 }
 
-/// Turns it off; whether it was on.
+/// Turns it off (the secret, the recovery codes and the passkeys); whether it was on.
 pub fn turn_off(conn: &mut DbConnection, user_id: i64) -> Result<bool, AppError> {
     let was_on = diesel::update(users::table.find(user_id).filter(users::totp_secret.is_not_null()))
         .set((
@@ -32,6 +32,8 @@ pub fn turn_off(conn: &mut DbConnection, user_id: i64) -> Result<bool, AppError>
         ))
         .execute(conn)?;
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
+    // Passkeys stand in for the code, so they go with it.
+    super::passkeys::remove_all(conn, user_id)?;
     Ok(was_on == 1)
 }
 

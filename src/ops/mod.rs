@@ -16,6 +16,7 @@ pub mod invitations;
 pub mod links;
 pub mod organization;
 pub mod ownership;
+pub mod passkeys;
 pub mod profile;
 pub mod sessions;
 pub mod two_step;

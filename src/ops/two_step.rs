@@ -22,7 +22,7 @@ fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-fn tell(
+pub(super) fn tell(
     conn: &mut DbConnection,
     user: &users::User,
     kind: &'static str,
@@ -141,6 +141,7 @@ pub fn reset(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<Target, 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SecondStep {
     Code,
+    Passkey,
     RecoveryCode { left: i64 },
     Refused,
 }

@@ -10,6 +10,7 @@ pub mod health;
 pub mod invites;
 pub mod layout;
 pub mod organization;
+pub mod passkeys;
 pub mod profile;
 pub mod public;
 pub mod router;

@@ -4,8 +4,8 @@
 use actix_web::web;
 
 use super::{
-    accounts, assets, audit, buildings, groups, health, invites, organization, profile, public, sessions, two_step,
-    users,
+    accounts, assets, audit, buildings, groups, health, invites, organization, passkeys, profile, public, sessions,
+    two_step, users,
 };
 
 macro_rules! routes {
@@ -32,6 +32,8 @@ routes! {
     post "/sign-in" => public::sign_in::sign_in,
     get "/sign-in/code" => public::two_step::page,
     post "/sign-in/code" => public::two_step::submit,
+    post "/sign-in/passkey/start" => passkeys::begin_sign_in,
+    post "/sign-in/passkey" => passkeys::finish_sign_in,
     post "/sign-out" => public::sign_in::sign_out,
     get "/setup/{token}" => public::sign_in::setup_page,
     post "/setup/{token}" => public::sign_in::setup,
@@ -57,6 +59,9 @@ routes! {
     post "/profile/two-step/on" => two_step::turn_on,
     post "/profile/two-step/codes" => two_step::renew_codes,
     post "/profile/two-step/off" => two_step::turn_off,
+    post "/profile/passkeys/new" => passkeys::begin_adding,
+    post "/profile/passkeys" => passkeys::finish_adding,
+    post "/profile/passkeys/{id}/remove" => passkeys::remove,
     post "/profile/sessions/others/end" => sessions::end_my_others,
     post "/profile/sessions/{id}/end" => sessions::end_mine,
     get "/profile/email" => profile::email_page,

@@ -20,8 +20,13 @@ use crate::web::{render, see_other};
 
 #[derive(Template)]
 #[template(path = "profile/two_step.html")]
-struct TwoStepPage {
+pub(crate) struct TwoStepPage {
     layout: Layout,
+    /// The user's passkeys, and whether this portal can offer them (it has a host name).
+    passkeys: Vec<crate::web::passkeys::PasskeyView>,
+    passkeys_offered: bool,
+    /// What was typed as a new passkey's name.
+    pub(crate) passkey_name: String,
     on: bool,
     codes_left: i64,
     /// Shown once, just after they were made.
@@ -31,7 +36,7 @@ struct TwoStepPage {
     errors: FieldErrors,
 }
 
-fn refuse_impersonated(user: &CurrentUser) -> Option<HttpResponse> {
+pub(crate) fn refuse_impersonated(user: &CurrentUser) -> Option<HttpResponse> {
     user.impersonator_id.map(|_| {
         user.session.error("Only the user themself changes their two-step sign-in.");
         see_other("/profile")
@@ -39,16 +44,20 @@ fn refuse_impersonated(user: &CurrentUser) -> Option<HttpResponse> {
 }
 
 /// The page as it stands: set-up (with the key being offered) or, when on, what can be done.
-async fn page(
+pub(crate) async fn page(
     state: &AppState,
     user: &CurrentUser,
     errors: FieldErrors,
     codes: Vec<String>,
 ) -> Result<TwoStepPage, AppError> {
     let id = user.id;
-    let (me, codes_left, org) = state
+    let zone = user.time_zone;
+    let (me, codes_left, org, passkeys) = state
         .db
-        .run(move |conn| Ok((users::find(conn, id)?, stored::codes_left(conn, id)?, Settings::load(conn)?.org_name)))
+        .run(move |conn| {
+            let passkeys = crate::web::passkeys::of_user(conn, id, zone)?;
+            Ok((users::find(conn, id)?, stored::codes_left(conn, id)?, Settings::load(conn)?.org_name, passkeys))
+        })
         .await?;
     let me = me.ok_or(AppError::NotFound)?;
     let on = me.totp_secret.is_some();
@@ -61,6 +70,9 @@ async fn page(
     };
     Ok(TwoStepPage {
         layout: user.layout("Two-step sign-in", Tab::Profile),
+        passkeys,
+        passkeys_offered: state.passkeys.is_some(),
+        passkey_name: String::new(),
         on,
         codes_left,
         codes,
@@ -72,7 +84,7 @@ async fn page(
 
 /// The page again, with "This is not your password." beside `field`, when `typed` is not the
 /// user's password (checked as sign-in checks it: the lock counts it).
-async fn wrong_password(
+pub(crate) async fn wrong_password(
     state: &AppState,
     user: &CurrentUser,
     req: &HttpRequest,

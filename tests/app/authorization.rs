@@ -28,6 +28,8 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
         // Served to loopback (where the tests run) or a bearer token: see `operations.rs`.
         (_, "/metrics") => Public,
         (_, "/sign-in" | "/sign-out" | "/forgot-password" | "/signup" | "/sign-in/code") => Public,
+        (_, "/sign-in/passkey/start" | "/sign-in/passkey") => Public,
+        (_, "/profile/passkeys/new" | "/profile/passkeys" | "/profile/passkeys/{id}/remove") => SignedIn,
         (_, "/profile/two-step" | "/profile/two-step/on" | "/profile/two-step/codes" | "/profile/two-step/off") => {
             SignedIn
         }

@@ -222,6 +222,13 @@ impl Walk {
         std::fs::write(dir.join(format!("{name}.png")), self.client.screenshot().await.unwrap()).unwrap();
     }
 
+    /// Gives the browser a passkey authenticator of its own (WebDriver's virtual authenticator:
+    /// CTAP2, built in, holding passkeys, the user verified).
+    pub async fn add_authenticator(&self) {
+        let added = self.client.issue_cmd(VirtualAuthenticator).await.expect("a virtual authenticator");
+        assert!(added.is_string(), "the authenticator's id: {added}");
+    }
+
     pub async fn finish(self) {
         let Walk { client, mut driver, .. } = self;
         let _ = client.close().await;
@@ -248,4 +255,25 @@ pub fn validate_html(walk_name: &str) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// WebDriver's "Add Virtual Authenticator" (Web Authentication, §11.3).
+#[derive(Debug)]
+struct VirtualAuthenticator;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for VirtualAuthenticator {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/webauthn/authenticator", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({
+            "protocol": "ctap2",
+            "transport": "internal",
+            "hasResidentKey": true,
+            "hasUserVerification": true,
+            "isUserVerified": true,
+        });
+        (http::Method::POST, Some(body.to_string()))
+    }
 }

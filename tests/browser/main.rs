@@ -10,6 +10,7 @@ mod browser;
 mod first_week;
 mod foundation;
 mod journey;
+mod passkeys;
 mod sessions;
 mod tabs;
 mod two_step;

@@ -23,26 +23,38 @@ const PATIENCE: i64 = 5 * 60;
 struct CodePage {
     layout: Layout,
     error: &'static str,
+    /// Whether "Use a passkey" is offered (the user has one, the portal has a host name).
+    passkeys: bool,
 }
 
-fn pending(state: &AppState, session: &SessionState) -> Option<Pending> {
+/// Whether the user signing in can answer with a passkey.
+async fn has_passkeys(state: &AppState, user_id: i64) -> Result<bool, AppError> {
+    if state.passkeys.is_none() {
+        return Ok(false);
+    }
+    let found = state.db.run(move |conn| crate::db::passkeys::of_user(conn, user_id)).await?;
+    Ok(!found.is_empty())
+}
+
+pub(crate) fn pending(state: &AppState, session: &SessionState) -> Option<Pending> {
     let now = state.config.clock.timestamp();
     session.second_step().filter(|p| (p.at..=p.at + PATIENCE).contains(&now))
 }
 
-fn start_again(session: &SessionState, message: &str) -> HttpResponse {
+pub(crate) fn start_again(session: &SessionState, message: &str) -> HttpResponse {
     session.forget_second_step();
     session.error(message);
     see_other("/sign-in")
 }
 
 pub async fn page(state: web::Data<AppState>, session: SessionState) -> Result<HttpResponse, AppError> {
-    if pending(&state, &session).is_none() {
+    let Some(waiting) = pending(&state, &session) else {
         session.forget_second_step();
         return Ok(see_other("/sign-in"));
-    }
+    };
+    let passkeys = has_passkeys(&state, waiting.user_id).await?;
     let layout = super::sign_in::public_layout(&state, &session, "Two-step sign-in").await?;
-    render(StatusCode::OK, &CodePage { layout, error: "" })
+    render(StatusCode::OK, &CodePage { layout, error: "", passkeys })
 }
 
 #[derive(Deserialize)]
@@ -59,6 +71,7 @@ pub async fn submit(
     let Some(waiting) = pending(&state, &session) else {
         return Ok(start_again(&session, "That sign-in waited too long for its code. Sign in again."));
     };
+    let user_id = waiting.user_id;
     let typed: String = form.into_inner().code.chars().take(64).collect();
     let ctx = AuditContext::from_request(&req, None, None);
     let source = client::source_key(client::of_request(&req));
@@ -85,7 +98,8 @@ pub async fn submit(
                 state.metrics.sign_in_lockouts.inc();
             }
             let layout = super::sign_in::public_layout(&state, &session, "Two-step sign-in").await?;
-            render(StatusCode::UNPROCESSABLE_ENTITY, &CodePage { layout, error: WRONG_CODE })
+            let passkeys = has_passkeys(&state, user_id).await?;
+            render(StatusCode::UNPROCESSABLE_ENTITY, &CodePage { layout, error: WRONG_CODE, passkeys })
         }
         Outcome::Locked => Ok(start_again(&session, "Too many wrong codes. Sign in again in 15 minutes.")),
         Outcome::Gone => Ok(start_again(&session, "That sign-in can't go on. Sign in again.")),

@@ -1,0 +1,191 @@
+//! Passkeys: with two-step sign-in on, a user adds passkeys on My Profile (named; the password
+//! proves it is them) and removes them, each audited and mailed; at the second step of signing
+//! in, a passkey answers instead of a code, under the same lock and limit as codes.
+
+use chrono::NaiveDateTime;
+use webauthn_rs::Webauthn;
+
+use super::Actor;
+use super::two_step::{Outcome, SecondStep, tell};
+use crate::auth::passkey;
+use crate::db::audit::{self, AuditContext, Target};
+use crate::db::{DbConnection, passkeys as stored, throttle, users};
+use crate::error::AppError;
+
+/// How long a ceremony's answer may take.
+const CEREMONY_MINUTES: i64 = 5;
+
+/// A passkey's name as kept: one line, without control characters, at most 60 characters.
+pub fn name_of(typed: &str) -> Result<String, &'static str> {
+    let name: String = typed.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    match name.chars().count() {
+        0 => Err("Name the passkey, so you know it in the list (“Work laptop”)."),
+        61.. => Err("At most 60 characters."),
+        _ => Ok(name),
+    }
+}
+
+/// What a ceremony of adding keeps besides the library's state: the name and the user handle.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Adding {
+    name: String,
+    handle: String,
+    state: String,
+}
+
+fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
+    match actor.audit.impersonator_id {
+        Some(_) => Err(AppError::Unfit("Only the user themself adds or removes their passkeys.".into())),
+        None => Ok(()),
+    }
+}
+
+/// Begins adding a passkey named `name` (already checked): the options for the browser, and the
+/// key of the ceremony for the cookie.
+pub fn begin_adding(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    rp: &Webauthn,
+    name: String,
+    at: NaiveDateTime,
+) -> Result<(String, String), AppError> {
+    not_impersonated(actor)?;
+    let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
+    if me.totp_secret.is_none() {
+        return Err(AppError::Unfit("Turn on two-step sign-in first: passkeys stand in for its codes.".into()));
+    }
+    let existing = stored::of_user(conn, me.id)?;
+    let handle = existing.first().map_or_else(passkey::new_handle, |p| p.user_handle.clone());
+    let credentials: Vec<String> = existing.into_iter().map(|p| p.credential).collect();
+    let (options, state) = passkey::begin_adding(rp, &handle, &me.email, &me.full_name(), &credentials)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a passkey registration could not begin")))?;
+    let kept = serde_json::to_string(&Adding { name, handle, state })
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("passkey state: {e}")))?;
+    let key = stored::begin(conn, me.id, "add", &kept, at)?;
+    Ok((options, key))
+}
+
+/// Finishes adding: the browser's answer to the ceremony `key` names. Returns the passkey's name.
+pub fn finish_adding(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    rp: &Webauthn,
+    key: &str,
+    credential: &str,
+    at: NaiveDateTime,
+) -> Result<String, AppError> {
+    not_impersonated(actor)?;
+    let refused =
+        || AppError::Unfit("That passkey was not added: the browser's answer did not match. Try again.".into());
+    let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
+    let kept = stored::take(conn, key, actor.id, "add", since)?.ok_or_else(refused)?;
+    let adding: Adding = serde_json::from_str(&kept).map_err(|_| refused())?;
+    let (credential_id, credential) = passkey::finish_adding(rp, &adding.state, credential).ok_or_else(refused)?;
+    if stored::credential_taken(conn, &credential_id)? {
+        return Err(AppError::Unfit("That passkey is added already.".into()));
+    }
+    let new = stored::NewPasskey {
+        user_id: actor.id,
+        user_handle: &adding.handle,
+        credential_id: &credential_id,
+        credential: &credential,
+        name: &adding.name,
+        at,
+    };
+    stored::insert(conn, &new)?;
+    let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
+    let details = serde_json::json!({ "name": adding.name });
+    audit::record(conn, &actor.audit, "two_step.passkey_added", Target::user(me.id, &me.email), details)?;
+    tell(
+        conn,
+        &me,
+        "passkey_added",
+        "A passkey was added",
+        vec![
+            format!(
+                "The passkey “{}” was added to your account: it can stand in for the code from your app when you sign in.",
+                adding.name
+            ),
+            "If this was not you, ask your administrator to disable the account at once.".into(),
+        ],
+    )?;
+    Ok(adding.name)
+}
+
+/// Removes one of the actor's passkeys; its name.
+pub fn remove(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String, AppError> {
+    not_impersonated(actor)?;
+    let name = stored::remove(conn, actor.id, id)?
+        .ok_or_else(|| AppError::Unfit("That passkey was removed already.".into()))?;
+    let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
+    let details = serde_json::json!({ "name": name });
+    audit::record(conn, &actor.audit, "two_step.passkey_removed", Target::user(me.id, &me.email), details)?;
+    tell(
+        conn,
+        &me,
+        "passkey_removed",
+        "A passkey was removed",
+        vec![
+            format!("The passkey “{name}” was removed from your account."),
+            "If this was not you, ask your administrator to disable the account at once.".into(),
+        ],
+    )?;
+    Ok(name)
+}
+
+/// Begins the second step of `user_id`'s sign-in with a passkey: the options and the ceremony's
+/// key; None when they have none.
+pub fn begin_sign_in(
+    conn: &mut DbConnection,
+    rp: &Webauthn,
+    user_id: i64,
+    at: NaiveDateTime,
+) -> Result<Option<(String, String)>, AppError> {
+    let credentials: Vec<String> = stored::of_user(conn, user_id)?.into_iter().map(|p| p.credential).collect();
+    let Some((options, state)) = passkey::begin_using(rp, &credentials) else { return Ok(None) };
+    let key = stored::begin(conn, user_id, "sign_in", &state, at)?;
+    Ok(Some((options, key)))
+}
+
+/// The second step of a sign-in (`waiting`) answered by a passkey: as a code would be, under the
+/// same lock (five wrong answers in 15 minutes) and with the same record of the sign-in.
+pub fn finish_sign_in(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    waiting: &crate::auth::session::SecondStep,
+    rp: &Webauthn,
+    (key, credential): (&str, &str),
+    source: String,
+) -> Result<Outcome, AppError> {
+    let at = crate::db::now();
+    users::lock(conn, waiting.user_id)?;
+    let throttled = throttle::two_step_key(waiting.user_id);
+    if throttle::locked(conn, &[&throttled], at)? {
+        return Ok(Outcome::Locked);
+    }
+    let user = users::find(conn, waiting.user_id)?;
+    let Some(user) =
+        user.filter(|u| u.status() == crate::domain::UserStatus::Active && u.security_stamp == waiting.stamp)
+    else {
+        return Ok(Outcome::Gone);
+    };
+    let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
+    let passkeys = stored::of_user(conn, user.id)?;
+    let credentials: Vec<String> = passkeys.iter().map(|p| p.credential.clone()).collect();
+    let answered = stored::take(conn, key, user.id, "sign_in", since)?
+        .and_then(|state| passkey::finish_using(rp, &state, credential, &credentials));
+    let Some((credential_id, after)) = answered else {
+        let locks = throttle::record(conn, &throttled, throttle::TWO_STEP, at)?;
+        let details = serde_json::json!({ "email": user.email, "reason": "passkey refused" });
+        audit::record(conn, ctx, "sign_in.failed", Target::user(user.id, &user.email), details)?;
+        return Ok(Outcome::Refused(locks));
+    };
+    if let Some(used) = passkeys.iter().find(|p| p.credential_id == credential_id) {
+        stored::used(conn, used.id, &after, at)?;
+    }
+    throttle::clear(conn, &throttled)?;
+    let attempt = super::sessions::Attempt::new(user.email.clone(), source, at);
+    super::sessions::succeeded(conn, ctx, &attempt, &user)?;
+    Ok(Outcome::In { id: user.id, stamp: user.security_stamp, how: SecondStep::Passkey })
+}
