@@ -66,7 +66,9 @@ pub fn begin_adding(
     Ok((options, key))
 }
 
-/// Finishes adding: the browser's answer to the ceremony `key` names. Returns the passkey's name.
+/// Finishes adding: the browser's answer to the ceremony `key` names. Returns the passkey's
+/// name, or why it was not added; either way the ceremony is used up (so a refusal is no error,
+/// which would undo that).
 pub fn finish_adding(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -74,16 +76,17 @@ pub fn finish_adding(
     key: &str,
     credential: &str,
     at: NaiveDateTime,
-) -> Result<String, AppError> {
+) -> Result<Result<String, String>, AppError> {
     not_impersonated(actor)?;
-    let refused =
-        || AppError::Unfit("That passkey was not added: the browser's answer did not match. Try again.".into());
     let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
-    let kept = stored::take(conn, key, actor.id, "add", since)?.ok_or_else(refused)?;
-    let adding: Adding = serde_json::from_str(&kept).map_err(|_| refused())?;
-    let (credential_id, credential) = passkey::finish_adding(rp, &adding.state, credential).ok_or_else(refused)?;
+    let answered = stored::take(conn, key, actor.id, "add", since)?
+        .and_then(|kept| serde_json::from_str::<Adding>(&kept).ok())
+        .and_then(|adding| Some((passkey::finish_adding(rp, &adding.state, credential)?, adding)));
+    let Some(((credential_id, credential), adding)) = answered else {
+        return Ok(Err("That passkey was not added: the browser's answer did not match. Try again.".into()));
+    };
     if stored::credential_taken(conn, &credential_id)? {
-        return Err(AppError::Unfit("That passkey is added already.".into()));
+        return Ok(Err("That passkey is added already.".into()));
     }
     let new = stored::NewPasskey {
         user_id: actor.id,
@@ -110,7 +113,7 @@ pub fn finish_adding(
             "If this was not you, ask your administrator to disable the account at once.".into(),
         ],
     )?;
-    Ok(adding.name)
+    Ok(Ok(adding.name))
 }
 
 /// Removes one of the actor's passkeys; its name.

@@ -133,6 +133,7 @@ pub async fn finish_adding(
     let outcome =
         ops::apply(&state.db, move |conn| ops::passkeys::finish_adding(conn, &acting, &rp, &key, &credential, at))
             .await
+            .and_then(|added| added.map_err(AppError::Unfit))
             .map(|name| format!("The passkey “{name}” is added: use it when signing in asks for a code."));
     if flash_outcome(&user.session, outcome)? {
         state.mail_queued.notify_one();

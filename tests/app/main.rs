@@ -18,6 +18,7 @@ mod invitations;
 mod matrix;
 mod operations;
 mod ownership;
+mod passkeys;
 mod rules;
 mod sessions;
 mod settings_tabs;
