@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use webauthn_rs::prelude::{
-    CredentialID, Passkey, PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential,
-    RegisterPublicKeyCredential, Url, Uuid,
+    CredentialID, DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid,
 };
 use webauthn_rs::{Webauthn, WebauthnBuilder};
 
@@ -42,7 +42,11 @@ pub fn begin_adding(
     let existing: Vec<CredentialID> =
         stored.iter().filter_map(|p| serde_json::from_str::<Passkey>(p).ok()).map(|p| p.cred_id().clone()).collect();
     let (options, state) = rp.start_passkey_registration(handle, email, name, Some(existing)).ok()?;
-    Some((serde_json::to_string(&options).ok()?, serde_json::to_string(&state).ok()?))
+    // Kept on the device where it can be (a "discoverable" passkey), it can also sign in without
+    // the password; a security key with no room still serves as the second step.
+    let mut options = serde_json::to_value(&options).ok()?;
+    options["publicKey"]["authenticatorSelection"]["residentKey"] = "preferred".into();
+    Some((options.to_string(), serde_json::to_string(&state).ok()?))
 }
 
 /// Finishes adding: the passkey (its credential id as text, and its JSON), when the browser's
@@ -77,6 +81,31 @@ pub fn finish_using(rp: &Webauthn, state: &str, credential: &str, stored: &[Stri
         .find(|p| p.cred_id() == result.cred_id())?;
     passkey.update_credential(&result);
     Some((credential_id(passkey.cred_id()), serde_json::to_string(&passkey).ok()?))
+}
+
+/// Begins a sign-in by a passkey alone (whichever the device holds for this portal): the
+/// options and the state to keep.
+pub fn begin_signing_in(rp: &Webauthn) -> Option<(String, String)> {
+    let (options, state) = rp.start_discoverable_authentication().ok()?;
+    Some((serde_json::to_string(&options).ok()?, serde_json::to_string(&state).ok()?))
+}
+
+/// Whose passkey answered a sign-in by passkey alone: (user handle, credential id).
+pub fn identify(rp: &Webauthn, credential: &str) -> Option<(String, String)> {
+    let answer: PublicKeyCredential = serde_json::from_str(credential).ok()?;
+    let (handle, _) = rp.identify_discoverable_authentication(&answer).ok()?;
+    let id = serde_json::to_value(&answer.raw_id).ok()?.as_str()?.to_owned();
+    Some((handle.to_string(), id))
+}
+
+/// Finishes a sign-in by passkey alone with the `stored` passkey `identify` named: its JSON after.
+pub fn finish_signing_in(rp: &Webauthn, state: &str, credential: &str, stored: &str) -> Option<String> {
+    let state: DiscoverableAuthentication = serde_json::from_str(state).ok()?;
+    let answer: PublicKeyCredential = serde_json::from_str(credential).ok()?;
+    let mut passkey: Passkey = serde_json::from_str(stored).ok()?;
+    let result = rp.finish_discoverable_authentication(&answer, state, &[DiscoverableKey::from(&passkey)]).ok()?;
+    passkey.update_credential(&result);
+    serde_json::to_string(&passkey).ok()
 }
 
 fn credential_id(id: &CredentialID) -> String {

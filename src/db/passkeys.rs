@@ -59,6 +59,15 @@ pub fn insert(conn: &mut DbConnection, new: &NewPasskey<'_>) -> Result<(), AppEr
     Ok(())
 }
 
+/// The passkey with this credential id (as the library writes it), whoever's it is.
+pub fn by_credential(conn: &mut DbConnection, credential_id: &str) -> Result<Option<StoredPasskey>, AppError> {
+    Ok(passkeys::table
+        .filter(passkeys::credential_id.eq(credential_id))
+        .select(StoredPasskey::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// Removes one of the user's passkeys; its name when it was theirs.
 pub fn remove(conn: &mut DbConnection, user_id: i64, id: i64) -> Result<Option<String>, AppError> {
     let name = passkeys::table
@@ -86,7 +95,7 @@ pub fn used(conn: &mut DbConnection, id: i64, credential: &str, at: NaiveDateTim
 /// Keeps a ceremony's state; returns the key the cookie will hold.
 pub fn begin(
     conn: &mut DbConnection,
-    user_id: i64,
+    user_id: Option<i64>,
     purpose: &str,
     state: &str,
     at: NaiveDateTime,
@@ -104,17 +113,17 @@ pub fn begin(
     Ok(key)
 }
 
-/// Takes the ceremony `key` names, once: its state, when it is `user_id`'s, for `purpose`, and
-/// begun after `since`.
+/// Takes the ceremony `key` names, once: its state, when it is `user_id`'s (None: a sign-in by
+/// passkey alone), for `purpose`, and begun after `since`.
 pub fn take(
     conn: &mut DbConnection,
     key: &str,
-    user_id: i64,
+    user_id: Option<i64>,
     purpose: &str,
     since: NaiveDateTime,
 ) -> Result<Option<String>, AppError> {
     let digest = secret::digest(key);
-    let found: Option<(i64, String, String, NaiveDateTime)> = passkey_ceremonies::table
+    let found: Option<(Option<i64>, String, String, NaiveDateTime)> = passkey_ceremonies::table
         .find(&digest)
         .select((
             passkey_ceremonies::user_id,

@@ -234,7 +234,7 @@ diesel::table! {
 diesel::table! {
     passkey_ceremonies (key_digest) {
         key_digest -> Text,
-        user_id -> BigInt,
+        user_id -> Nullable<BigInt>,
         purpose -> Text,
         state -> Text,
         created_at -> Timestamp,

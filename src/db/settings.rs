@@ -33,6 +33,8 @@ pub struct Settings {
     pub dormant_days: i64,
     /// Whether dormant accounts (not the owner's, not administrators') are disabled by themselves.
     pub dormant_disable: bool,
+    /// Whether a passkey signs its user in by itself, without the password.
+    pub passkey_sign_in: bool,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             access_end_warning_days: 7,
             dormant_days: 90,
             dormant_disable: false,
+            passkey_sign_in: false,
         }
     }
 }
@@ -82,6 +85,8 @@ pub mod keys {
     pub const DORMANT_DAYS: &str = "dormant_days";
     /// "true" when dormant accounts are disabled by themselves.
     pub const DORMANT_DISABLE: &str = "dormant_disable";
+    /// "true" when a passkey signs in without the password.
+    pub const PASSKEY_SIGN_IN: &str = "passkey_sign_in";
     /// Not an administrator's setting: when the owner last got the report of dormant administrators.
     pub const DORMANT_REPORTED_AT: &str = "dormant_reported_at";
     /// "dismissed" once the Get started card is put away.
@@ -116,6 +121,7 @@ impl Settings {
                 keys::ACCESS_END_WARNING_DAYS => s.access_end_warning_days = int(7),
                 keys::DORMANT_DAYS => s.dormant_days = int(90),
                 keys::DORMANT_DISABLE => s.dormant_disable = value == "true",
+                keys::PASSKEY_SIGN_IN => s.passkey_sign_in = value == "true",
                 _ => {}
             }
         }

@@ -62,7 +62,7 @@ pub fn begin_adding(
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("a passkey registration could not begin")))?;
     let kept = serde_json::to_string(&Adding { name, handle, state })
         .map_err(|e| AppError::Internal(anyhow::anyhow!("passkey state: {e}")))?;
-    let key = stored::begin(conn, me.id, "add", &kept, at)?;
+    let key = stored::begin(conn, Some(me.id), "add", &kept, at)?;
     Ok((options, key))
 }
 
@@ -79,7 +79,7 @@ pub fn finish_adding(
 ) -> Result<Result<String, String>, AppError> {
     not_impersonated(actor)?;
     let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
-    let answered = stored::take(conn, key, actor.id, "add", since)?
+    let answered = stored::take(conn, key, Some(actor.id), "add", since)?
         .and_then(|kept| serde_json::from_str::<Adding>(&kept).ok())
         .and_then(|adding| Some((passkey::finish_adding(rp, &adding.state, credential)?, adding)));
     let Some(((credential_id, credential), adding)) = answered else {
@@ -147,8 +147,76 @@ pub fn begin_sign_in(
 ) -> Result<Option<(String, String)>, AppError> {
     let credentials: Vec<String> = stored::of_user(conn, user_id)?.into_iter().map(|p| p.credential).collect();
     let Some((options, state)) = passkey::begin_using(rp, &credentials) else { return Ok(None) };
-    let key = stored::begin(conn, user_id, "sign_in", &state, at)?;
+    let key = stored::begin(conn, Some(user_id), "sign_in", &state, at)?;
     Ok(Some((options, key)))
+}
+
+/// Begins a sign-in by a passkey alone, when the organization allows it: the options and the
+/// ceremony's key.
+pub fn begin_passwordless(
+    conn: &mut DbConnection,
+    rp: &Webauthn,
+    at: NaiveDateTime,
+) -> Result<Option<(String, String)>, AppError> {
+    if !crate::db::settings::Settings::load(conn)?.passkey_sign_in {
+        return Ok(None);
+    }
+    let Some((options, state)) = passkey::begin_signing_in(rp) else { return Ok(None) };
+    let key = stored::begin(conn, None, "passwordless", &state, at)?;
+    Ok(Some((options, key)))
+}
+
+/// How a sign-in by passkey alone ended.
+pub enum Passwordless {
+    /// Signed in: the session is made for this user under this stamp.
+    In { id: i64, stamp: String },
+    /// Not a passkey of an active user here, or not allowed; and whether it locked the network.
+    Refused(bool),
+    /// Too many failures from this network lately: not even looked at.
+    Locked,
+}
+
+/// A sign-in by passkey alone: the passkey's user verification stands for password and code
+/// (something held, unlocked by something known or being). Failures count per network, as
+/// wrong passwords do.
+pub fn finish_passwordless(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    rp: &Webauthn,
+    (key, credential): (&str, &str),
+    source: String,
+) -> Result<Passwordless, AppError> {
+    let at = crate::db::now();
+    let network = throttle::sign_in_source_key(&source);
+    if throttle::locked(conn, &[&network], at)? {
+        return Ok(Passwordless::Locked);
+    }
+    let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
+    let allowed = crate::db::settings::Settings::load(conn)?.passkey_sign_in;
+    let state = stored::take(conn, key, None, "passwordless", since)?.filter(|_| allowed);
+    let found = match (&state, passkey::identify(rp, credential)) {
+        (Some(_), Some((handle, id))) => stored::by_credential(conn, &id)?.filter(|p| p.user_handle == handle),
+        _ => None,
+    };
+    let user = match &found {
+        Some(p) => users::find(conn, p.user_id)?
+            .filter(|u| u.status() == crate::domain::UserStatus::Active && u.totp_secret.is_some()),
+        None => None,
+    };
+    let after = match (&state, &found, &user) {
+        (Some(state), Some(p), Some(_)) => passkey::finish_signing_in(rp, state, credential, &p.credential),
+        _ => None,
+    };
+    let (Some(after), Some(passkey), Some(user)) = (after, found, user) else {
+        let details = serde_json::json!({ "reason": "passkey refused" });
+        audit::record(conn, ctx, "sign_in.failed", Target::none(), details)?;
+        let locks = throttle::record(conn, &network, throttle::SIGN_IN_SOURCE, at)?;
+        return Ok(Passwordless::Refused(locks));
+    };
+    stored::used(conn, passkey.id, &after, at)?;
+    let attempt = super::sessions::Attempt::new(user.email.clone(), source, at);
+    super::sessions::succeeded(conn, ctx, &attempt, &user)?;
+    Ok(Passwordless::In { id: user.id, stamp: user.security_stamp })
 }
 
 /// The second step of a sign-in (`waiting`) answered by a passkey: as a code would be, under the
@@ -176,7 +244,7 @@ pub fn finish_sign_in(
     let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
     let passkeys = stored::of_user(conn, user.id)?;
     let credentials: Vec<String> = passkeys.iter().map(|p| p.credential.clone()).collect();
-    let answered = stored::take(conn, key, user.id, "sign_in", since)?
+    let answered = stored::take(conn, key, Some(user.id), "sign_in", since)?
         .and_then(|state| passkey::finish_using(rp, &state, credential, &credentials));
     let Some((credential_id, after)) = answered else {
         let locks = throttle::record(conn, &throttled, throttle::TWO_STEP, at)?;

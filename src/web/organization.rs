@@ -39,6 +39,7 @@ pub struct OrganizationForm {
     access_end_warning_days: String,
     dormant_days: String,
     dormant_disable: String,
+    passkey_sign_in: String,
 }
 
 impl OrganizationForm {
@@ -63,6 +64,7 @@ impl OrganizationForm {
             access_end_warning_days: s.access_end_warning_days.to_string(),
             dormant_days: s.dormant_days.to_string(),
             dormant_disable: if s.dormant_disable { "on".into() } else { String::new() },
+            passkey_sign_in: if s.passkey_sign_in { "on".into() } else { String::new() },
         }
     }
 
@@ -140,6 +142,7 @@ impl OrganizationForm {
         }
         out.push((keys::IMPERSONATION_MAIL, (self.impersonation_mail == "on").to_string()));
         out.push((keys::DORMANT_DISABLE, (self.dormant_disable == "on").to_string()));
+        out.push((keys::PASSKEY_SIGN_IN, (self.passkey_sign_in == "on").to_string()));
         let least = crate::db::audit::KEPT_AT_LEAST_DAYS;
         match self.audit_retention_days.trim() {
             "" | "0" => out.push((keys::AUDIT_RETENTION_DAYS, "0".to_owned())),

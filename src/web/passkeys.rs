@@ -156,12 +156,27 @@ pub async fn remove(
     Ok(see_other("/profile/two-step"))
 }
 
-/// At the second step of signing in: the browser's dialog for one of the user's passkeys.
+/// The browser's dialog for one of the user's passkeys: at the second step of signing in, or,
+/// from the sign-in page when the organization allows it, to sign in by the passkey alone.
 pub async fn begin_sign_in(state: web::Data<AppState>, session: SessionState) -> Result<HttpResponse, AppError> {
+    let Some(rp) = state.passkeys.clone() else { return Ok(see_other("/sign-in")) };
     let Some(waiting) = super::public::two_step::pending(&state, &session) else {
-        return Ok(super::public::two_step::start_again(&session, "That sign-in waited too long. Sign in again."));
+        let at = state.config.clock.now();
+        let begun = ops::apply(&state.db, move |conn| ops::passkeys::begin_passwordless(conn, &rp, at)).await?;
+        let Some((options, key)) = begun else { return Ok(see_other("/sign-in")) };
+        session.forget_second_step();
+        session.begin_passkey_ceremony(&key)?;
+        let page = CeremonyPage {
+            layout: super::public::sign_in::public_layout(&state, &session, "Sign in with a passkey").await?,
+            heading: "Sign in with a passkey",
+            lead: "Your browser now asks for a passkey you made for this portal.".into(),
+            action: "/sign-in/passkey",
+            button: "Use my passkey",
+            options,
+            back: "/sign-in",
+        };
+        return render(StatusCode::OK, &page);
     };
-    let Some(rp) = state.passkeys.clone() else { return Ok(see_other("/sign-in/code")) };
     let at = state.config.clock.now();
     let begun = ops::apply(&state.db, move |conn| ops::passkeys::begin_sign_in(conn, &rp, waiting.user_id, at)).await?;
     let Some((options, key)) = begun else {
@@ -189,14 +204,14 @@ pub async fn finish_sign_in(
     form: web::Form<AnswerForm>,
 ) -> Result<HttpResponse, AppError> {
     use super::public::two_step::{pending, start_again};
-    let Some(waiting) = pending(&state, &session) else {
-        return Ok(start_again(&session, "That sign-in waited too long. Sign in again."));
-    };
-    let Some(rp) = state.passkeys.clone() else { return Ok(see_other("/sign-in/code")) };
+    let Some(rp) = state.passkeys.clone() else { return Ok(see_other("/sign-in")) };
     let key = session.take_passkey_ceremony();
     let credential: String = form.into_inner().credential;
     let ctx = AuditContext::from_request(&req, None, None);
     let source = client::source_key(client::of_request(&req));
+    let Some(waiting) = pending(&state, &session) else {
+        return passwordless(&state, &session, &req, rp, (key, credential), ctx, source).await;
+    };
     let next = waiting.next.clone();
     let outcome = ops::apply(&state.db, move |conn| {
         ops::passkeys::finish_sign_in(conn, &ctx, &waiting, &rp, (&key, &credential), source)
@@ -217,5 +232,40 @@ pub async fn finish_sign_in(
         }
         Outcome::Locked => Ok(start_again(&session, "Too many wrong codes. Sign in again in 15 minutes.")),
         Outcome::Gone => Ok(start_again(&session, "That sign-in can't go on. Sign in again.")),
+    }
+}
+
+/// The browser's answer to a sign-in by passkey alone.
+async fn passwordless(
+    state: &AppState,
+    session: &SessionState,
+    req: &HttpRequest,
+    rp: std::sync::Arc<webauthn_rs::Webauthn>,
+    (key, credential): (String, String),
+    ctx: AuditContext,
+    source: String,
+) -> Result<HttpResponse, AppError> {
+    use ops::passkeys::Passwordless;
+    let outcome = ops::apply(&state.db, move |conn| {
+        ops::passkeys::finish_passwordless(conn, &ctx, &rp, (&key, &credential), source)
+    })
+    .await?;
+    match outcome {
+        Passwordless::In { id, stamp } => {
+            crate::web::begin_session(state, session, req, id, &stamp).await?;
+            Ok(see_other("/settings"))
+        }
+        Passwordless::Refused(locks) => {
+            state.metrics.sign_in_failures.inc();
+            if locks {
+                state.metrics.sign_in_lockouts.inc();
+            }
+            session.error("That passkey could not sign you in. Sign in with your password.");
+            Ok(see_other("/sign-in"))
+        }
+        Passwordless::Locked => {
+            session.error("Too many failed sign-ins from your network. Try again in 15 minutes.");
+            Ok(see_other("/sign-in"))
+        }
     }
 }

@@ -196,8 +196,9 @@ async fn wrong_passkey_answers_lock_the_second_step_as_wrong_codes_do() {
     let code = two_step::code_at(SECRET, app.config.clock.timestamp());
     browser.post("/sign-in/code", &[("code", &code)]).await.assert_redirect_to("/sign-in");
     assert_eq!(browser.get("/profile").await.status, 303, "not signed in");
+    // Five wrong answers, and the one sent with no sign-in under way (taken as a passkey alone).
     let failures = app.audit_actions().await.iter().filter(|a| *a == "sign_in.failed").count();
-    assert_eq!(failures, 5);
+    assert_eq!(failures, 6);
 }
 
 #[actix_web::test]
@@ -210,4 +211,46 @@ async fn passkeys_go_with_two_step_sign_in() {
     owner.get(&format!("/users/{}", ann.id)).await;
     owner.post(&format!("/users/{}/two-step/reset", ann.id), &[]).await.assert_status(303);
     assert!(passkey_names(&app, ann.id).await.is_empty(), "a reset removes them");
+}
+
+#[actix_web::test]
+async fn the_owner_lets_a_passkey_sign_in_by_itself_and_a_bad_answer_signs_in_nobody() {
+    let app = with_passkeys().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let stranger = app.browser();
+    // Off by default: no button, and asking anyway begins nothing.
+    assert!(!stranger.get("/sign-in").await.body.contains("Sign in with a passkey"));
+    stranger.post("/sign-in/passkey/start", &[]).await.assert_redirect_to("/sign-in");
+    assert_eq!(ceremonies(&app).await, 0);
+
+    // The owner turns it on in the Organization tab; it is read back.
+    let page = owner.get("/organization").await;
+    page.assert_contains("A passkey signs its user in without the password");
+    page.form("/organization").set("passkey_sign_in", "on").submit(&owner).await.assert_redirect_to("/organization");
+    assert!(app.with_db(|c| concierge::db::settings::Settings::load(c).unwrap()).await.passkey_sign_in);
+    owner.get("/organization").await.assert_contains("id=\"f-passkey_sign_in\" name=\"passkey_sign_in\" type=\"checkbox\" aria-describedby=\"f-passkey_sign_in-hint\" checked");
+
+    stranger.get("/sign-in").await.assert_contains("Sign in with a passkey");
+    let page = stranger.post("/sign-in/passkey/start", &[]).await;
+    page.assert_status(200).assert_contains("data-passkey-options=").assert_contains("challenge");
+    assert_eq!(ceremonies(&app).await, 1);
+    for answer in ["{}", "", "\0", &"y".repeat(200_000)[..]] {
+        let refused = stranger.post("/sign-in/passkey", &[("credential", answer)]).await;
+        refused.assert_redirect_to("/sign-in");
+        stranger.get("/sign-in").await.assert_contains("That passkey could not sign you in.");
+        assert_eq!(stranger.get("/profile").await.status, 303, "nobody is signed in");
+        stranger.post("/sign-in/passkey/start", &[]).await.assert_status(200);
+    }
+    let failures = app.audit_actions().await.iter().filter(|a| *a == "sign_in.failed").count();
+    assert_eq!(failures, 4);
+}
+
+#[actix_web::test]
+async fn a_portal_at_an_address_offers_no_passkey_sign_in_whatever_the_setting() {
+    let app = spawn_app().await;
+    app.with_db(|c| concierge::db::settings::set(c, "passkey_sign_in", "true").unwrap()).await;
+    let stranger = app.browser();
+    assert!(!stranger.get("/sign-in").await.body.contains("Sign in with a passkey"));
+    stranger.post("/sign-in/passkey/start", &[]).await.assert_redirect_to("/sign-in");
+    assert_eq!(ceremonies(&app).await, 0);
 }

@@ -1,5 +1,6 @@
 //! Passkeys in a real browser, with WebDriver's virtual authenticator standing in for the
-//! device: added on My Profile, then used at the second step of signing in. The portal is
+//! device: added on My Profile, used at the second step of signing in, then, once the
+//! organization allows it, to sign in by itself. The portal is
 //! reached at `localhost` (passkeys need a host name). Axe and the HTML checker on each page.
 
 use concierge::auth::two_step;
@@ -65,6 +66,18 @@ async fn a_user_adds_a_passkey_and_signs_in_with_it() {
     let used: Vec<Option<chrono::NaiveDateTime>> =
         app.with_db(|c| passkeys::table.select(passkeys::last_used_at).load(c).unwrap()).await;
     assert!(used[0].is_some(), "its last use is kept");
+
+    // The organization lets a passkey sign in by itself: no password, no code.
+    app.with_db(|c| concierge::db::settings::set(c, "passkey_sign_in", "true").unwrap()).await;
+    walk.click(".menu summary").await;
+    walk.press("Sign out").await;
+    walk.visit("/sign-in").await;
+    walk.check_accessibility().await;
+    walk.press("Sign in with a passkey").await;
+    assert_eq!(walk.path().await, "/sign-in/passkey/start");
+    walk.press("Use my passkey").await;
+    assert_eq!(walk.path().await, "/profile", "signed in by the passkey alone: {}", walk.text().await);
+    assert!(walk.text().await.contains("Uma User"));
     walk.finish().await;
     validate_html(WALK);
 }

@@ -15,10 +15,11 @@ CREATE TABLE passkeys (
 CREATE INDEX passkeys_user ON passkeys (user_id);
 
 -- A passkey registration or sign-in under way: the challenge's state, kept on the server (the
--- cookie names it by a random key) and taken once, so that no answer can be replayed.
+-- cookie names it by a random key) and taken once, so that no answer can be replayed. A sign-in
+-- by passkey alone has no user until the passkey answers.
 CREATE TABLE passkey_ceremonies (
     key_digest TEXT PRIMARY KEY,
-    user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    user_id BIGINT REFERENCES users (id) ON DELETE CASCADE,
     purpose TEXT NOT NULL,
     state TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL

@@ -31,6 +31,8 @@ struct SignInPage {
     signup: bool,
     /// Nobody has set up the owner yet: the page says how to get the setup link.
     no_owner: bool,
+    /// "Sign in with a passkey" is offered.
+    passkeys: bool,
 }
 
 pub(crate) async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
@@ -38,10 +40,15 @@ pub(crate) async fn public_layout(state: &AppState, session: &SessionState, titl
 }
 
 /// The public frame and whether self-signup is open.
-async fn public_page(state: &AppState, session: &SessionState, title: &str) -> Result<(Layout, bool), AppError> {
+/// The public frame, whether self-signup is open and whether a passkey may sign in by itself.
+async fn public_page(
+    state: &AppState,
+    session: &SessionState,
+    title: &str,
+) -> Result<(Layout, (bool, bool)), AppError> {
     let settings = state.db.run(Settings::load).await?;
     let layout = Layout::public(title, settings.org_name, session.take_flash(), session.csrf_token());
-    Ok((layout, settings.self_signup))
+    Ok((layout, (settings.self_signup, settings.passkey_sign_in && state.passkeys.is_some())))
 }
 
 #[derive(Deserialize)]
@@ -60,11 +67,12 @@ pub async fn sign_in_page(
     if user.0.is_some() {
         return Ok(see_other(&next));
     }
-    let (layout, signup) = public_page(&state, &session, "Sign in").await?;
+    let (layout, (signup, passkeys)) = public_page(&state, &session, "Sign in").await?;
     let no_owner = !state.db.run(crate::db::users::owner_exists).await?;
     let page = SignInPage {
         layout,
         signup,
+        passkeys,
         no_owner,
         email: String::new(),
         next,
@@ -141,10 +149,11 @@ pub async fn sign_in(
     if locks {
         state.metrics.sign_in_lockouts.inc();
     }
-    let (layout, signup) = public_page(&state, &session, "Sign in").await?;
+    let (layout, (signup, passkeys)) = public_page(&state, &session, "Sign in").await?;
     let page = SignInPage {
         layout,
         signup,
+        passkeys,
         no_owner: false,
         email: shown_email,
         next: safe_next(next.as_deref()).to_owned(),
