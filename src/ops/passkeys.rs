@@ -151,14 +151,18 @@ pub fn begin_sign_in(
     Ok(Some((options, key)))
 }
 
-/// Begins a sign-in by a passkey alone, when the organization allows it: the options and the
-/// ceremony's key.
+/// Begins a sign-in by a passkey alone, when the organization allows it and the network is not
+/// locked for failed sign-ins: the options and the ceremony's key.
 pub fn begin_passwordless(
     conn: &mut DbConnection,
     rp: &Webauthn,
+    source: &str,
     at: NaiveDateTime,
 ) -> Result<Option<(String, String)>, AppError> {
-    if !crate::db::settings::Settings::load(conn)?.passkey_sign_in {
+    let network = throttle::sign_in_source_key(source);
+    if !crate::db::settings::Settings::load(conn)?.passkey_sign_in
+        || throttle::locked(conn, &[&network], crate::db::now())?
+    {
         return Ok(None);
     }
     let Some((options, state)) = passkey::begin_signing_in(rp) else { return Ok(None) };

@@ -158,11 +158,16 @@ pub async fn remove(
 
 /// The browser's dialog for one of the user's passkeys: at the second step of signing in, or,
 /// from the sign-in page when the organization allows it, to sign in by the passkey alone.
-pub async fn begin_sign_in(state: web::Data<AppState>, session: SessionState) -> Result<HttpResponse, AppError> {
+pub async fn begin_sign_in(
+    state: web::Data<AppState>,
+    session: SessionState,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
     let Some(rp) = state.passkeys.clone() else { return Ok(see_other("/sign-in")) };
     let Some(waiting) = super::public::two_step::pending(&state, &session) else {
-        let at = state.config.clock.now();
-        let begun = ops::apply(&state.db, move |conn| ops::passkeys::begin_passwordless(conn, &rp, at)).await?;
+        let (at, source) = (state.config.clock.now(), client::source_key(client::of_request(&req)));
+        let begun =
+            ops::apply(&state.db, move |conn| ops::passkeys::begin_passwordless(conn, &rp, &source, at)).await?;
         let Some((options, key)) = begun else { return Ok(see_other("/sign-in")) };
         session.forget_second_step();
         session.begin_passkey_ceremony(&key)?;
