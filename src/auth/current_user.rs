@@ -124,24 +124,18 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     let seen = (now - cookie.seen >= 60).then(|| {
         (state.config.clock.now(), crate::auth::client::of_request(&req).map(|ip| ip.to_string()).unwrap_or_default())
     });
-    let (row, recorded, settings, impersonator, two_step_due) = state
+    let (row, (recorded, own), settings, impersonator, two_step_due) = state
         .db
         .run(move |conn| {
             // The session the cookie names, and, while an administrator acts as this user, their
             // own session this one returns to: both must still be recorded.
-            let mut recorded =
+            let recorded =
                 db::sessions::find(conn, &key)?.filter(|s| s.user_id == user_id && s.impersonator_id == impersonator);
-            if let Some(key) = impersonator_key.filter(|_| recorded.is_some()) {
-                let own = db::sessions::find(conn, &key)?.filter(|s| Some(s.user_id) == impersonator);
-                match (&own, &seen) {
-                    (Some(own), Some((at, ip))) => db::sessions::seen(conn, own.id, ip, *at)?,
-                    (None, _) => recorded = None,
-                    _ => {}
-                }
-            }
-            if let (Some(session), Some((at, ip))) = (&recorded, &seen) {
-                db::sessions::seen(conn, session.id, ip, *at)?;
-            }
+            let own = match impersonator_key.filter(|_| recorded.is_some()) {
+                Some(key) => db::sessions::find(conn, &key)?.filter(|s| Some(s.user_id) == impersonator),
+                None => None,
+            };
+            let recorded = recorded.filter(|_| impersonator.is_none() || own.is_some());
             let row = db::users::find_with_group(conn, user_id)?;
             // When the group requires two-step sign-in of someone who has none: by when.
             let two_step_due = match &row {
@@ -155,7 +149,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
                 Some(id) => db::users::find_with_group(conn, id)?,
                 None => None,
             };
-            Ok((row, recorded, settings, impersonator, two_step_due))
+            Ok((row, (recorded, own), settings, impersonator, two_step_due))
         })
         .await?;
 
@@ -170,9 +164,19 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         cookie.impersonator_id.is_none() || impersonation_holds(&cookie, impersonator.as_ref(), row.as_ref(), now);
     let ends = cookie.impersonation_started.map(|started| started + settings.impersonation_minutes * 60);
     let Some((user, group_name, permissions)) = row.filter(|_| valid && !expired && impersonation_holds) else {
+        // The recorded session ends with the cookie (an expired one no longer lists).
+        if recorded.is_some() {
+            let ended = cookie.key.clone();
+            state.db.run(move |conn| db::sessions::end_by_key(conn, &ended)).await?;
+        }
         session.forget();
         return Err(sign_in_required());
     };
+    // Its last use is written when the cookie's is (at most once a minute), once it stood.
+    if let Some((at, ip)) = seen {
+        let ids: Vec<i64> = recorded.iter().chain(own.iter()).map(|s| s.id).collect();
+        state.db.run(move |conn| ids.iter().try_for_each(|&id| db::sessions::seen(conn, id, &ip, at))).await?;
+    }
     // The time is up: the administrator is back in their own session (which the checks above
     // found standing), and the event says why.
     if cookie.impersonator_id.is_some() && ends.is_some_and(|ends| now > ends) {
@@ -180,8 +184,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
             (cookie.impersonator_id.unwrap_or_default(), AuditContext::from_request(&req, None, None));
         let (name, session_id) = (user.full_name(), recorded.as_ref().map_or(0, |s| s.id));
         crate::ops::apply(&state.db, move |conn| {
-            db::sessions::end(conn, user.id, session_id)?;
-            crate::ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user, "time limit")
+            crate::ops::sessions::impersonation_stopped(conn, &ctx, (admin_id, &user, session_id), "time limit")
         })
         .await?;
         session.resume(&cookie)?;

@@ -32,6 +32,9 @@ pub struct SecondStep {
     pub stamp: String,
     pub at: i64,
     pub next: String,
+    /// The keys of the sessions this browser was in before (they end when this one begins).
+    #[serde(default)]
+    pub before: Vec<String>,
 }
 
 /// A one-time message shown on the next page (post / redirect / get).
@@ -157,11 +160,23 @@ impl SessionState {
 
     /// The password was right and a second step is due: a fresh cookie holds only that (no
     /// one is signed in until the code is given).
-    pub fn await_second_step(&self, step: SecondStep) -> Result<(), AppError> {
+    pub fn await_second_step(&self, mut step: SecondStep) -> Result<(), AppError> {
+        step.before = self.recorded_keys();
         self.0.renew();
         self.0.clear();
         self.insert(SECOND_STEP, step)?;
         self.insert(CSRF, secret::new_token())
+    }
+
+    /// The keys of the recorded sessions this cookie names: its own, the impersonator's own,
+    /// and those a second step waiting here will replace.
+    pub fn recorded_keys(&self) -> Vec<String> {
+        let mut keys = match self.user() {
+            Some(user) => [Some(user.key), user.impersonator_key].into_iter().flatten().collect(),
+            None => Vec::new(),
+        };
+        keys.extend(self.second_step().map(|s| s.before).unwrap_or_default());
+        keys
     }
 
     pub fn second_step(&self) -> Option<SecondStep> {

@@ -140,6 +140,12 @@ pub fn take(
         .map(|(_, _, state, _)| state))
 }
 
+/// Ends every ceremony of the user's under way (their two-step sign-in was turned off).
+pub fn end_ceremonies(conn: &mut DbConnection, user_id: i64) -> Result<(), AppError> {
+    diesel::delete(passkey_ceremonies::table.filter(passkey_ceremonies::user_id.eq(user_id))).execute(conn)?;
+    Ok(())
+}
+
 /// Deletes ceremonies begun before `before` (never finished).
 pub fn delete_stale(conn: &mut DbConnection, before: NaiveDateTime) -> Result<usize, AppError> {
     Ok(diesel::delete(passkey_ceremonies::table.filter(passkey_ceremonies::created_at.lt(before))).execute(conn)?)

@@ -124,16 +124,16 @@ pub fn delete_dead(
     Ok(stale + restamped)
 }
 
-/// Records that the user signed in from this browser; whether it is one not seen before, and
-/// whether they had signed in from any browser before. The caller holds the user's row
+/// Records that the user signed in from this `device` (a browser's kind and system, in words);
+/// whether it is one not seen before, and whether they had signed in from any before. The caller holds the user's row
 /// (`users::lock`), so two sign-ins at once do not both add it.
 pub fn new_device(
     conn: &mut DbConnection,
     user_id: i64,
-    user_agent: &str,
+    device: &str,
     at: NaiveDateTime,
 ) -> Result<(bool, bool), AppError> {
-    let digest = secret::digest(user_agent);
+    let digest = secret::digest(device);
     let known = known_devices::table
         .filter(known_devices::user_id.eq(user_id))
         .select(known_devices::agent_digest)

@@ -33,6 +33,8 @@ pub const RESET_SOURCE: Limit = Limit { max: 10, window: Duration::minutes(15), 
 /// Reset mails to one address: past it no new link is sent, and the last one sent keeps
 /// working (a flood of requests never kills the link its owner is about to use).
 pub const RESET_MAILS: Limit = Limit { max: 5, window: Duration::hours(1), lock: Duration::hours(1) };
+/// Sign-ins by passkey alone begun from one network (each keeps a challenge for a while).
+pub const PASSKEY_BEGIN_SOURCE: Limit = Limit { max: 60, window: Duration::minutes(15), lock: Duration::minutes(15) };
 /// Signups from one network.
 pub const SIGNUP_SOURCE: Limit = Limit { max: 10, window: Duration::hours(1), lock: Duration::hours(1) };
 
@@ -50,6 +52,10 @@ pub fn sign_in_key(account: &str, source: &str) -> String {
 
 pub fn two_step_key(user_id: i64) -> String {
     format!("two_step:{user_id}")
+}
+
+pub fn passkey_begin_key(source: &str) -> String {
+    format!("passkey-begin:{source}")
 }
 
 pub fn sign_in_source_key(source: &str) -> String {

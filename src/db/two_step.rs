@@ -34,6 +34,7 @@ pub fn turn_off(conn: &mut DbConnection, user_id: i64) -> Result<bool, AppError>
     diesel::delete(recovery_codes::table.filter(recovery_codes::user_id.eq(user_id))).execute(conn)?;
     // Passkeys stand in for the code, so they go with it.
     super::passkeys::remove_all(conn, user_id)?;
+    super::passkeys::end_ceremonies(conn, user_id)?;
     Ok(was_on == 1)
 }
 

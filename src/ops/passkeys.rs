@@ -12,6 +12,8 @@ use crate::db::audit::{self, AuditContext, Target};
 use crate::db::{DbConnection, passkeys as stored, throttle, users};
 use crate::error::AppError;
 
+const TURN_ON_FIRST: &str = "Turn on two-step sign-in first: passkeys stand in for its codes.";
+
 /// How long a ceremony's answer may take.
 const CEREMONY_MINUTES: i64 = 5;
 
@@ -51,9 +53,11 @@ pub fn begin_adding(
     at: NaiveDateTime,
 ) -> Result<(String, String), AppError> {
     not_impersonated(actor)?;
+    // One user's passkey changes take turns (so that two at once agree on the user handle).
+    users::lock(conn, actor.id)?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     if me.totp_secret.is_none() {
-        return Err(AppError::Unfit("Turn on two-step sign-in first: passkeys stand in for its codes.".into()));
+        return Err(AppError::Unfit(TURN_ON_FIRST.into()));
     }
     let existing = stored::of_user(conn, me.id)?;
     let handle = existing.first().map_or_else(passkey::new_handle, |p| p.user_handle.clone());
@@ -78,8 +82,14 @@ pub fn finish_adding(
     at: NaiveDateTime,
 ) -> Result<Result<String, String>, AppError> {
     not_impersonated(actor)?;
+    users::lock(conn, actor.id)?;
     let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
-    let answered = stored::take(conn, key, Some(actor.id), "add", since)?
+    let kept = stored::take(conn, key, Some(actor.id), "add", since)?;
+    // Turned off meanwhile (in another tab): nothing to stand in for.
+    if users::find(conn, actor.id)?.is_none_or(|me| me.totp_secret.is_none()) {
+        return Ok(Err(TURN_ON_FIRST.into()));
+    }
+    let answered = kept
         .and_then(|kept| serde_json::from_str::<Adding>(&kept).ok())
         .and_then(|adding| Some((passkey::finish_adding(rp, &adding.state, credential)?, adding)));
     let Some(((credential_id, credential), adding)) = answered else {
@@ -159,12 +169,12 @@ pub fn begin_passwordless(
     source: &str,
     at: NaiveDateTime,
 ) -> Result<Option<(String, String)>, AppError> {
-    let network = throttle::sign_in_source_key(source);
-    if !crate::db::settings::Settings::load(conn)?.passkey_sign_in
-        || throttle::locked(conn, &[&network], crate::db::now())?
-    {
+    let (network, begun) = (throttle::sign_in_source_key(source), throttle::passkey_begin_key(source));
+    if !crate::db::settings::Settings::load(conn)?.passkey_sign_in || throttle::locked(conn, &[&network, &begun], at)? {
         return Ok(None);
     }
+    // Each begin keeps a challenge for a while: a network may begin only so many.
+    throttle::record(conn, &begun, throttle::PASSKEY_BEGIN_SOURCE, at)?;
     let Some((options, state)) = passkey::begin_signing_in(rp) else { return Ok(None) };
     let key = stored::begin(conn, None, "passwordless", &state, at)?;
     Ok(Some((options, key)))
@@ -182,15 +192,16 @@ pub enum Passwordless {
 
 /// A sign-in by passkey alone: the passkey's user verification stands for password and code
 /// (something held, unlocked by something known or being). Failures count per network, as
-/// wrong passwords do.
+/// wrong passwords do; the locks of one address's passwords and of one user's codes are not
+/// looked at, since a passkey is not guessed.
 pub fn finish_passwordless(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     rp: &Webauthn,
     (key, credential): (&str, &str),
     source: String,
+    at: NaiveDateTime,
 ) -> Result<Passwordless, AppError> {
-    let at = crate::db::now();
     let network = throttle::sign_in_source_key(&source);
     if throttle::locked(conn, &[&network], at)? {
         return Ok(Passwordless::Locked);
@@ -203,7 +214,9 @@ pub fn finish_passwordless(
         _ => None,
     };
     let user = match &found {
-        Some(p) => users::find(conn, p.user_id)?
+        // One user's sign-ins by one passkey take turns, so its counter only goes up.
+        Some(p) => users::lock(conn, p.user_id)
+            .and_then(|()| users::find(conn, p.user_id))?
             .filter(|u| u.status() == crate::domain::UserStatus::Active && u.totp_secret.is_some()),
         None => None,
     };
@@ -220,6 +233,8 @@ pub fn finish_passwordless(
     stored::used(conn, passkey.id, &after, at)?;
     let attempt = super::sessions::Attempt::new(user.email.clone(), source, at);
     super::sessions::succeeded(conn, ctx, &attempt, &user)?;
+    let details = serde_json::json!({ "name": passkey.name, "alone": true });
+    audit::record(conn, &ctx.as_actor(user.id), "two_step.passkey_used", Target::user(user.id, &user.email), details)?;
     Ok(Passwordless::In { id: user.id, stamp: user.security_stamp })
 }
 
@@ -232,8 +247,8 @@ pub fn finish_sign_in(
     rp: &Webauthn,
     (key, credential): (&str, &str),
     source: String,
+    at: NaiveDateTime,
 ) -> Result<Outcome, AppError> {
-    let at = crate::db::now();
     users::lock(conn, waiting.user_id)?;
     let throttled = throttle::two_step_key(waiting.user_id);
     if throttle::locked(conn, &[&throttled], at)? {
@@ -258,6 +273,14 @@ pub fn finish_sign_in(
     };
     if let Some(used) = passkeys.iter().find(|p| p.credential_id == credential_id) {
         stored::used(conn, used.id, &after, at)?;
+        let details = serde_json::json!({ "name": used.name });
+        audit::record(
+            conn,
+            &ctx.as_actor(user.id),
+            "two_step.passkey_used",
+            Target::user(user.id, &user.email),
+            details,
+        )?;
     }
     throttle::clear(conn, &throttled)?;
     let attempt = super::sessions::Attempt::new(user.email.clone(), source, at);

@@ -12,15 +12,20 @@ use crate::domain::rules::Action;
 use crate::error::AppError;
 
 /// Begins a session of user `user_id` under `stamp` (for `impersonator`, when an administrator
-/// signs in as them) from where `ctx` says; returns the key its cookie holds. A sign-in from a
-/// browser the user never signed in from before is mailed to them, unless it is their first.
+/// signs in as them) from where `ctx` says, in place of the sessions whose keys are `replaces`;
+/// returns the key its cookie holds. A sign-in from a browser the user never signed in from
+/// before is mailed to them, unless it is their first.
 pub fn start(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     (user_id, stamp): (i64, &str),
     impersonator: Option<i64>,
     at: NaiveDateTime,
+    replaces: &[String],
 ) -> Result<String, AppError> {
+    for key in replaces {
+        stored::end_by_key(conn, key)?;
+    }
     let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
     let (agent, ip) = (ctx.user_agent.clone().unwrap_or_default(), ctx.ip.clone().unwrap_or_default());
     let new = stored::NewSession { user_id, stamp, impersonator_id: impersonator, user_agent: &agent, ip: &ip, at };
@@ -30,18 +35,20 @@ pub fn start(
     }
     // Two sign-ins of one user at once must not both find the browser new.
     users::lock(conn, user.id)?;
-    let (new_device, seen_others) = stored::new_device(conn, user.id, &agent, at)?;
+    // A browser is known by its kind and system ("Firefox on Linux"), not its version: an
+    // update is no new device.
+    let device = crate::domain::device::describe(&agent);
+    let (new_device, seen_others) = stored::new_device(conn, user.id, &device, at)?;
     if new_device && seen_others {
         let settings = Settings::load(conn)?;
         let zone = crate::domain::time_zone(&user.time_zone).unwrap_or(settings.time_zone);
-        let device = crate::domain::device::describe(&agent);
         let lines = vec![
             format!(
                 "Your account was just signed in to from a browser not seen before: {device}, from {}, on {}.",
                 crate::domain::device::place(&ip),
                 crate::domain::when_in(Some(at), zone),
             ),
-            "If it was you, there is nothing to do. If not, change your password now, and sign out that session on My Profile.".into(),
+            "If it was you, there is nothing to do. If not, change your password now, sign out that session on My Profile, and remove any passkey you do not know under Two-step sign-in there.".into(),
         ];
         let subject = format!("New sign-in to {} from {device}", settings.org_name);
         let mail =
@@ -158,15 +165,15 @@ pub fn signed_out(conn: &mut DbConnection, ctx: &AuditContext, keys: &[Option<St
     audit::record(conn, ctx, "sign_out", Target::none(), serde_json::json!({}))
 }
 
-/// The administrator returns to their own account (`why`: "returned", "time limit"): the event
-/// is theirs.
+/// The administrator returns to their own account (`why`: "returned", "time limit"): the session
+/// in which they were signed in as the user (`session_id`) ends, and the event is theirs.
 pub fn impersonation_stopped(
     conn: &mut DbConnection,
     ctx: &AuditContext,
-    admin_id: i64,
-    impersonated: &users::User,
+    (admin_id, impersonated, session_id): (i64, &users::User, i64),
     why: &str,
 ) -> Result<(), AppError> {
+    stored::end(conn, impersonated.id, session_id)?;
     let mut ctx = ctx.as_actor(admin_id);
     ctx.impersonator_id = None;
     let target = Target::user(impersonated.id, &impersonated.email);

@@ -40,13 +40,10 @@ pub async fn begin_session(
 ) -> Result<(), crate::error::AppError> {
     let ctx = crate::db::audit::AuditContext::from_request(req, Some(id), None);
     let (at, owned) = (state.config.clock.now(), stamp.to_owned());
-    // A session this browser was in before (signing in again from a second tab) ends.
-    let before = session.user().map(|u| u.key);
+    // The sessions this browser was in before (signing in again from a second tab) end.
+    let before = session.recorded_keys();
     let key = crate::ops::apply(&state.db, move |conn| {
-        if let Some(before) = before {
-            crate::db::sessions::end_by_key(conn, &before)?;
-        }
-        crate::ops::sessions::start(conn, &ctx, (id, &owned), None, at)
+        crate::ops::sessions::start(conn, &ctx, (id, &owned), None, at, &before)
     })
     .await?;
     state.mail_queued.notify_one();

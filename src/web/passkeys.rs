@@ -16,7 +16,8 @@ use crate::ops;
 use crate::ops::two_step::Outcome;
 use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
-use crate::web::two_step::{page, refuse_impersonated, wrong_password};
+use crate::web::profile::current_password_ok;
+use crate::web::two_step::{page, refuse_impersonated};
 use crate::web::{flash_outcome, render, see_other};
 
 /// One passkey as its list shows it.
@@ -51,6 +52,8 @@ struct CeremonyPage {
     button: &'static str,
     options: String,
     back: &'static str,
+    /// What to do instead, without the script.
+    without_script: &'static str,
 }
 
 const NOT_OFFERED: &str = "Passkeys need the portal at a name (PUBLIC_URL), not at an address.";
@@ -76,19 +79,19 @@ pub async fn begin_adding(
         user.session.error(NOT_OFFERED);
         return Ok(see_other("/profile/two-step"));
     };
-    let name = match ops::passkeys::name_of(&passkey_name) {
-        Ok(name) => name,
-        Err(message) => {
-            let mut errors = FieldErrors::new();
-            errors.add("passkey_name", message);
-            let mut again = page(&state, &user, errors, Vec::new()).await?;
-            again.passkey_name = passkey_name.chars().filter(|c| !c.is_control()).take(100).collect();
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &again);
-        }
-    };
-    if let Some(refused) = wrong_password(&state, &user, &req, passkey_password, "passkey_password").await? {
-        return Ok(refused);
+    // Both fields are judged, and the page comes back with what was typed in the name.
+    let mut errors = FieldErrors::new();
+    let name = ops::passkeys::name_of(&passkey_name).map_err(|message| errors.add("passkey_name", message)).ok();
+    let id = user.id;
+    let me = state.db.run(move |conn| crate::db::users::find(conn, id)).await?.ok_or(AppError::NotFound)?;
+    if !current_password_ok(&state, &req, &me, passkey_password).await? {
+        errors.add("passkey_password", "This is not your password.");
     }
+    let Some(name) = name.filter(|_| errors.is_empty()) else {
+        let mut again = page(&state, &user, errors, Vec::new()).await?;
+        again.passkey_name = passkey_name.chars().filter(|c| !c.is_control()).take(100).collect();
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &again);
+    };
     let (acting, at) = (user.acting(), state.config.clock.now());
     let begun = ops::apply(&state.db, move |conn| ops::passkeys::begin_adding(conn, &acting, &rp, name, at)).await;
     let (options, key) = match begun {
@@ -108,6 +111,7 @@ pub async fn begin_adding(
         button: "Make the passkey",
         options,
         back: "/profile/two-step",
+        without_script: "Turn it on to add a passkey here, or add one from another browser.",
     };
     render(StatusCode::OK, &page)
 }
@@ -179,6 +183,7 @@ pub async fn begin_sign_in(
             button: "Use my passkey",
             options,
             back: "/sign-in",
+            without_script: "Go back and sign in with your password.",
         };
         return render(StatusCode::OK, &page);
     };
@@ -197,6 +202,7 @@ pub async fn begin_sign_in(
         button: "Use my passkey",
         options,
         back: "/sign-in/code",
+        without_script: "Go back and use a code from your app.",
     };
     render(StatusCode::OK, &page)
 }
@@ -215,11 +221,16 @@ pub async fn finish_sign_in(
     let ctx = AuditContext::from_request(&req, None, None);
     let source = client::source_key(client::of_request(&req));
     let Some(waiting) = pending(&state, &session) else {
+        // A second step that waited too long is not taken for a sign-in by passkey alone.
+        if session.second_step().is_some() {
+            return Ok(start_again(&session, "That sign-in waited too long. Sign in again."));
+        }
         return passwordless(&state, &session, &req, rp, (key, credential), ctx, source).await;
     };
+    let at = state.config.clock.now();
     let next = waiting.next.clone();
     let outcome = ops::apply(&state.db, move |conn| {
-        ops::passkeys::finish_sign_in(conn, &ctx, &waiting, &rp, (&key, &credential), source)
+        ops::passkeys::finish_sign_in(conn, &ctx, &waiting, &rp, (&key, &credential), source, at)
     })
     .await?;
     match outcome {
@@ -235,7 +246,7 @@ pub async fn finish_sign_in(
             session.error(crate::auth::passkey::REFUSED);
             Ok(see_other("/sign-in/code"))
         }
-        Outcome::Locked => Ok(start_again(&session, "Too many wrong codes. Sign in again in 15 minutes.")),
+        Outcome::Locked => Ok(start_again(&session, "Too many wrong answers. Sign in again in 15 minutes.")),
         Outcome::Gone => Ok(start_again(&session, "That sign-in can't go on. Sign in again.")),
     }
 }
@@ -251,8 +262,9 @@ async fn passwordless(
     source: String,
 ) -> Result<HttpResponse, AppError> {
     use ops::passkeys::Passwordless;
+    let at = state.config.clock.now();
     let outcome = ops::apply(&state.db, move |conn| {
-        ops::passkeys::finish_passwordless(conn, &ctx, &rp, (&key, &credential), source)
+        ops::passkeys::finish_passwordless(conn, &ctx, &rp, (&key, &credential), source, at)
     })
     .await?;
     match outcome {

@@ -84,7 +84,7 @@ async fn adding_one_needs_two_step_sign_in_a_name_and_the_password() {
     page.assert_status(413);
     let page =
         ann.post("/profile/passkeys/new", &[("passkey_name", "Work laptop"), ("passkey_password", "nope")]).await;
-    page.assert_status(422).assert_contains("This is not your password.");
+    page.assert_status(422).assert_contains("This is not your password.").assert_contains("value=\"Work laptop\"");
     assert_eq!(ceremonies(&app).await, 0, "nothing begun for a refused form");
 
     let page = ann.post("/profile/passkeys/new", &fields).await;
@@ -253,4 +253,33 @@ async fn a_portal_at_an_address_offers_no_passkey_sign_in_whatever_the_setting()
     assert!(!stranger.get("/sign-in").await.body.contains("Sign in with a passkey"));
     stranger.post("/sign-in/passkey/start", &[]).await.assert_redirect_to("/sign-in");
     assert_eq!(ceremonies(&app).await, 0);
+}
+
+#[actix_web::test]
+async fn a_passkey_begun_before_two_step_sign_in_was_turned_off_is_not_added() {
+    let app = with_passkeys().await;
+    let (ann, me) = app.signed_in("ann@example.com", "customer").await;
+    two_step_on(&app, me.id).await;
+    ann.get("/profile/two-step").await;
+    let fields = [("passkey_name", "Laptop"), ("passkey_password", PASSWORD)];
+    ann.post("/profile/passkeys/new", &fields).await.assert_status(200);
+    // Turned off in another tab meanwhile: the ceremony goes with it.
+    ann.post("/profile/two-step/off", &[("password", PASSWORD)]).await.assert_redirect_to("/profile");
+    assert_eq!(ceremonies(&app).await, 0);
+    ann.post("/profile/passkeys", &[("credential", "{}")]).await.assert_redirect_to("/profile/two-step");
+    ann.get("/profile/two-step").await.assert_contains("Turn on two-step sign-in first");
+    assert!(passkey_names(&app, me.id).await.is_empty());
+}
+
+#[actix_web::test]
+async fn a_network_begins_only_so_many_sign_ins_by_passkey() {
+    let app = with_passkeys().await;
+    app.with_db(|c| concierge::db::settings::set(c, "passkey_sign_in", "true").unwrap()).await;
+    let stranger = app.browser();
+    stranger.get("/sign-in").await;
+    for _ in 0..60 {
+        stranger.post("/sign-in/passkey/start", &[]).await.assert_status(200);
+    }
+    stranger.post("/sign-in/passkey/start", &[]).await.assert_redirect_to("/sign-in");
+    assert_eq!(ceremonies(&app).await, 60);
 }

@@ -301,3 +301,56 @@ async fn signing_in_again_in_the_same_browser_leaves_one_session() {
     assert!(signed_in(&laptop).await);
     assert_eq!(session_ids(&app, ann.id).await.len(), 1);
 }
+
+#[actix_web::test]
+async fn an_idle_session_ends_on_the_server_too_and_is_not_listed() {
+    let app = spawn_app().await;
+    let ann = app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
+    let laptop = signed_in_with(&app, "ann@example.com", FIREFOX).await;
+    let phone = signed_in_with(&app, "ann@example.com", IPHONE).await;
+    let ids = session_ids(&app, ann.id).await;
+    // Eight hours idle (the default), and a minute more.
+    app.config.clock.advance(8 * 3600 + 60);
+    assert!(!signed_in(&phone).await, "the idle session is refused");
+    assert_eq!(session_ids(&app, ann.id).await, vec![ids[0]], "and its row is gone, not revived");
+    let again = signed_in_with(&app, "ann@example.com", IPHONE).await;
+    let page = again.get("/profile").await;
+    assert_eq!(page.body.matches("Safari on iPhone").count(), 1, "the new session only");
+    assert!(!page.body.contains("Firefox on Linux"), "the laptop's idle session is not listed");
+    drop(laptop);
+}
+
+#[actix_web::test]
+async fn signing_in_again_through_the_second_step_leaves_one_session() {
+    let app = spawn_app().await;
+    let ann = app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
+    let secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    app.with_db(move |c| concierge::db::two_step::turn_on(c, ann.id, secret, 0, &[]).unwrap()).await;
+    let laptop = Browser::with_agent(&app.address, FIREFOX);
+    for round in 0..2 {
+        let code = concierge::auth::two_step::code_at(secret, app.config.clock.timestamp());
+        if round == 1 {
+            // Still signed in, from a tab that showed the sign-in form.
+            let page = laptop.post("/sign-in", &[("email", "ann@example.com"), ("password", PASSWORD)]).await;
+            page.assert_redirect_to("/sign-in/code");
+        } else {
+            laptop.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/sign-in/code");
+        }
+        laptop.forget_csrf();
+        laptop.get("/sign-in/code").await;
+        laptop.post("/sign-in/code", &[("code", &code)]).await.assert_redirect_to("/settings");
+        laptop.forget_csrf();
+        app.config.clock.advance(30);
+    }
+    assert!(signed_in(&laptop).await);
+    assert_eq!(session_ids(&app, ann.id).await.len(), 1);
+}
+
+#[actix_web::test]
+async fn a_browsers_update_is_no_new_device() {
+    let app = spawn_app().await;
+    app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
+    signed_in_with(&app, "ann@example.com", FIREFOX).await;
+    signed_in_with(&app, "ann@example.com", &FIREFOX.replace("133.0", "134.0")).await;
+    assert!(mails(&app, "new_device").await.is_empty());
+}

@@ -16,8 +16,9 @@ CREATE TABLE sessions (
 );
 CREATE INDEX sessions_user ON sessions (user_id);
 
--- The browsers each user has signed in from (a digest of the User-Agent): a sign-in from one
--- not seen before is mailed to the user.
+-- The kinds of browser each user has signed in from (a digest of "Firefox on Linux", read from
+-- the User-Agent, so that an update is no new device): a sign-in from one not seen before is
+-- mailed to the user.
 CREATE TABLE known_devices (
     user_id BIGINT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     agent_digest TEXT NOT NULL,

@@ -159,6 +159,7 @@ pub async fn reset(
             stamp,
             at: state.config.clock.timestamp(),
             next: "/settings".into(),
+            before: Vec::new(),
         })?;
         session.success("Your password was changed. Enter the code from your app to sign in.");
         return Ok(see_other("/sign-in/code"));

@@ -39,7 +39,6 @@ pub(crate) async fn public_layout(state: &AppState, session: &SessionState, titl
     Ok(public_page(state, session, title).await?.0)
 }
 
-/// The public frame and whether self-signup is open.
 /// The public frame, whether self-signup is open and whether a passkey may sign in by itself.
 async fn public_page(
     state: &AppState,
@@ -132,6 +131,7 @@ pub async fn sign_in(
                 stamp: user.security_stamp.clone(),
                 at: state.config.clock.timestamp(),
                 next: safe_next(next.as_deref()).to_owned(),
+                before: Vec::new(),
             })?;
             return Ok(see_other("/sign-in/code"));
         }

@@ -90,8 +90,10 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "sign_out.elsewhere" => "signed out everywhere else".to_owned(),
         "sign_out.everywhere" => format!("ended every session of {who}"),
         "sign_in.failed" => {
-            let email = details["email"].as_str().unwrap_or_default();
-            return format!("A sign-in as “{email}” failed.");
+            return match details["email"].as_str() {
+                Some(email) => format!("A sign-in as “{email}” failed."),
+                None => "A sign-in with a passkey failed.".to_owned(),
+            };
         }
         "sign_in.locked" => {
             let email = details["email"].as_str().unwrap_or_default();
@@ -118,6 +120,14 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "two_step.codes_renewed" => "renewed the recovery codes".to_owned(),
         "two_step.recovery_code_used" => "signed in with a recovery code".to_owned(),
         "two_step.reset" => format!("reset {whose}two-step sign-in"),
+        "two_step.passkey_added" => format!("added the passkey “{}”", details["name"].as_str().unwrap_or_default()),
+        "two_step.passkey_removed" => format!("removed the passkey “{}”", details["name"].as_str().unwrap_or_default()),
+        "two_step.passkey_used" => match details["alone"].as_bool() {
+            Some(true) => {
+                format!("signed in with the passkey “{}” alone", details["name"].as_str().unwrap_or_default())
+            }
+            _ => format!("used the passkey “{}” to sign in", details["name"].as_str().unwrap_or_default()),
+        },
         other => return format!("{actor}: {}.", other.replace(['.', '_'], " ")),
     };
     format!("{actor} {}.", what.trim_end())

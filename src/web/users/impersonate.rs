@@ -104,7 +104,7 @@ pub async fn start(
     let outcome = ops::apply(&state.db, move |conn| {
         let (target, minutes) = ops::users::start_impersonation(conn, &acting, id, &reason)?;
         let whom = (target.user.id, target.user.security_stamp.as_str());
-        let key = ops::sessions::start(conn, &acting.audit, whom, Some(acting.id), at)?;
+        let key = ops::sessions::start(conn, &acting.audit, whom, Some(acting.id), at, &[])?;
         Ok((target, minutes, key))
     })
     .await;
@@ -136,8 +136,7 @@ pub async fn stop(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpR
     let (impersonated, ctx, session_id) = (user.id, user.audit.clone(), user.session_id);
     ops::apply(&state.db, move |conn| {
         let user = crate::db::users::find(conn, impersonated)?.ok_or(AppError::NotFound)?;
-        crate::db::sessions::end(conn, impersonated, session_id)?;
-        ops::sessions::impersonation_stopped(conn, &ctx, admin_id, &user, "returned")
+        ops::sessions::impersonation_stopped(conn, &ctx, (admin_id, &user, session_id), "returned")
     })
     .await?;
     user.session.resume(&user.cookie)?;

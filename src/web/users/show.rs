@@ -75,6 +75,8 @@ struct ShowPage {
     /// Where the user is signed in, for an administrator who may end their sessions.
     sessions: Vec<crate::web::sessions::SessionView>,
     can_end_sessions: bool,
+    /// How many passkeys stand in for the user's codes.
+    passkeys: usize,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -95,7 +97,7 @@ pub async fn show(
     let zone = user.time_zone;
     let search = params.into_inner().buildings_q;
     let (now, looking) = (state.config.clock.now(), acting.clone());
-    let (target, (accounts, access), invites, events, sessions) = state
+    let (target, (accounts, access), invites, events, (sessions, passkeys)) = state
         .db
         .run(move |conn| {
             let target = Target::load(conn, id)?;
@@ -108,7 +110,8 @@ pub async fn show(
             let (accounts, access) = access_view(conn, &access, &ends, &search)?;
             let invites = tokens::invites_of_user(conn, id)?;
             let events = audit::for_target(conn, "user", id, 50)?;
-            Ok((target, (accounts, access), invites, events, sessions))
+            let passkeys = crate::db::passkeys::of_user(conn, id)?.len();
+            Ok((target, (accounts, access), invites, events, (sessions, passkeys)))
         })
         .await?;
     let allowed = |action| acting.can(action, &target);
@@ -176,6 +179,7 @@ pub async fn show(
         two_step: u.totp_secret.is_some(),
         can_reset_two_step: u.totp_secret.is_some() && allowed(Action::ResetSecondFactor),
         can_end_sessions: allowed(Action::EndSessions),
+        passkeys,
         sessions,
     };
     render(StatusCode::OK, &page)
