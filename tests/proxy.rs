@@ -183,6 +183,16 @@ fn browser(from: IpAddr) -> reqwest::Client {
         .unwrap()
 }
 
+/// A client at one address that keeps no cookies (each request carries what the test gives it).
+fn browser_without_cookies(from: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .danger_accept_invalid_certs(true)
+        .local_address(from)
+        .build()
+        .unwrap()
+}
+
 fn csrf_in(body: &str) -> String {
     let marker = "name=\"csrf_token\" value=\"";
     let start = body.find(marker).expect("the page has a form") + marker.len();
@@ -246,6 +256,12 @@ fn invitee(n: usize, group: &str) -> Vec<(String, String)> {
 fn eml_files(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else { return vec![] };
     entries.map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect()
+}
+
+/// How many GETs of `route` a process answered with a redirect (to sign in, when refused).
+fn refused(metrics: &str, route: &str) -> f64 {
+    let prefix = format!("concierge_http_requests_total{{method=\"GET\",route=\"{route}\",status=\"303\"}} ");
+    metrics.lines().filter_map(|l| l.strip_prefix(&prefix)?.parse::<f64>().ok()).sum()
 }
 
 fn served(metrics: &str, route: &str) -> f64 {
@@ -340,6 +356,35 @@ async fn two_processes_behind_nginx_share_the_work_and_survive_one_killed() {
     assert_eq!(on_a + on_b, 20.0);
     // The proxy keeps the metrics to the monitoring host.
     assert_eq!(get(&me, &format!("{base}/metrics")).await.status, 404);
+
+    // A session ended through one process is refused by both at once: the owner, signed in on a
+    // second device, signs it out from the first; that device's cookie, sent again and again,
+    // reaches both processes and neither lets it in.
+    let phone = browser(STRANGER);
+    let owner = [("email", "owner@example.com"), ("password", "harbor-lantern-copper-7")];
+    let signed = post(&phone, &base, "/sign-in", "/sign-in", &owner).await;
+    assert_eq!(signed.status, 303, "{}", signed.body);
+    let cookie = signed.cookies.iter().find(|c| c.starts_with("concierge_session=")).unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let phone_session = rows(&db, "SELECT NULL::text AS text, max(id) AS n FROM sessions")[0].1;
+    let again = || {
+        let (client, cookie) = (browser_without_cookies(STRANGER), cookie.clone());
+        let url = format!("{base}/profile");
+        async move { client.get(url).header("cookie", cookie).send().await.unwrap().status().as_u16() }
+    };
+    for _ in 0..4 {
+        assert_eq!(again().await, 200, "the second device is signed in on both processes");
+    }
+    let listed = get(&me, &format!("{base}/profile")).await;
+    let end = format!("/profile/sessions/{phone_session}/end");
+    assert!(listed.body.contains(&end), "the first device lists the second: {}", listed.body);
+    assert_eq!(post(&me, &base, "/profile", &end, &[]).await.status, 303);
+    let before = (refused(&metrics(a).await, "/profile"), refused(&metrics(b).await, "/profile"));
+    for _ in 0..10 {
+        assert_eq!(again().await, 303, "the ended session is refused");
+    }
+    let after = (refused(&metrics(a).await, "/profile"), refused(&metrics(b).await, "/profile"));
+    assert!(after.0 > before.0 && after.1 > before.1, "both processes refused it: {before:?} → {after:?}");
 
     // The client's address: the proxy's word is taken, a header the client wrote is not, and
     // nobody else's header is believed.
