@@ -249,16 +249,10 @@ pub fn finish_sign_in(
     source: String,
     at: NaiveDateTime,
 ) -> Result<Outcome, AppError> {
-    users::lock(conn, waiting.user_id)?;
     let throttled = throttle::two_step_key(waiting.user_id);
-    if throttle::locked(conn, &[&throttled], at)? {
-        return Ok(Outcome::Locked);
-    }
-    let user = users::find(conn, waiting.user_id)?;
-    let Some(user) =
-        user.filter(|u| u.status() == crate::domain::UserStatus::Active && u.security_stamp == waiting.stamp)
-    else {
-        return Ok(Outcome::Gone);
+    let user = match super::two_step::waiting_user(conn, waiting, at)? {
+        Ok(user) => user,
+        Err(outcome) => return Ok(outcome),
     };
     let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
     let passkeys = stored::of_user(conn, user.id)?;

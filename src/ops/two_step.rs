@@ -200,6 +200,24 @@ pub enum Outcome {
     Gone,
 }
 
+/// Who a second step is for (`waiting`), when it may go on: attempts at one user's second step
+/// wait for each other on PostgreSQL (so that a burst cannot try more than the lock allows;
+/// SQLite's write lock already does this), none is looked at while the step is locked, and the
+/// user must still be active under the stamp the password was right for.
+pub(super) fn waiting_user(
+    conn: &mut DbConnection,
+    waiting: &crate::auth::session::SecondStep,
+    at: chrono::NaiveDateTime,
+) -> Result<Result<users::User, Outcome>, AppError> {
+    users::lock(conn, waiting.user_id)?;
+    if crate::db::throttle::locked(conn, &[&crate::db::throttle::two_step_key(waiting.user_id)], at)? {
+        return Ok(Err(Outcome::Locked));
+    }
+    let user = users::find(conn, waiting.user_id)?
+        .filter(|u| u.status() == crate::domain::UserStatus::Active && u.security_stamp == waiting.stamp);
+    Ok(user.ok_or(Outcome::Gone))
+}
+
 /// The second step of a sign-in whose password was right (`waiting`): the user must still be
 /// active under the same stamp; five wrong codes in 15 minutes lock the step; a right one
 /// records the sign-in as a password alone would.
@@ -212,18 +230,10 @@ pub fn finish_sign_in(
     source: String,
 ) -> Result<Outcome, AppError> {
     use crate::db::{now, throttle};
-    // On PostgreSQL, attempts at one user's second step wait for each other, so that a burst
-    // cannot try more codes than the lock allows (SQLite's write lock already does this).
-    users::lock(conn, waiting.user_id)?;
     let (at, key) = (now(), throttle::two_step_key(waiting.user_id));
-    if throttle::locked(conn, &[&key], at)? {
-        return Ok(Outcome::Locked);
-    }
-    let user = users::find(conn, waiting.user_id)?;
-    let Some(user) =
-        user.filter(|u| u.status() == crate::domain::UserStatus::Active && u.security_stamp == waiting.stamp)
-    else {
-        return Ok(Outcome::Gone);
+    let user = match waiting_user(conn, waiting, at)? {
+        Ok(user) => user,
+        Err(outcome) => return Ok(outcome),
     };
     match second_step(conn, ctx, &user, typed, code_time)? {
         SecondStep::Refused => {
