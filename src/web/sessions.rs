@@ -41,6 +41,8 @@ pub fn of_user(
     let settings = Settings::load(conn)?;
     let idle = chrono::Duration::minutes(settings.session_idle_minutes);
     let mut views = Vec::new();
+    // Who is behind a session, looked up once per administrator, not once per session.
+    let mut labels = std::collections::HashMap::new();
     for s in crate::db::sessions::of_user(conn, id)? {
         let lasts = match s.impersonator_id {
             Some(_) => chrono::Duration::minutes(settings.impersonation_minutes),
@@ -56,7 +58,14 @@ pub fn of_user(
             started: crate::domain::when_in(Some(s.started_at), zone),
             last_seen: crate::domain::when_in(Some(s.last_seen_at), zone),
             this_one: s.id == current,
-            behind: crate::db::audit::label_of(conn, s.impersonator_id)?,
+            behind: match s.impersonator_id {
+                Some(admin) if !labels.contains_key(&admin) => {
+                    let label = crate::db::audit::label_of(conn, Some(admin))?;
+                    labels.entry(admin).or_insert(label).clone()
+                }
+                Some(admin) => labels[&admin].clone(),
+                None => String::new(),
+            },
         });
     }
     Ok(views)

@@ -84,7 +84,7 @@ pub(crate) async fn page(
 
 /// The page again, with "This is not your password." beside `field`, when `typed` is not the
 /// user's password (checked as sign-in checks it: the lock counts it).
-pub(crate) async fn wrong_password(
+async fn wrong_password(
     state: &AppState,
     user: &CurrentUser,
     req: &HttpRequest,
