@@ -54,6 +54,10 @@ pub struct ConfigArgs {
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<String>,
     /// `text` (one readable line per event) or `json` (one JSON object a line, for log shippers).
+    /// Requests one API token may make a minute, per process (a burst may use a whole minute's).
+    #[arg(long, env = "API_REQUESTS_PER_MINUTE", default_value_t = 6000, global = true)]
+    pub api_requests_per_minute: u32,
+
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 }
@@ -87,6 +91,8 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// The time sessions are judged by (tests move it forward instead of waiting).
     pub clock: Clock,
+    /// Requests one API token may make a minute in this process.
+    pub api_requests_per_minute: u32,
 }
 
 /// The system's clock, moved forward by a number of seconds that is 0 unless a test moves it.
@@ -186,6 +192,7 @@ impl ConfigArgs {
             metrics_allow,
             metrics_token,
             clock: Clock::default(),
+            api_requests_per_minute: self.api_requests_per_minute.max(1),
         })
     }
 }

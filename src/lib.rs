@@ -12,6 +12,7 @@ pub mod mail;
 pub mod metrics;
 pub mod ops;
 pub mod owner;
+pub mod scim;
 pub mod seed;
 pub mod startup;
 pub mod state;

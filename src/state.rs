@@ -21,4 +21,6 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The relying party for passkeys; None when `PUBLIC_URL`'s host is an address.
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
+    /// How many requests each API token may still make now (this process's share).
+    pub api_limits: crate::scim::RateLimits,
 }

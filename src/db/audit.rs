@@ -15,6 +15,8 @@ pub struct AuditContext {
     pub impersonator_id: Option<i64>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The API token other software acted through, by name (kept in each event's details).
+    pub api_token: Option<String>,
 }
 
 impl AuditContext {
@@ -28,6 +30,7 @@ impl AuditContext {
                 .get(actix_web::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.chars().take(300).collect()),
+            api_token: None,
         }
     }
 
@@ -64,7 +67,7 @@ impl Target {
 }
 
 /// The groups of actions the Audit log filters by: (key, label). `category_of` sorts an action.
-pub const CATEGORIES: [(&str, &str); 8] = [
+pub const CATEGORIES: [(&str, &str); 9] = [
     ("sign_ins", "Sign-ins"),
     ("users", "User changes"),
     ("access", "Property Access"),
@@ -73,6 +76,7 @@ pub const CATEGORIES: [(&str, &str); 8] = [
     ("settings", "Settings"),
     ("tokens", "Invitations and links"),
     ("impersonation", "Signing in as someone"),
+    ("api", "API tokens and SCIM"),
 ];
 
 /// The group of an action (the migration that added groups sorts older events the same way).
@@ -83,6 +87,7 @@ pub fn category_of(action: &str) -> &'static str {
         _ if starts("sign_out.") => "sign_ins",
         "user.access_changed" | "building.access_changed" => "access",
         _ if starts("impersonation.") => "impersonation",
+        _ if starts("api_token.") || starts("api.") => "api",
         _ if starts("user.") || starts("users.") || starts("owner.") || starts("signup.") || starts("two_step.") => {
             "users"
         }
@@ -118,8 +123,16 @@ pub fn record(
     ctx: &AuditContext,
     action: &str,
     target: Target,
-    details: serde_json::Value,
+    mut details: serde_json::Value,
 ) -> Result<(), AppError> {
+    if let Some(token) = &ctx.api_token {
+        match &mut details {
+            serde_json::Value::Object(fields) => {
+                fields.insert("api_token".into(), token.as_str().into());
+            }
+            other => *other = serde_json::json!({ "api_token": token, "details": other.take() }),
+        }
+    }
     // Read once each: a person acting on themselves (a sign-in, a profile edit) is one lookup.
     let actor_label = label_of(conn, ctx.actor_id)?;
     let target_label = match (target.kind, target.id) {

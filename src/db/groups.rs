@@ -26,6 +26,8 @@ pub struct Group {
     pub two_step_required_at: Option<NaiveDateTime>,
     /// Days a member has from then to set it up.
     pub two_step_grace_days: i32,
+    /// A provisioning client's identifier for the group (SCIM externalId).
+    pub external_id: Option<String>,
 }
 
 impl Group {

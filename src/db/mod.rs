@@ -1,6 +1,7 @@
 //! The database: one connection type over SQLite and PostgreSQL, a pool, migrations, and
 //! the one way handlers reach it (`Db::run`, always off the async threads).
 
+pub mod api_tokens;
 pub mod audit;
 pub mod buildings;
 pub mod directory;

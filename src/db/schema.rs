@@ -10,6 +10,7 @@ diesel::table! {
         updated_at -> Timestamp,
         two_step_required_at -> Nullable<Timestamp>,
         two_step_grace_days -> Integer,
+        external_id -> Nullable<Text>,
     }
 }
 
@@ -47,6 +48,8 @@ diesel::table! {
         time_zone -> Text,
         ends_on -> Nullable<Date>,
         end_warned -> Bool,
+        external_id -> Nullable<Text>,
+        user_name -> Nullable<Text>,
     }
 }
 
@@ -164,10 +167,15 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         secret_hash -> Text,
-        created_by -> Nullable<BigInt>,
+        created_by -> BigInt,
+        scopes -> Text,
         created_at -> Timestamp,
+        expires_at -> Timestamp,
         last_used_at -> Nullable<Timestamp>,
+        last_used_ip -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
+        revoked_by -> Nullable<BigInt>,
+        expiry_warned -> Bool,
     }
 }
 
@@ -244,6 +252,7 @@ diesel::table! {
 diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,

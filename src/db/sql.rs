@@ -10,6 +10,7 @@ use crate::error::AppError;
 pub enum Bind {
     Text(String),
     Int(i64),
+    Time(chrono::NaiveDateTime),
 }
 
 pub struct Sql {
@@ -47,6 +48,7 @@ impl Sql {
                     q = match b {
                         Bind::Text(s) => q.bind::<Text, _>(s),
                         Bind::Int(i) => q.bind::<BigInt, _>(i),
+                        Bind::Time(t) => q.bind::<diesel::sql_types::Timestamp, _>(t),
                     };
                 }
                 q.load::<T>($conn)?

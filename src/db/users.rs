@@ -40,6 +40,10 @@ pub struct User {
     pub ends_on: Option<chrono::NaiveDate>,
     /// Whether the mail a week before that day was sent.
     pub end_warned: bool,
+    /// The identifier a provisioning client (SCIM) keeps for the user.
+    pub external_id: Option<String>,
+    /// The name the user signs in with at the provisioning client (SCIM userName); none: the email.
+    pub user_name: Option<String>,
 }
 
 impl User {
@@ -105,7 +109,7 @@ impl NewUser {
         NewUser {
             phone: info.phone.as_str().to_owned(),
             title: info.title.clone(),
-            job_function: info.job_function.key().to_owned(),
+            job_function: info.job_key().to_owned(),
             company: info.company.clone(),
             ..NewUser::new(
                 info.email.as_str().to_owned(),

@@ -20,6 +20,11 @@ impl Phone {
         Ok(Phone(phone.split_whitespace().collect::<Vec<_>>().join(" ")))
     }
 
+    /// No phone: only for a user provisioned without one (SCIM).
+    pub fn none() -> Phone {
+        Phone(String::new())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -24,9 +24,17 @@ pub struct UserInfo {
     pub email: Email,
     pub phone: Phone,
     pub title: String,
-    pub job_function: JobFunction,
+    /// None only for a user provisioned without one (SCIM).
+    pub job_function: Option<JobFunction>,
     pub company: String,
     pub group_id: i64,
+}
+
+impl UserInfo {
+    /// The job function as stored ("" for none).
+    pub fn job_key(&self) -> &'static str {
+        self.job_function.map_or("", JobFunction::key)
+    }
 }
 
 impl UserInfoForm {
@@ -38,6 +46,34 @@ impl UserInfoForm {
         let phone = errors.check("phone", Phone::parse(&self.phone));
         let title = errors.check("title", short_text(&self.title, 100, true));
         let job_function = errors.check("job_function", JobFunction::parse(&self.job_function));
+        let company = errors.check("company", short_text(&self.company, 100, false));
+        let group_id = errors.check("group_id", self.group_id.parse::<i64>().map_err(|_| "Choose a group."));
+        Some(UserInfo {
+            first_name: first_name?,
+            last_name: last_name?,
+            email: email?,
+            phone: phone?,
+            title: title?,
+            job_function: Some(job_function?),
+            company: company?,
+            group_id: group_id?,
+        })
+    }
+
+    /// As other software provisions a user (SCIM): phone, title and job function may be empty.
+    pub fn parse_provisioned(&self, errors: &mut FieldErrors) -> Option<UserInfo> {
+        let first_name = errors.check("first_name", PersonName::parse(&self.first_name));
+        let last_name = errors.check("last_name", PersonName::parse(&self.last_name));
+        let email = errors.check("email", Email::parse(&self.email));
+        let phone = match self.phone.trim() {
+            "" => Some(Phone::none()),
+            p => errors.check("phone", Phone::parse(p)),
+        };
+        let title = errors.check("title", short_text(&self.title, 100, false));
+        let job_function = match self.job_function.trim() {
+            "" => Some(None),
+            j => errors.check("job_function", JobFunction::parse(j)).map(Some),
+        };
         let company = errors.check("company", short_text(&self.company, 100, false));
         let group_id = errors.check("group_id", self.group_id.parse::<i64>().map_err(|_| "Choose a group."));
         Some(UserInfo {

@@ -16,6 +16,7 @@ const EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 pub fn run_once(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, AppError> {
     super::access_ends::run(conn, at)?;
     super::dormant::run(conn, at)?;
+    super::api_tokens::warn_ending(conn, at)?;
     let settings = Settings::load(conn)?;
     let idle_before = at - chrono::Duration::minutes(settings.session_idle_minutes);
     let started_before = at - chrono::Duration::hours(settings.session_absolute_hours);

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod access_ends;
+pub mod api_tokens;
 pub mod accounts;
 pub mod buildings;
 pub mod dormant;

@@ -217,23 +217,7 @@ pub fn update_info(
     let info = typed.parse(&mut errors);
     let before = form_of(&target.user);
     if let Some(info) = &info {
-        if info.group_id != target.user.group_id {
-            match crate::db::groups::with_permissions(conn, info.group_id)? {
-                None => errors.add("group_id", "Choose a group."),
-                Some((_, permissions)) => {
-                    if let Err(refusal) = actor.may(Action::ChangeGroup(&permissions), &target) {
-                        errors.add("group_id", refusal_message(&refusal));
-                    }
-                }
-            }
-        }
-        if info.email.as_str() != target.user.email {
-            if let Err(refusal) = actor.may(Action::ChangeEmail, &target) {
-                errors.add("email", refusal_message(&refusal));
-            } else if users_db::find_by_email(conn, info.email.as_str())?.is_some() {
-                errors.add("email", "Another user has this address.");
-            }
-        }
+        check_changes(conn, actor, &target, info, &mut errors)?;
     }
     let stale = target.user.version != version;
     if stale {
@@ -244,6 +228,70 @@ pub fn update_info(
         return Ok(InfoSaved::Rejected { errors, conflicts, version: target.user.version });
     };
     save_info(conn, actor, &target, &info, public_url)
+}
+
+/// Whether the actor may make the group and email changes of `info`: a message beside the
+/// field for each they may not.
+fn check_changes(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    target: &Target,
+    info: &UserInfo,
+    errors: &mut FieldErrors,
+) -> Result<(), AppError> {
+    if info.group_id != target.user.group_id {
+        match crate::db::groups::with_permissions(conn, info.group_id)? {
+            None => errors.add("group_id", "Choose a group."),
+            Some((_, permissions)) => {
+                if let Err(refusal) = actor.may(Action::ChangeGroup(&permissions), target) {
+                    errors.add("group_id", refusal_message(&refusal));
+                }
+            }
+        }
+    }
+    if info.email.as_str() != target.user.email {
+        if let Err(refusal) = actor.may(Action::ChangeEmail, target) {
+            errors.add("email", refusal_message(&refusal));
+        } else if users_db::find_by_email(conn, info.email.as_str())?.is_some() {
+            errors.add("email", "Another user has this address.");
+        }
+    }
+    Ok(())
+}
+
+/// Saves a user's info as other software sent it (SCIM), under the same rules as the pencil's
+/// form; nothing is saved when a field is refused.
+pub fn update_provisioned(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    info: &UserInfo,
+    public_url: &str,
+) -> Result<Result<(), FieldErrors>, AppError> {
+    let target = Target::load(conn, id)?;
+    if target.user.status() == UserStatus::Deleted {
+        return Err(AppError::NotFound);
+    }
+    let before = form_of(&target.user);
+    let unchanged = before.first_name == info.first_name.as_str()
+        && before.last_name == info.last_name.as_str()
+        && before.email == info.email.as_str()
+        && before.phone == info.phone.as_str()
+        && before.title == info.title
+        && before.job_function == info.job_key()
+        && before.company == info.company
+        && target.user.group_id == info.group_id;
+    if unchanged {
+        return Ok(Ok(()));
+    }
+    actor.may(Action::EditInfo, &target)?;
+    let mut errors = FieldErrors::new();
+    check_changes(conn, actor, &target, info, &mut errors)?;
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    save_info(conn, actor, &target, info, public_url)?;
+    Ok(Ok(()))
 }
 
 fn refusal_message(e: &AppError) -> &'static str {
@@ -270,7 +318,7 @@ fn save_info(
             users::email.eq(info.email.as_str()),
             users::phone.eq(info.phone.as_str()),
             users::title.eq(&info.title),
-            users::job_function.eq(info.job_function.key()),
+            users::job_function.eq(info.job_key()),
             users::company.eq(&info.company),
             users::group_id.eq(info.group_id),
             users::updated_at.eq(now()),

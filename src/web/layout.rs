@@ -14,6 +14,7 @@ pub enum Tab {
     Groups,
     Organization,
     Audit,
+    Api,
     None,
 }
 
@@ -25,13 +26,14 @@ pub struct TabLink {
 
 impl Tab {
     /// Every tab, its address, and the permission that shows it (None: everyone).
-    const ALL: [(Tab, &'static str, &'static str, Option<Permission>); 6] = [
+    const ALL: [(Tab, &'static str, &'static str, Option<Permission>); 7] = [
         (Tab::Profile, "My Profile", "/profile", None),
         (Tab::Users, "Users", "/users", Some(Permission::UsersView)),
         (Tab::Buildings, "Accounts & Buildings", "/buildings", None),
         (Tab::Groups, "Groups", "/groups", Some(Permission::GroupsManage)),
         (Tab::Organization, "Organization", "/organization", Some(Permission::SettingsManage)),
         (Tab::Audit, "Audit log", "/audit", Some(Permission::AuditView)),
+        (Tab::Api, "API tokens", "/api-tokens", Some(Permission::ApiManage)),
     ];
 }
 

@@ -1,6 +1,7 @@
 //! The screens: one module per screen, all routes listed in `router`.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod assets;
 pub mod audit;
 pub mod buildings;

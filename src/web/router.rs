@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use super::{
-    accounts, assets, audit, buildings, groups, health, invites, organization, passkeys, profile, public, sessions,
+    accounts, api_tokens, assets, audit, buildings, groups, health, invites, organization, passkeys, profile, public, sessions,
     two_step, users,
 };
 
@@ -133,6 +133,32 @@ routes! {
     post "/organization/get-started/dismiss" => organization::dismiss_get_started,
     get "/organization/ownership" => organization::ownership,
     post "/organization/ownership" => organization::hand_over,
+
+    // API tokens tab
+    get "/api-tokens" => api_tokens::list,
+    post "/api-tokens" => api_tokens::create,
+    post "/api-tokens/{id}/revoke" => api_tokens::revoke,
+
+    // SCIM 2.0, for other software with an API token (JSON, no session)
+    get "/scim/v2/ServiceProviderConfig" => crate::scim::schemas::service_provider_config,
+    get "/scim/v2/ResourceTypes" => crate::scim::schemas::resource_types_list,
+    get "/scim/v2/ResourceTypes/{id}" => crate::scim::schemas::resource_type,
+    get "/scim/v2/Schemas" => crate::scim::schemas::schemas_list,
+    get "/scim/v2/Schemas/{id}" => crate::scim::schemas::schema,
+    get "/scim/v2/Users" => crate::scim::users::list,
+    post "/scim/v2/Users" => crate::scim::users::create_one,
+    post "/scim/v2/Users/.search" => crate::scim::users::search_post,
+    get "/scim/v2/Users/{id}" => crate::scim::users::get_one,
+    put "/scim/v2/Users/{id}" => crate::scim::users::replace_one,
+    patch "/scim/v2/Users/{id}" => crate::scim::users::patch_one,
+    delete "/scim/v2/Users/{id}" => crate::scim::users::delete_one,
+    get "/scim/v2/Groups" => crate::scim::groups::list,
+    post "/scim/v2/Groups" => crate::scim::groups::create_one,
+    get "/scim/v2/Groups/{id}" => crate::scim::groups::get_one,
+    put "/scim/v2/Groups/{id}" => crate::scim::groups::replace_one,
+    patch "/scim/v2/Groups/{id}" => crate::scim::groups::patch_one,
+    delete "/scim/v2/Groups/{id}" => crate::scim::groups::delete_one,
+    route "/scim/v2/{tail:.*}" => crate::scim::unknown,
 
     // Audit log tab
     get "/audit" => audit::list,

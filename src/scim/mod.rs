@@ -1,0 +1,335 @@
+//! SCIM 2.0 (RFC 7643/7644) at `/scim/v2`: one more door onto the same operations as the screens.
+//! A request names an API token (`Authorization: Bearer`), acts as the token's maker within the
+//! token's scopes, and gets JSON in SCIM's shapes, errors included (`scimType`).
+
+pub mod filter;
+pub mod groups;
+pub mod patch;
+pub mod schemas;
+pub mod users;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde_json::{Value, json};
+
+use crate::auth::secret;
+use crate::db::audit::AuditContext;
+use crate::domain::Permission;
+use crate::error::AppError;
+use crate::ops::api_tokens::{self, Bearer, Refusal};
+use crate::state::AppState;
+
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+const CONTENT_TYPE: &str = "application/scim+json";
+/// The largest request body: a group of a few thousand members fits.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+/// The most resources one page answers.
+pub const MAX_COUNT: i64 = 500;
+
+/// An answer in the SCIM error schema.
+#[derive(Debug)]
+pub struct ScimError {
+    status: StatusCode,
+    scim_type: Option<&'static str>,
+    detail: String,
+    retry_after: Option<u64>,
+}
+
+impl ScimError {
+    pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> ScimError {
+        ScimError { status, scim_type, detail: detail.into(), retry_after: None }
+    }
+    pub fn syntax(detail: &str) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("invalidSyntax"), detail)
+    }
+    pub fn invalid_value(detail: &str) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("invalidValue"), detail)
+    }
+    pub fn invalid_filter(detail: &str) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("invalidFilter"), detail)
+    }
+    pub fn invalid_path(detail: &str) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("invalidPath"), detail)
+    }
+    pub fn no_target(detail: &str) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("noTarget"), detail)
+    }
+    pub fn mutability(detail: &str) -> ScimError {
+        ScimError::new(StatusCode::BAD_REQUEST, Some("mutability"), detail)
+    }
+    pub fn uniqueness(detail: &str) -> ScimError {
+        ScimError::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+    }
+    pub fn not_found() -> ScimError {
+        ScimError::new(StatusCode::NOT_FOUND, None, "No such resource.")
+    }
+    pub fn stale() -> ScimError {
+        ScimError::new(StatusCode::PRECONDITION_FAILED, None, "The resource changed since that version (If-Match).")
+    }
+}
+
+impl fmt::Display for ScimError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.detail)
+    }
+}
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut body = json!({ "schemas": [ERROR], "status": self.status.as_u16().to_string(), "detail": self.detail });
+        if let Some(t) = self.scim_type {
+            body["scimType"] = t.into();
+        }
+        let mut res = HttpResponse::build(self.status);
+        res.content_type(CONTENT_TYPE);
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim\""));
+        }
+        if let Some(secs) = self.retry_after {
+            res.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        res.body(body.to_string())
+    }
+}
+
+impl From<AppError> for ScimError {
+    fn from(e: AppError) -> ScimError {
+        match e {
+            AppError::NotFound => ScimError::not_found(),
+            AppError::Forbidden => ScimError::new(StatusCode::FORBIDDEN, None, "The token's maker may not do this."),
+            AppError::Refused(r) => ScimError::new(StatusCode::FORBIDDEN, None, r.message()),
+            AppError::Unfit(m) => ScimError::new(StatusCode::CONFLICT, None, m),
+            AppError::BadRequest(m) => ScimError::invalid_value(&m),
+            AppError::PayloadTooLarge => ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, "The body is too large."),
+            AppError::Busy => {
+                let mut e = ScimError::new(StatusCode::SERVICE_UNAVAILABLE, None, "Busy: try again in a few seconds.");
+                e.retry_after = Some(5);
+                e
+            }
+            other => {
+                tracing::error!(error = ?other, "a SCIM request failed");
+                ScimError::new(StatusCode::INTERNAL_SERVER_ERROR, None, "The server failed; nothing was changed.")
+            }
+        }
+    }
+}
+
+/// A SCIM JSON answer.
+pub fn answer(status: StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status).content_type(CONTENT_TYPE).body(body.to_string())
+}
+
+/// Where SCIM lives, for `meta.location`.
+pub fn base(state: &AppState) -> String {
+    format!("{}/scim/v2", state.config.public_url)
+}
+
+/// Requests left per token in this process: a bucket that holds a minute's worth and refills
+/// evenly. Kept in memory: N processes allow N times the rate.
+#[derive(Default)]
+pub struct RateLimits(Mutex<HashMap<String, (f64, Instant)>>);
+
+impl RateLimits {
+    /// Takes one request from the token's bucket; Err: seconds until one is free.
+    fn take(&self, key: &str, per_minute: u32) -> Result<(), u64> {
+        let now = Instant::now();
+        let capacity = f64::from(per_minute);
+        let per_second = capacity / 60.0;
+        let mut buckets = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if buckets.len() > 10_000 {
+            buckets.retain(|_, (left, at)| *left + now.duration_since(*at).as_secs_f64() * per_second < capacity);
+        }
+        let (left, at) = buckets.entry(key.to_owned()).or_insert((capacity, now));
+        *left = (*left + now.duration_since(*at).as_secs_f64() * per_second).min(capacity);
+        *at = now;
+        if *left >= 1.0 {
+            *left -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - *left) / per_second).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+/// The token of this request, if it stands and may use `needs` (None: any SCIM token).
+pub async fn bearer(state: &AppState, req: &HttpRequest, needs: Option<Permission>) -> Result<Bearer, ScimError> {
+    let unknown = || ScimError::new(StatusCode::UNAUTHORIZED, None, Refusal::Unknown.message());
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or_else(unknown)?;
+    let (scheme, secret) = header.trim().split_once(' ').ok_or_else(unknown)?;
+    let secret = secret.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || secret.is_empty() || secret.len() > 200 {
+        return Err(unknown());
+    }
+    if let Err(wait) = state.api_limits.take(&secret::digest(secret), state.config.api_requests_per_minute) {
+        let mut e = ScimError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            format!("Too many requests with this token: try again in {wait} s."),
+        );
+        e.retry_after = Some(wait);
+        return Err(e);
+    }
+    let audit = AuditContext::from_request(req, None, None);
+    let at = state.config.clock.now();
+    let secret = secret.to_owned();
+    let request = format!("{} {}", req.method(), req.path());
+    let found = state
+        .db
+        .run(move |conn| {
+            crate::db::transaction(conn, |conn| {
+                let found = api_tokens::authenticate(conn, &secret, api_tokens::SCIM, &audit, at)?;
+                let refusal = match &found {
+                    Err((r, Some(token))) => Some((*r, token.clone())),
+                    Ok(b) if needs.is_some_and(|p| !b.allows(p)) => Some((Refusal::Scope, b.token.clone())),
+                    _ => None,
+                };
+                if let Some((r, token)) = refusal {
+                    api_tokens::record_refusal(conn, &audit, &token, r.key(), &request)?;
+                    return Ok(Err(r));
+                }
+                Ok(found.map_err(|(r, _)| r))
+            })
+        })
+        .await?;
+    match found {
+        Ok(bearer) => Ok(bearer),
+        Err(r @ Refusal::Scope) => Err(ScimError::new(StatusCode::FORBIDDEN, Some("insufficientScope"), r.message())),
+        Err(r) => Err(ScimError::new(StatusCode::UNAUTHORIZED, None, r.message())),
+    }
+}
+
+/// The JSON of a request body, at most `BODY_LIMIT` bytes.
+pub fn body_json(body: &web::Bytes) -> Result<Value, ScimError> {
+    if body.len() > BODY_LIMIT {
+        return Err(ScimError::new(StatusCode::PAYLOAD_TOO_LARGE, None, "The body is larger than 1 MiB."));
+    }
+    let value: Value = serde_json::from_slice(body).map_err(|_| ScimError::syntax("The body is not JSON."))?;
+    if !value.is_object() {
+        return Err(ScimError::syntax("The body is a JSON object."));
+    }
+    Ok(value)
+}
+
+/// The paging, sorting and attribute choices of a list (from the query, or a `.search` body).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ListParams {
+    pub filter: Option<String>,
+    pub start_index: Option<String>,
+    pub count: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
+}
+
+impl ListParams {
+    /// From a `.search` body, whose lists of attributes are arrays.
+    pub fn from_search(body: &Value) -> ListParams {
+        let text = |k: &str| match body.get(k) {
+            Some(Value::String(s)) => Some(s.clone()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            Some(Value::Array(items)) => Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")),
+            _ => None,
+        };
+        ListParams {
+            filter: text("filter"),
+            start_index: text("startIndex"),
+            count: text("count"),
+            sort_by: text("sortBy"),
+            sort_order: text("sortOrder"),
+            attributes: text("attributes"),
+            excluded_attributes: text("excludedAttributes"),
+        }
+    }
+
+    /// 1-based start and count, as RFC 7644 §3.4.2.4 reads them (below 1 is 1, a negative count 0).
+    pub fn window(&self) -> Result<(i64, i64), ScimError> {
+        let number = |s: &Option<String>, default: i64| match s {
+            None => Ok(default),
+            Some(s) => s.trim().parse::<i64>().map_err(|_| ScimError::invalid_value("startIndex and count are integers.")),
+        };
+        let start = number(&self.start_index, 1)?.max(1);
+        let count = number(&self.count, 100)?.clamp(0, MAX_COUNT);
+        Ok((start, count))
+    }
+
+    pub fn descending(&self) -> bool {
+        self.sort_order.as_deref().is_some_and(|o| o.eq_ignore_ascii_case("descending"))
+    }
+}
+
+/// Keeps or drops attributes of a resource as `attributes` / `excludedAttributes` ask; `id`,
+/// `schemas` and `meta` always stay.
+pub fn project(resource: &mut Value, params: &ListParams, core: &str) {
+    let Value::Object(fields) = resource else { return };
+    let names = |s: &Option<String>| -> Vec<String> {
+        s.as_deref()
+            .unwrap_or("")
+            .split(',')
+            .map(|a| {
+                let a = a.trim();
+                let a = if a.len() > core.len() && a[..core.len()].eq_ignore_ascii_case(core) { &a[core.len() + 1..] } else { a };
+                a.split('.').next().unwrap_or("").to_ascii_lowercase()
+            })
+            .filter(|a| !a.is_empty())
+            .collect()
+    };
+    let keep = names(&params.attributes);
+    let drop = names(&params.excluded_attributes);
+    let always = ["id", "schemas", "meta"];
+    fields.retain(|k, _| {
+        let k = k.to_ascii_lowercase();
+        if always.contains(&k.as_str()) {
+            return true;
+        }
+        if !keep.is_empty() {
+            return keep.iter().any(|a| *a == k || (k.starts_with("urn:") && a.starts_with(&k)));
+        }
+        !drop.contains(&k)
+    });
+}
+
+/// A ListResponse.
+pub fn list_response(total: i64, start: i64, resources: Vec<Value>) -> HttpResponse {
+    let body = json!({
+        "schemas": [LIST],
+        "totalResults": total,
+        "startIndex": start,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    });
+    answer(StatusCode::OK, &body)
+}
+
+/// The version in an `If-Match` header (`W/"7"`, `"7"` or `*`), when one was sent.
+pub fn if_match(req: &HttpRequest) -> Option<String> {
+    let v = req.headers().get(header::IF_MATCH)?.to_str().ok()?.trim();
+    Some(v.trim_start_matches("W/").trim_matches('"').to_owned())
+}
+
+/// Any request under `/scim/v2` that no route takes: a known endpoint asked with another method
+/// (405), or no endpoint at all (404).
+pub async fn unknown(req: HttpRequest) -> Result<HttpResponse, ScimError> {
+    let path = req.path().trim_start_matches("/scim/v2").trim_matches('/');
+    let first = path.split('/').next().unwrap_or("");
+    if path == ".search" {
+        return Err(ScimError::new(StatusCode::NOT_IMPLEMENTED, None, "Search each resource type: /Users/.search."));
+    }
+    let known = ["ServiceProviderConfig", "ResourceTypes", "Schemas", "Users", "Groups"];
+    if known.contains(&first) {
+        return Err(ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "This endpoint does not take this method."));
+    }
+    Err(ScimError::not_found())
+}
