@@ -89,6 +89,23 @@ impl Actor {
     }
 }
 
+impl Actor {
+    /// An active user with this address, acting from the server's command line.
+    pub fn by_email(conn: &mut DbConnection, email: &str) -> Result<Actor, AppError> {
+        let user = users_db::find_by_email(conn, &email.trim().to_lowercase())?
+            .filter(|u| u.status() == crate::domain::UserStatus::Active)
+            .ok_or_else(|| AppError::Unfit(format!("There is no active user {email}.")))?;
+        let target = Target::load(conn, user.id)?;
+        Ok(Actor {
+            id: user.id,
+            is_owner: user.is_owner,
+            email: user.email,
+            permissions: target.permissions,
+            audit: AuditContext::system().as_actor(user.id),
+        })
+    }
+}
+
 /// A user with their group's name and permissions, ready for the rules.
 pub struct Target {
     pub user: users_db::User,

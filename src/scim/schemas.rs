@@ -10,10 +10,9 @@ use crate::state::AppState;
 
 pub const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-/// The user's group, job function and Property Access, as ids that can be written.
+/// The user's group, job function and Property Access: ids that can be written, and (read
+/// only, on request) each grant with its name and end date, and the day the account ends.
 pub const CONCIERGE: &str = "urn:concierge:params:scim:schemas:extension:2.0:User";
-/// Read only: each grant with its name and end date, and the day the account ends.
-pub const ACCESS: &str = "urn:concierge:params:scim:schemas:extension:2.0:Access";
 pub const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const SPC: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
@@ -74,37 +73,28 @@ fn enterprise_schema() -> Value {
 fn concierge_schema(groups: &[String], buildings: &[i64], accounts: &[i64]) -> Value {
     let ids = |v: &[i64]| v.iter().map(|i| i.to_string()).collect::<Vec<_>>();
     let jobs: Vec<&str> = crate::domain::JobFunction::ALL.iter().map(|j| j.key()).collect();
+    let read_only = json!({ "mutability": "readOnly", "returned": "request" });
     json!({
         "id": CONCIERGE, "name": "ConciergeUser", "description": "The user's group, job function and Property Access.",
         "attributes": [
-            with(attr("group", "string", "The name of the user's group; new users without one join Customer."),
-                json!({ "required": true, "canonicalValues": groups })),
+            with(attr("group", "string", "The name of the user's group; none: Customer, the default. Lists the groups this token may give."),
+                json!({ "canonicalValues": groups })),
             with(attr("jobFunction", "string", "One of the portal's job functions."), json!({ "canonicalValues": jobs })),
             with(attr("buildings", "string", "Ids of the buildings granted one by one."),
                 json!({ "multiValued": true, "canonicalValues": ids(buildings) })),
             with(attr("accounts", "string", "Ids of the accounts granted whole."),
                 json!({ "multiValued": true, "canonicalValues": ids(accounts) })),
-        ],
-        "meta": { "resourceType": "Schema", "location": format!("/Schemas/{CONCIERGE}") },
-    })
-}
-
-fn access_schema() -> Value {
-    let read_only = json!({ "mutability": "readOnly" });
-    json!({
-        "id": ACCESS, "name": "ConciergeAccess", "description": "What the user reaches, and until when (read only).",
-        "attributes": [
-            with(attr("grants", "complex", "Each building or account granted."), json!({
-                "multiValued": true, "mutability": "readOnly", "subAttributes": [
-                    with(attr("type", "string", "building or account."), json!({ "mutability": "readOnly", "canonicalValues": ["building", "account"] })),
+            with(attr("grants", "complex", "Each building or account granted (asked for by attributes)."), json!({
+                "multiValued": true, "mutability": "readOnly", "returned": "request", "subAttributes": [
+                    with(attr("type", "string", "building or account."), json!({ "mutability": "readOnly", "returned": "request", "canonicalValues": ["building", "account"] })),
                     with(attr("value", "string", "Its id."), read_only.clone()),
                     with(attr("display", "string", "Its name."), read_only.clone()),
                     with(attr("endsOn", "string", "The last day of the grant (YYYY-MM-DD), if it ends."), read_only.clone()),
                 ],
             })),
-            with(attr("endsOn", "string", "The last day of the account (YYYY-MM-DD), if it ends."), read_only),
+            with(attr("endsOn", "string", "The last day of the account (YYYY-MM-DD), if it ends (asked for by attributes)."), read_only),
         ],
-        "meta": { "resourceType": "Schema", "location": format!("/Schemas/{ACCESS}") },
+        "meta": { "resourceType": "Schema", "location": format!("/Schemas/{CONCIERGE}") },
     })
 }
 
@@ -125,11 +115,17 @@ fn group_schema() -> Value {
     })
 }
 
-fn all_schemas(conn: &mut crate::db::DbConnection) -> Result<Vec<Value>, crate::error::AppError> {
-    let groups: Vec<String> = crate::db::groups::list(conn)?.into_iter().map(|g| g.name).collect();
+/// Every schema; the groups offered are those `actor` may give (Customer, the default, goes
+/// without saying).
+fn all_schemas(conn: &mut crate::db::DbConnection, actor: &crate::ops::Actor) -> Result<Vec<Value>, crate::error::AppError> {
+    let groups: Vec<String> = crate::db::groups::list_with_permissions(conn)?
+        .into_iter()
+        .filter(|(g, p)| g.builtin_key.as_deref() != Some("customer") && crate::domain::rules::may_assign(&actor.person(), p).is_ok())
+        .map(|(g, _)| g.name)
+        .collect();
     let buildings = crate::db::buildings::building_ids(conn)?;
     let accounts = crate::db::buildings::account_ids(conn)?;
-    Ok(vec![user_schema(), enterprise_schema(), concierge_schema(&groups, &buildings, &accounts), access_schema(), group_schema()])
+    Ok(vec![user_schema(), enterprise_schema(), concierge_schema(&groups, &buildings, &accounts), group_schema()])
 }
 
 fn resource_types(base: &str) -> Vec<Value> {
@@ -140,7 +136,6 @@ fn resource_types(base: &str) -> Vec<Value> {
             "schemaExtensions": [
                 { "schema": ENTERPRISE, "required": false },
                 { "schema": CONCIERGE, "required": false },
-                { "schema": ACCESS, "required": false },
             ],
             "meta": { "resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User") },
         }),
@@ -197,16 +192,16 @@ fn located(mut schema: Value, base: &str) -> Value {
 }
 
 pub async fn schemas_list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ScimError> {
-    bearer(&state, &req, None).await?;
-    let schemas = state.db.run(all_schemas).await?;
+    let actor = bearer(&state, &req, None).await?.actor;
+    let schemas = state.db.run(move |conn| all_schemas(conn, &actor)).await?;
     let base = base(&state);
     let schemas: Vec<Value> = schemas.into_iter().map(|s| located(s, &base)).collect();
     Ok(list_response(schemas.len() as i64, 1, schemas))
 }
 
 pub async fn schema(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
-    bearer(&state, &req, None).await?;
-    let schemas = state.db.run(all_schemas).await?;
+    let actor = bearer(&state, &req, None).await?.actor;
+    let schemas = state.db.run(move |conn| all_schemas(conn, &actor)).await?;
     let found = schemas.into_iter().find(|s| s["id"] == id.as_str());
     found.map(|s| answer(StatusCode::OK, &located(s, &base(&state)))).ok_or_else(ScimError::not_found)
 }

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::filter::{self, Filter, Op};
-use super::schemas::{ACCESS, CONCIERGE, ENTERPRISE, USER};
+use super::schemas::{CONCIERGE, ENTERPRISE, USER};
 use super::{ListParams, ScimError, answer, base, bearer, body_json, if_match, list_response, patch, project};
 use crate::db::schema::{account_access, accounts, building_access, buildings, users};
 use crate::db::sql::{Bind, Number, Sql, like_escaped};
@@ -27,6 +27,8 @@ use crate::state::AppState;
 pub struct Loaded {
     pub user: users_db::User,
     pub group: String,
+    /// Whether the group is Customer, the default: then the representation names none.
+    pub default_group: bool,
     pub grants: Vec<Grant>,
 }
 
@@ -59,7 +61,8 @@ pub fn load(conn: &mut DbConnection, id: i64) -> Result<Option<Loaded>, AppError
         .order(account_access::account_id)
         .load(conn)?;
     grants.extend(whole.into_iter().map(|(id, name, ends_on)| Grant { kind: "account", id, name, ends_on }));
-    Ok(Some(Loaded { user, group, grants }))
+    let default_group = crate::db::groups::find_builtin(conn, "customer")?.id == user.group_id;
+    Ok(Some(Loaded { user, group, default_group, grants }))
 }
 
 fn time(t: chrono::NaiveDateTime) -> String {
@@ -70,11 +73,19 @@ pub fn etag(version: i32) -> String {
     format!("W/\"{version}\"")
 }
 
-/// The SCIM representation of a user.
-pub fn to_json(l: &Loaded, base: &str) -> Value {
+/// Whether a request asks for the grants and end date (returned only on request).
+pub fn wants_access(params: &ListParams) -> bool {
+    params.attributes.as_deref().is_some_and(|a| {
+        let a = a.to_ascii_lowercase();
+        a.contains("grants") || a.contains("endson")
+    })
+}
+
+/// The SCIM representation of a user; the grants with their end dates only when `with_access`.
+pub fn to_json(l: &Loaded, base: &str, with_access: bool) -> Value {
     let u = &l.user;
     let mut r = json!({
-        "schemas": [USER, ENTERPRISE, CONCIERGE, ACCESS],
+        "schemas": [USER, ENTERPRISE, CONCIERGE],
         "id": u.id.to_string(),
         "userName": u.user_name.clone().unwrap_or_else(|| u.email.clone()),
         "name": { "givenName": u.first_name, "familyName": u.last_name },
@@ -104,20 +115,21 @@ pub fn to_json(l: &Loaded, base: &str) -> Value {
     let ids = |kind: &str| -> Vec<String> {
         l.grants.iter().filter(|g| g.kind == kind).map(|g| g.id.to_string()).collect()
     };
-    let mut concierge = json!({ "group": l.group });
+    let mut concierge = Map::new();
+    if !l.default_group {
+        concierge.insert("group".into(), l.group.as_str().into());
+    }
     if !u.job_function.is_empty() {
-        concierge["jobFunction"] = u.job_function.as_str().into();
+        concierge.insert("jobFunction".into(), u.job_function.as_str().into());
     }
     let (b, a) = (ids("building"), ids("account"));
     if !b.is_empty() {
-        concierge["buildings"] = b.into();
+        concierge.insert("buildings".into(), b.into());
     }
     if !a.is_empty() {
-        concierge["accounts"] = a.into();
+        concierge.insert("accounts".into(), a.into());
     }
-    r[CONCIERGE] = concierge;
-    let mut access = Map::new();
-    if !l.grants.is_empty() {
+    if with_access && !l.grants.is_empty() {
         let grants: Vec<Value> = l
             .grants
             .iter()
@@ -129,13 +141,13 @@ pub fn to_json(l: &Loaded, base: &str) -> Value {
                 v
             })
             .collect();
-        access.insert("grants".into(), grants.into());
+        concierge.insert("grants".into(), grants.into());
     }
-    if let Some(d) = u.ends_on {
-        access.insert("endsOn".into(), d.to_string().into());
+    if let (true, Some(d)) = (with_access, u.ends_on) {
+        concierge.insert("endsOn".into(), d.to_string().into());
     }
-    if !access.is_empty() {
-        r[ACCESS] = Value::Object(access);
+    if !concierge.is_empty() {
+        r[CONCIERGE] = Value::Object(concierge);
     }
     r
 }
@@ -209,7 +221,7 @@ pub struct Incoming {
     pub user_name: String,
     pub external_id: Option<String>,
     pub active: bool,
-    /// The group by name, when the Concierge extension names one.
+    /// The group by name when the Concierge extension is sent ("": the default, Customer).
     pub group: Option<String>,
     /// Property Access, when the Concierge extension is sent.
     pub access: Option<Access>,
@@ -248,7 +260,8 @@ pub fn incoming(r: &Value) -> Result<Incoming, ScimError> {
     };
     let (group, job_function, access) = match get(r, CONCIERGE) {
         Some(c) => {
-            let group = Some(text(c, "group")?).filter(|g| !g.trim().is_empty());
+            // Present without a group: the default group.
+            let group = Some(text(c, "group")?);
             let access = Access { buildings: ids(get(c, "buildings"), "buildings")?, accounts: ids(get(c, "accounts"), "accounts")? };
             (group, text(c, "jobFunction")?, Some(access))
         }
@@ -292,13 +305,13 @@ fn refused(errors: &FieldErrors) -> ScimError {
     ScimError::invalid_value(&detail.join(" "))
 }
 
-/// The group's id, by name; a missing name is `default` (kept, or Customer for a new user).
-fn group_id(conn: &mut DbConnection, name: Option<&str>, default: Option<i64>) -> Result<Result<i64, ScimError>, AppError> {
-    let Some(name) = name else {
-        return match default {
-            Some(id) => Ok(Ok(id)),
-            None => Ok(Ok(crate::db::groups::find_builtin(conn, "customer")?.id)),
-        };
+/// The group's id, by name: none named is `kept` (or Customer for a new user), an empty name
+/// is Customer.
+fn group_id(conn: &mut DbConnection, name: Option<&str>, kept: Option<i64>) -> Result<Result<i64, ScimError>, AppError> {
+    let name = match (name.map(str::trim), kept) {
+        (None, Some(id)) => return Ok(Ok(id)),
+        (None | Some(""), _) => return Ok(Ok(crate::db::groups::find_builtin(conn, "customer")?.id)),
+        (Some(name), _) => name,
     };
     let found = crate::db::groups::list(conn)?.into_iter().find(|g| g.name.eq_ignore_ascii_case(name.trim()));
     Ok(found.map(|g| g.id).ok_or_else(|| ScimError::invalid_value(&format!("group: there is no group named \"{name}\"."))))
@@ -441,7 +454,7 @@ fn replace(
 /// The answer with a user's representation (and its version as the ETag).
 async fn respond(state: &AppState, id: i64, status: StatusCode) -> Result<HttpResponse, ScimError> {
     let loaded = state.db.run(move |conn| load(conn, id)).await?.ok_or_else(ScimError::not_found)?;
-    let body = to_json(&loaded, &base(state));
+    let body = to_json(&loaded, &base(state), false);
     let mut res = answer(status, &body);
     res.headers_mut().insert(header::ETAG, etag(loaded.user.version).parse().expect("a valid header"));
     if status == StatusCode::CREATED {
@@ -462,7 +475,7 @@ pub async fn get_one(state: web::Data<AppState>, req: HttpRequest, path: web::Pa
     let params = web::Query::<ListParams>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
     if params.attributes.is_some() || params.excluded_attributes.is_some() {
         let loaded = state.db.run(move |conn| load(conn, id)).await?.ok_or_else(ScimError::not_found)?;
-        let mut body = to_json(&loaded, &base(&state));
+        let mut body = to_json(&loaded, &base(&state), wants_access(&params));
         project(&mut body, &params, USER);
         res = answer(StatusCode::OK, &body);
     }
@@ -530,8 +543,8 @@ pub async fn patch_one(
     let ops = patch::operations(&body_json(&body)?)?;
     let base = base(&state);
     write(&state, &req, id, bearer.actor, move |current| {
-        let mut r = to_json(current, &base);
-        patch::apply(&mut r, &ops, USER, &[ENTERPRISE, CONCIERGE, ACCESS])?;
+        let mut r = to_json(current, &base, false);
+        patch::apply(&mut r, &ops, USER, &[ENTERPRISE, CONCIERGE])?;
         incoming(&r)
     })
     .await
@@ -607,7 +620,7 @@ async fn search(state: &AppState, params: ListParams) -> Result<HttpResponse, Sc
     let resources = users
         .iter()
         .map(|l| {
-            let mut r = to_json(l, &base);
+            let mut r = to_json(l, &base, wants_access(&params));
             project(&mut r, &params, USER);
             r
         })
