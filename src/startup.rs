@@ -127,7 +127,15 @@ impl Application {
         let housekeeping =
             (stop_housekeeping, actix_web::rt::spawn(crate::ops::housekeeping::run(db.clone(), housekeeping_stopped)));
         let passkeys = crate::auth::passkey::relying_party(&config.public_url);
-        let state = web::Data::new(AppState { config, db, hasher, mail_queued, metrics, passkeys, api_limits: Default::default() });
+        let state = web::Data::new(AppState {
+            config,
+            db,
+            hasher,
+            mail_queued,
+            metrics,
+            passkeys,
+            api_limits: Default::default(),
+        });
         let app_state = state.clone();
 
         let server = HttpServer::new(move || {

@@ -93,9 +93,7 @@ pub fn revoke(conn: &mut DbConnection, id: i64, by: i64, at: NaiveDateTime) -> R
 pub fn touch(conn: &mut DbConnection, id: i64, ip: Option<&str>, at: NaiveDateTime) -> Result<(), AppError> {
     let stale = at - chrono::Duration::minutes(1);
     diesel::update(
-        api_tokens::table
-            .find(id)
-            .filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale))),
+        api_tokens::table.find(id).filter(api_tokens::last_used_at.is_null().or(api_tokens::last_used_at.lt(stale))),
     )
     .set((api_tokens::last_used_at.eq(at), api_tokens::last_used_ip.eq(ip)))
     .execute(conn)?;
@@ -103,7 +101,11 @@ pub fn touch(conn: &mut DbConnection, id: i64, ip: Option<&str>, at: NaiveDateTi
 }
 
 /// Live tokens that end before `before` and whose maker was not yet warned.
-pub fn ending_unwarned(conn: &mut DbConnection, at: NaiveDateTime, before: NaiveDateTime) -> Result<Vec<ApiToken>, AppError> {
+pub fn ending_unwarned(
+    conn: &mut DbConnection,
+    at: NaiveDateTime,
+    before: NaiveDateTime,
+) -> Result<Vec<ApiToken>, AppError> {
     Ok(api_tokens::table
         .filter(api_tokens::revoked_at.is_null())
         .filter(api_tokens::expiry_warned.eq(false))

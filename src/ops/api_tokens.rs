@@ -251,8 +251,14 @@ pub fn warn_ending(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, 
                 .to_owned(),
         ];
         let subject = format!("Your API token \u{201c}{}\u{201d} ends on {when}", token.name);
-        let message =
-            crate::mail::messages::notice(&settings, "api_token_ending", &maker.email, &maker.first_name, subject, lines)?;
+        let message = crate::mail::messages::notice(
+            &settings,
+            "api_token_ending",
+            &maker.email,
+            &maker.first_name,
+            subject,
+            lines,
+        )?;
         outbox::enqueue(conn, &message)?;
         warned += 1;
     }

@@ -6,8 +6,8 @@
 
 pub mod access;
 pub mod access_ends;
-pub mod api_tokens;
 pub mod accounts;
+pub mod api_tokens;
 pub mod buildings;
 pub mod dormant;
 pub mod groups;

@@ -47,8 +47,10 @@ fn to_json(g: &Group, members: Option<&[i64]>, base: &str) -> Value {
         r["externalId"] = x.as_str().into();
     }
     if let Some(m) = members.filter(|m| !m.is_empty()) {
-        let list: Vec<Value> =
-            m.iter().map(|id| json!({ "value": id.to_string(), "$ref": format!("{base}/Users/{id}"), "type": "User" })).collect();
+        let list: Vec<Value> = m
+            .iter()
+            .map(|id| json!({ "value": id.to_string(), "$ref": format!("{base}/Users/{id}"), "type": "User" }))
+            .collect();
         r["members"] = list.into();
     }
     r
@@ -62,7 +64,8 @@ struct Incoming {
 }
 
 fn incoming(r: &Value) -> Result<Incoming, ScimError> {
-    let get = |name: &str| r.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v));
+    let get =
+        |name: &str| r.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v));
     let name = match get("displayName") {
         Some(Value::String(s)) if !s.trim().is_empty() => s.trim().to_owned(),
         _ => return Err(ScimError::invalid_value("\"displayName\" is required.")),
@@ -73,7 +76,9 @@ fn incoming(r: &Value) -> Result<Incoming, ScimError> {
     let external_id = match get("externalId") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) if s.trim().is_empty() => None,
-        Some(Value::String(s)) if s.chars().count() <= 256 && !s.chars().any(char::is_control) => Some(s.trim().to_owned()),
+        Some(Value::String(s)) if s.chars().count() <= 256 && !s.chars().any(char::is_control) => {
+            Some(s.trim().to_owned())
+        }
         Some(_) => return Err(ScimError::invalid_value("\"externalId\" is at most 256 characters of plain text.")),
     };
     let bad = || ScimError::invalid_value("\"members\" is a list of {\"value\": user id}.");
@@ -82,7 +87,8 @@ fn incoming(r: &Value) -> Result<Incoming, ScimError> {
         Some(Value::Array(items)) => {
             let mut ids = Vec::new();
             for i in items {
-                let v = i.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("value"))).map(|(_, v)| v);
+                let v =
+                    i.as_object().and_then(|o| o.iter().find(|(k, _)| k.eq_ignore_ascii_case("value"))).map(|(_, v)| v);
                 let id = match v {
                     Some(Value::String(s)) => s.trim().parse::<i64>().map_err(|_| bad())?,
                     Some(Value::Number(n)) => n.as_i64().ok_or_else(bad)?,
@@ -104,7 +110,12 @@ fn customer(conn: &mut DbConnection) -> Result<i64, AppError> {
 }
 
 /// Moves each user into the group, and each member no longer listed to Customer.
-fn set_members(conn: &mut DbConnection, actor: &Actor, id: i64, wanted: &[i64]) -> Result<Result<(), ScimError>, AppError> {
+fn set_members(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    wanted: &[i64],
+) -> Result<Result<(), ScimError>, AppError> {
     let current = members(conn, id)?;
     let leaving: Vec<i64> = current.iter().copied().filter(|m| !wanted.contains(m)).collect();
     if !leaving.is_empty() {
@@ -140,9 +151,14 @@ fn save_external_id(conn: &mut DbConnection, id: i64, external_id: &Option<Strin
 /// What the token must hold for a change: `groups.manage` for the group itself, `users.manage`
 /// for its members.
 fn may(bearer: &Bearer, renames: bool, moves: bool) -> Result<(), ScimError> {
-    let lacks = (renames && !bearer.allows(Permission::GroupsManage)) || (moves && !bearer.allows(Permission::UsersManage));
+    let lacks =
+        (renames && !bearer.allows(Permission::GroupsManage)) || (moves && !bearer.allows(Permission::UsersManage));
     if lacks {
-        return Err(ScimError::new(StatusCode::FORBIDDEN, Some("insufficientScope"), "This token's scopes do not allow this change."));
+        return Err(ScimError::new(
+            StatusCode::FORBIDDEN,
+            Some("insufficientScope"),
+            "This token's scopes do not allow this change.",
+        ));
     }
     Ok(())
 }
@@ -151,7 +167,12 @@ fn id_of(path: &str) -> Result<i64, ScimError> {
     path.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(ScimError::not_found)
 }
 
-async fn respond(state: &AppState, id: i64, status: StatusCode, params: Option<ListParams>) -> Result<HttpResponse, ScimError> {
+async fn respond(
+    state: &AppState,
+    id: i64,
+    status: StatusCode,
+    params: Option<ListParams>,
+) -> Result<HttpResponse, ScimError> {
     let found = state
         .db
         .run(move |conn| match groups_db::find(conn, id)? {
@@ -221,19 +242,28 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     Ok(list_response(total, start, resources))
 }
 
-pub async fn get_one(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     bearer(&state, &req, Some(Permission::UsersView)).await?;
     let params = web::Query::<ListParams>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
     respond(&state, id_of(&path)?, StatusCode::OK, Some(params)).await
 }
 
-pub async fn create_one(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+pub async fn create_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
     let bearer = bearer(&state, &req, Some(Permission::GroupsManage)).await?;
     let inc = incoming(&body_json(&body)?)?;
     may(&bearer, true, !inc.members.is_empty())?;
     let actor = bearer.actor;
     let id = ops::apply(&state.db, move |conn| {
-        let input = GroupInput { name: inc.name.clone(), description: String::new(), permissions: PermissionSet::default() };
+        let input =
+            GroupInput { name: inc.name.clone(), description: String::new(), permissions: PermissionSet::default() };
         let Ok(id) = ops::groups::create(conn, &actor, &input)? else {
             return Ok(Err(ScimError::uniqueness("A group with this name exists already.")));
         };
@@ -315,10 +345,14 @@ pub async fn patch_one(
     .await
 }
 
-pub async fn delete_one(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn delete_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     let bearer = bearer(&state, &req, Some(Permission::GroupsManage)).await?;
     let id = id_of(&path)?;
-    let has_members = state.db.run(move |conn| members(conn, id)).await?.is_empty().then_some(false).unwrap_or(true);
+    let has_members = !state.db.run(move |conn| members(conn, id)).await?.is_empty();
     may(&bearer, true, has_members)?;
     let actor = bearer.actor;
     ops::apply(&state.db, move |conn| {

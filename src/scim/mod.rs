@@ -258,7 +258,9 @@ impl ListParams {
     pub fn window(&self) -> Result<(i64, i64), ScimError> {
         let number = |s: &Option<String>, default: i64| match s {
             None => Ok(default),
-            Some(s) => s.trim().parse::<i64>().map_err(|_| ScimError::invalid_value("startIndex and count are integers.")),
+            Some(s) => {
+                s.trim().parse::<i64>().map_err(|_| ScimError::invalid_value("startIndex and count are integers."))
+            }
         };
         let start = number(&self.start_index, 1)?.max(1);
         let count = number(&self.count, 100)?.clamp(0, MAX_COUNT);
@@ -280,8 +282,13 @@ pub fn project(resource: &mut Value, params: &ListParams, core: &str) {
             .split(',')
             .map(|a| {
                 let a = a.trim();
-                let a = if a.len() > core.len() && a[..core.len()].eq_ignore_ascii_case(core) { &a[core.len() + 1..] } else { a };
-                a.split('.').next().unwrap_or("").to_ascii_lowercase()
+                let a = if a.len() > core.len() && a[..core.len()].eq_ignore_ascii_case(core) {
+                    &a[core.len() + 1..]
+                } else {
+                    a
+                };
+                let a = a.to_ascii_lowercase();
+                if a.starts_with("urn:") { a } else { a.split('.').next().unwrap_or("").to_owned() }
             })
             .filter(|a| !a.is_empty())
             .collect()

@@ -82,7 +82,8 @@ fn parse_path(path: &str, core: &str, extensions: &[&str]) -> Result<Path, ScimE
     }
     let (head, filter, tail) = match rest.find('[') {
         Some(open) => {
-            let close = rest.rfind(']').ok_or_else(|| ScimError::invalid_path("A bracket in the path is not closed."))?;
+            let close =
+                rest.rfind(']').ok_or_else(|| ScimError::invalid_path("A bracket in the path is not closed."))?;
             if close < open {
                 return Err(ScimError::invalid_path("The path's brackets are out of order."));
             }
@@ -100,12 +101,7 @@ fn parse_path(path: &str, core: &str, extensions: &[&str]) -> Result<Path, ScimE
     if !head.chars().all(|c| c.is_ascii_alphanumeric() || c == '$' || c == '_' || c == '-') {
         return Err(ScimError::invalid_path(&format!("\"{path}\" is not an attribute path.")));
     }
-    Ok(Path {
-        schema,
-        attribute: head.to_owned(),
-        filter,
-        sub: (!tail.is_empty()).then(|| tail.to_owned()),
-    })
+    Ok(Path { schema, attribute: head.to_owned(), filter, sub: (!tail.is_empty()).then(|| tail.to_owned()) })
 }
 
 /// The key of `name` in `object`, matched without regard to case.

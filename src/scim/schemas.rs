@@ -117,10 +117,15 @@ fn group_schema() -> Value {
 
 /// Every schema; the groups offered are those `actor` may give (Customer, the default, goes
 /// without saying).
-fn all_schemas(conn: &mut crate::db::DbConnection, actor: &crate::ops::Actor) -> Result<Vec<Value>, crate::error::AppError> {
+fn all_schemas(
+    conn: &mut crate::db::DbConnection,
+    actor: &crate::ops::Actor,
+) -> Result<Vec<Value>, crate::error::AppError> {
     let groups: Vec<String> = crate::db::groups::list_with_permissions(conn)?
         .into_iter()
-        .filter(|(g, p)| g.builtin_key.as_deref() != Some("customer") && crate::domain::rules::may_assign(&actor.person(), p).is_ok())
+        .filter(|(g, p)| {
+            g.builtin_key.as_deref() != Some("customer") && crate::domain::rules::may_assign(&actor.person(), p).is_ok()
+        })
         .map(|(g, _)| g.name)
         .collect();
     let buildings = crate::db::buildings::building_ids(conn)?;
@@ -199,7 +204,11 @@ pub async fn schemas_list(state: web::Data<AppState>, req: HttpRequest) -> Resul
     Ok(list_response(schemas.len() as i64, 1, schemas))
 }
 
-pub async fn schema(state: web::Data<AppState>, req: HttpRequest, id: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn schema(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     let actor = bearer(&state, &req, None).await?.actor;
     let schemas = state.db.run(move |conn| all_schemas(conn, &actor)).await?;
     let found = schemas.into_iter().find(|s| s["id"] == id.as_str());

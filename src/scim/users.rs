@@ -112,9 +112,8 @@ pub fn to_json(l: &Loaded, base: &str, with_access: bool) -> Value {
     if !u.company.is_empty() {
         r[ENTERPRISE] = json!({ "organization": u.company });
     }
-    let ids = |kind: &str| -> Vec<String> {
-        l.grants.iter().filter(|g| g.kind == kind).map(|g| g.id.to_string()).collect()
-    };
+    let ids =
+        |kind: &str| -> Vec<String> { l.grants.iter().filter(|g| g.kind == kind).map(|g| g.id.to_string()).collect() };
     let mut concierge = Map::new();
     if !l.default_group {
         concierge.insert("group".into(), l.group.as_str().into());
@@ -182,7 +181,8 @@ fn chosen(object: &Value, name: &str) -> Result<String, ScimError> {
         return Err(ScimError::invalid_value(&format!("\"{name}\" is a list.")));
     };
     let primary = items.iter().find(|i| get(i, "primary").is_some_and(|p| boolean(p, "primary").unwrap_or(false)));
-    let work = items.iter().find(|i| get(i, "type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("work")));
+    let work =
+        items.iter().find(|i| get(i, "type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("work")));
     match primary.or(work).or(items.first()) {
         None => Ok(String::new()),
         Some(item) => text(item, "value"),
@@ -205,7 +205,8 @@ fn ids(value: Option<&Value>, name: &str) -> Result<BTreeSet<i64>, ScimError> {
             .map(|i| match i {
                 Value::String(s) => s.trim().parse::<i64>().map_err(|_| bad()),
                 Value::Number(n) => n.as_i64().ok_or_else(bad),
-                Value::Object(_) => get(i, "value").and_then(|v| v.as_str().map(str::to_owned).or(v.as_i64().map(|n| n.to_string())))
+                Value::Object(_) => get(i, "value")
+                    .and_then(|v| v.as_str().map(str::to_owned).or(v.as_i64().map(|n| n.to_string())))
                     .and_then(|s| s.trim().parse::<i64>().ok())
                     .ok_or_else(bad),
                 _ => Err(bad()),
@@ -262,7 +263,10 @@ pub fn incoming(r: &Value) -> Result<Incoming, ScimError> {
         Some(c) => {
             // Present without a group: the default group.
             let group = Some(text(c, "group")?);
-            let access = Access { buildings: ids(get(c, "buildings"), "buildings")?, accounts: ids(get(c, "accounts"), "accounts")? };
+            let access = Access {
+                buildings: ids(get(c, "buildings"), "buildings")?,
+                accounts: ids(get(c, "accounts"), "accounts")?,
+            };
             (group, text(c, "jobFunction")?, Some(access))
         }
         None => (None, String::new(), None),
@@ -290,15 +294,15 @@ pub fn incoming(r: &Value) -> Result<Incoming, ScimError> {
 fn refused(errors: &FieldErrors) -> ScimError {
     fn attribute(field: &'static str) -> &'static str {
         match field {
-        "first_name" => "name.givenName",
-        "last_name" => "name.familyName",
-        "email" => "emails",
-        "phone" => "phoneNumbers",
-        "job_function" => "jobFunction",
-        "company" => "organization",
-        "group_id" => "group",
-        "buildings" => "buildings",
-        other => other,
+            "first_name" => "name.givenName",
+            "last_name" => "name.familyName",
+            "email" => "emails",
+            "phone" => "phoneNumbers",
+            "job_function" => "jobFunction",
+            "company" => "organization",
+            "group_id" => "group",
+            "buildings" => "buildings",
+            other => other,
         }
     }
     let detail: Vec<String> = errors.iter().map(|(f, m)| format!("{}: {m}", attribute(f))).collect();
@@ -307,14 +311,20 @@ fn refused(errors: &FieldErrors) -> ScimError {
 
 /// The group's id, by name: none named is `kept` (or Customer for a new user), an empty name
 /// is Customer.
-fn group_id(conn: &mut DbConnection, name: Option<&str>, kept: Option<i64>) -> Result<Result<i64, ScimError>, AppError> {
+fn group_id(
+    conn: &mut DbConnection,
+    name: Option<&str>,
+    kept: Option<i64>,
+) -> Result<Result<i64, ScimError>, AppError> {
     let name = match (name.map(str::trim), kept) {
         (None, Some(id)) => return Ok(Ok(id)),
         (None | Some(""), _) => return Ok(Ok(crate::db::groups::find_builtin(conn, "customer")?.id)),
         (Some(name), _) => name,
     };
     let found = crate::db::groups::list(conn)?.into_iter().find(|g| g.name.eq_ignore_ascii_case(name.trim()));
-    Ok(found.map(|g| g.id).ok_or_else(|| ScimError::invalid_value(&format!("group: there is no group named \"{name}\"."))))
+    Ok(found
+        .map(|g| g.id)
+        .ok_or_else(|| ScimError::invalid_value(&format!("group: there is no group named \"{name}\"."))))
 }
 
 /// Another user who has this userName (theirs, or their email when they have none).
@@ -377,7 +387,12 @@ fn check_access(conn: &mut DbConnection, access: &Access) -> Result<Result<(), S
 }
 
 /// Adds a user as the representation says: invited by mail, then disabled when not active.
-fn create(conn: &mut DbConnection, actor: &Actor, inc: Incoming, url: &str) -> Result<Result<i64, ScimError>, AppError> {
+fn create(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    inc: Incoming,
+    url: &str,
+) -> Result<Result<i64, ScimError>, AppError> {
     let mut form = inc.form.clone();
     form.group_id = match group_id(conn, inc.group.as_deref(), None)? {
         Ok(id) => id.to_string(),
@@ -468,7 +483,11 @@ fn id_of(path: &str) -> Result<i64, ScimError> {
     path.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(ScimError::not_found)
 }
 
-pub async fn get_one(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     bearer(&state, &req, Some(Permission::UsersView)).await?;
     let id = id_of(&path)?;
     let mut res = respond(&state, id, StatusCode::OK).await?;
@@ -482,7 +501,11 @@ pub async fn get_one(state: web::Data<AppState>, req: HttpRequest, path: web::Pa
     Ok(res)
 }
 
-pub async fn create_one(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+pub async fn create_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
     let bearer = bearer(&state, &req, Some(Permission::UsersManage)).await?;
     let inc = incoming(&body_json(&body)?)?;
     let url = state.config.public_url.clone();
@@ -550,7 +573,11 @@ pub async fn patch_one(
     .await
 }
 
-pub async fn delete_one(state: web::Data<AppState>, req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ScimError> {
+pub async fn delete_one(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
     let bearer = bearer(&state, &req, Some(Permission::UsersManage)).await?;
     let id = id_of(&path)?;
     let actor = bearer.actor;
@@ -575,7 +602,11 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     search(&state, params).await
 }
 
-pub async fn search_post(state: web::Data<AppState>, req: HttpRequest, body: web::Bytes) -> Result<HttpResponse, ScimError> {
+pub async fn search_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ScimError> {
     bearer(&state, &req, Some(Permission::UsersView)).await?;
     let params = ListParams::from_search(&body_json(&body)?);
     search(&state, params).await
@@ -606,7 +637,8 @@ async fn search(state: &AppState, params: ListParams) -> Result<HttpResponse, Sc
             }
             page.push(&format!(" ORDER BY {order} {dir}, id {dir} LIMIT ")).bind(Bind::Int(count));
             page.push(" OFFSET ").bind(Bind::Int(start - 1));
-            let ids: Vec<i64> = if count == 0 { Vec::new() } else { page.load::<Number>(conn)?.into_iter().map(|n| n.n).collect() };
+            let ids: Vec<i64> =
+                if count == 0 { Vec::new() } else { page.load::<Number>(conn)?.into_iter().map(|n| n.n).collect() };
             let mut users = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(l) = load(conn, id)? {
@@ -757,7 +789,10 @@ fn column(path: &str) -> Result<Column, ScimError> {
 
 fn compare(sql: &mut Sql, path: &str, op: Op, value: &Value) -> Result<(), ScimError> {
     let string = || {
-        value.as_str().map(str::to_lowercase).ok_or_else(|| ScimError::invalid_filter(&format!("\"{path}\" is compared with a string.")))
+        value
+            .as_str()
+            .map(str::to_lowercase)
+            .ok_or_else(|| ScimError::invalid_filter(&format!("\"{path}\" is compared with a string.")))
     };
     match column(path)? {
         Column::Text(c) => text_compare(sql, &format!("lower({c})"), Some(c), op, string()?),
@@ -788,15 +823,13 @@ fn compare(sql: &mut Sql, path: &str, op: Op, value: &Value) -> Result<(), ScimE
         }
         Column::Constant(k) => {
             let v = string()?;
-            let holds = filter::matches(
-                &Filter::Compare("v".into(), op, Value::String(v)),
-                &json!({ "v": k }),
-            );
+            let holds = filter::matches(&Filter::Compare("v".into(), op, Value::String(v)), &json!({ "v": k }));
             sql.push(if holds { "1 = 1" } else { "1 = 0" });
             Ok(())
         }
         Column::Active => {
-            let wanted = boolean(value, "active").map_err(|_| ScimError::invalid_filter("active is compared with true or false."))?;
+            let wanted = boolean(value, "active")
+                .map_err(|_| ScimError::invalid_filter("active is compared with true or false."))?;
             let positive = match op {
                 Op::Eq => wanted,
                 Op::Ne => !wanted,
@@ -820,7 +853,9 @@ fn compare(sql: &mut Sql, path: &str, op: Op, value: &Value) -> Result<(), ScimE
             let at = value
                 .as_str()
                 .and_then(|s| chrono::DateTime::parse_from_rfc3339(s.trim()).ok())
-                .ok_or_else(|| ScimError::invalid_filter(&format!("\"{path}\" is compared with a date like 2026-12-01T00:00:00Z.")))?
+                .ok_or_else(|| {
+                    ScimError::invalid_filter(&format!("\"{path}\" is compared with a date like 2026-12-01T00:00:00Z."))
+                })?
                 .naive_utc();
             let sign = match op {
                 Op::Eq => "=",

@@ -92,7 +92,13 @@ async fn page(
     } else {
         form.expires_on.clone()
     };
-    let checked = |k: &str| if form.scopes.is_empty() { k == "scim" || k == "users.view" || k == "users.manage" } else { form.scopes.iter().any(|s| s == k) };
+    let checked = |k: &str| {
+        if form.scopes.is_empty() {
+            k == "scim" || k == "users.view" || k == "users.manage"
+        } else {
+            form.scopes.iter().any(|s| s == k)
+        }
+    };
     let scopes = offered.into_iter().map(|key| Scope { key, checked: checked(key) }).collect();
     let form = TokenForm { expires_on, ..form };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
@@ -147,9 +153,9 @@ pub async fn revoke(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let (id, acting, now) = (path.into_inner(), user.acting(), state.config.clock.now());
-    let outcome = ops::apply(&state.db, move |conn| ops::api_tokens::revoke(conn, &acting, id, now))
-        .await
-        .map(|t| format!("The token \u{201c}{}\u{201d} was revoked: software using it is refused from now on.", t.name));
+    let outcome = ops::apply(&state.db, move |conn| ops::api_tokens::revoke(conn, &acting, id, now)).await.map(|t| {
+        format!("The token \u{201c}{}\u{201d} was revoked: software using it is refused from now on.", t.name)
+    });
     flash_outcome(&user.session, outcome)?;
     Ok(see_other("/api-tokens"))
 }

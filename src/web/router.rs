@@ -4,8 +4,8 @@
 use actix_web::web;
 
 use super::{
-    accounts, api_tokens, assets, audit, buildings, groups, health, invites, organization, passkeys, profile, public, sessions,
-    two_step, users,
+    accounts, api_tokens, assets, audit, buildings, groups, health, invites, organization, passkeys, profile, public,
+    sessions, two_step, users,
 };
 
 macro_rules! routes {

@@ -98,6 +98,7 @@ pub fn test_config(database_url: &str) -> Config {
         metrics_allow: concierge::auth::client::Networks::parse("127.0.0.1,::1").unwrap(),
         metrics_token: None,
         clock: Default::default(),
+        api_requests_per_minute: 6000,
     }
 }
 
@@ -605,6 +606,12 @@ impl Browser {
     pub fn at(&self, base: &str) -> Browser {
         let csrf = std::sync::Mutex::new(self.csrf.lock().unwrap().clone());
         Browser { base: base.to_owned(), client: self.client.clone(), csrf }
+    }
+
+    /// The status of a request in any method, with this browser's cookies and no body.
+    pub async fn request_status(&self, method: &str, path: &str) -> u16 {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        self.client.request(method, format!("{}{path}", self.base)).send().await.expect("request").status().as_u16()
     }
 
     async fn read(&self, response: reqwest::Response) -> Page {

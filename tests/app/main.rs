@@ -20,6 +20,7 @@ mod operations;
 mod ownership;
 mod passkeys;
 mod rules;
+mod scim;
 mod sessions;
 mod settings_tabs;
 mod sign_in;
