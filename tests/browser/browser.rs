@@ -103,8 +103,18 @@ impl Walk {
         }
     }
 
+    /// The page's text. A page that is still being replaced (a redirect after a form) is read
+    /// again: its old body is gone ("stale") between finding and reading it.
     pub async fn text(&self) -> String {
-        self.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap()
+        for _ in 0..50 {
+            if let Ok(body) = self.client.find(Locator::Css("body")).await
+                && let Ok(text) = body.text().await
+            {
+                return text;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the page's text could not be read in 5 s");
     }
 
     /// Types into the field labelled by id `f-NAME` (what the form partial renders).
