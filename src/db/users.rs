@@ -150,6 +150,20 @@ pub fn find_with_group(conn: &mut DbConnection, id: i64) -> Result<Option<(User,
     Ok(Some((user, group_name, permissions)))
 }
 
+/// Whether another user than `except` has this userName (theirs, or their email when they have
+/// none), whatever the case.
+pub fn user_name_taken(conn: &mut DbConnection, user_name: &str, except: Option<i64>) -> Result<bool, AppError> {
+    use super::sql::{Bind, Number, Sql};
+    let mut sql = Sql::new(conn);
+    let lower = user_name.to_lowercase();
+    sql.push("SELECT COUNT(*) AS n FROM users WHERE (lower(user_name) = ").bind(Bind::Text(lower.clone()));
+    sql.push(" OR (user_name IS NULL AND email = ").bind(Bind::Text(lower)).push("))");
+    if let Some(id) = except {
+        sql.push(" AND id <> ").bind(Bind::Int(id));
+    }
+    Ok(sql.load::<Number>(conn)?.first().is_some_and(|n| n.n > 0))
+}
+
 pub fn owner_exists(conn: &mut DbConnection) -> Result<bool, AppError> {
     Ok(diesel::select(diesel::dsl::exists(users::table.filter(users::is_owner.eq(true)))).get_result(conn)?)
 }

@@ -26,13 +26,11 @@ pub const LONGEST_DAYS: i64 = 366;
 pub const WARN_DAYS: i64 = 7;
 
 /// What the form sent, kept as typed.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(default)]
+#[derive(Debug, Clone, Default)]
 pub struct TokenForm {
     pub name: String,
     pub expires_on: String,
-    /// Repeated `scope` fields.
-    #[serde(skip)]
+    /// The repeated `scope` fields.
     pub scopes: Vec<String>,
 }
 

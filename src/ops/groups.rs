@@ -128,6 +128,15 @@ pub fn update(
     Ok(Ok(()))
 }
 
+/// Gives a group another name, its description and permissions kept.
+pub fn rename(conn: &mut DbConnection, actor: &Actor, id: i64, name: &str) -> Result<Result<(), NameTaken>, AppError> {
+    let (group, permissions) = groups::with_permissions(conn, id)?.ok_or(AppError::NotFound)?;
+    if group.name == name {
+        return Ok(Ok(()));
+    }
+    update(conn, actor, id, &GroupInput { name: name.to_owned(), description: group.description, permissions })
+}
+
 /// Deletes an empty custom group; returns its name.
 pub fn delete(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String, AppError> {
     let (group, before) = groups::with_permissions(conn, id)?.ok_or(AppError::NotFound)?;
@@ -150,6 +159,67 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String,
         serde_json::json!({ "name": group.name, "permissions": keys(&before) }),
     )?;
     Ok(group.name)
+}
+
+/// The group's members who are not deleted, by id.
+pub fn member_ids(conn: &mut DbConnection, id: i64) -> Result<Vec<i64>, AppError> {
+    Ok(users::table
+        .filter(users::group_id.eq(id))
+        .filter(users::status.ne("deleted"))
+        .select(users::id)
+        .order(users::id)
+        .load(conn)?)
+}
+
+/// Makes exactly `wanted` the group's members, as a provisioning client (SCIM) lists them: a
+/// user is in one group, so each newcomer moves in and each member no longer listed moves to
+/// Customer, the default group. Every move is a change of group under its own rule.
+pub fn set_members(conn: &mut DbConnection, actor: &Actor, id: i64, wanted: &[i64]) -> Result<(), AppError> {
+    let current = member_ids(conn, id)?;
+    let leaving: Vec<i64> = current.iter().copied().filter(|m| !wanted.contains(m)).collect();
+    if !leaving.is_empty() {
+        let fallback = groups::find_builtin(conn, "customer")?.id;
+        if fallback == id {
+            return Err(AppError::BadRequest(
+                "A user is always in one group: add them to another group instead.".into(),
+            ));
+        }
+        for m in leaving {
+            super::users::change_group(conn, actor, m, fallback)?;
+        }
+    }
+    for &m in wanted.iter().filter(|m| !current.contains(m)) {
+        let known = users_db::find(conn, m)?.is_some_and(|u| u.status() != crate::domain::UserStatus::Deleted);
+        if !known {
+            return Err(AppError::BadRequest(format!("members: there is no user {m}.")));
+        }
+        super::users::change_group(conn, actor, m, id)?;
+    }
+    Ok(())
+}
+
+/// Keeps a provisioning client's id for the group, under the rule for editing it.
+pub fn set_external_id(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    external_id: Option<&str>,
+) -> Result<(), AppError> {
+    let (group, permissions) = groups::with_permissions(conn, id)?.ok_or(AppError::NotFound)?;
+    if group.external_id.as_deref() == external_id {
+        return Ok(());
+    }
+    may_change(conn, actor, Some(&group), Some(&permissions), &permissions)?;
+    diesel::update(groups_table::table.find(id))
+        .set((groups_table::external_id.eq(external_id), groups_table::updated_at.eq(now())))
+        .execute(conn)?;
+    audit::record(
+        conn,
+        &actor.audit,
+        "group.updated",
+        Event::new("group", id, &group.name),
+        serde_json::json!({ "before": { "External id": group.external_id }, "after": { "External id": external_id } }),
+    )
 }
 
 /// Members of a group who must and do not yet use two-step sign-in: active, without a secret.

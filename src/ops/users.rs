@@ -294,6 +294,38 @@ pub fn update_provisioned(
     Ok(Ok(()))
 }
 
+/// Keeps what a provisioning client (SCIM) calls the user: its id for them (externalId) and the
+/// name they sign in with there (userName; none when it is the email). Under the rule for
+/// editing the user's info.
+pub fn set_provisioned_names(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    user_name: &str,
+    external_id: Option<&str>,
+) -> Result<(), AppError> {
+    let target = Target::load(conn, id)?;
+    let user = &target.user;
+    let user_name = (!user_name.eq_ignore_ascii_case(&user.email)).then_some(user_name);
+    if user.user_name.as_deref() == user_name && user.external_id.as_deref() == external_id {
+        return Ok(());
+    }
+    actor.may(Action::EditInfo, &target)?;
+    diesel::update(users::table.find(id))
+        .set((
+            users::user_name.eq(user_name),
+            users::external_id.eq(external_id),
+            users::updated_at.eq(now()),
+            users::version.eq(users::version + 1),
+        ))
+        .execute(conn)?;
+    let details = serde_json::json!({
+        "before": { "User name": user.user_name, "External id": user.external_id },
+        "after": { "User name": user_name, "External id": external_id },
+    });
+    audit::record(conn, &actor.audit, "user.updated", Event::user(id, &user.email), details)
+}
+
 fn refusal_message(e: &AppError) -> &'static str {
     match e {
         AppError::Refused(r) => r.message(),

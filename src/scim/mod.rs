@@ -8,7 +8,7 @@ pub mod patch;
 pub mod schemas;
 pub mod users;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -20,13 +20,13 @@ use serde_json::{Value, json};
 use crate::auth::secret;
 use crate::db::audit::AuditContext;
 use crate::domain::Permission;
+use crate::domain::person_name::short_text;
 use crate::error::AppError;
 use crate::ops::api_tokens::{self, Bearer, Refusal};
 use crate::state::AppState;
 
 pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-pub const SEARCH: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 const CONTENT_TYPE: &str = "application/scim+json";
 /// The largest request body: a group of a few thousand members fits.
 pub const BODY_LIMIT: usize = 1024 * 1024;
@@ -221,6 +221,45 @@ pub fn body_json(body: &web::Bytes) -> Result<Value, ScimError> {
     Ok(value)
 }
 
+/// An attribute of an object, its name matched without regard to case.
+pub fn get<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
+    object.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v).filter(|v| !v.is_null())
+}
+
+pub fn text(object: &Value, name: &str) -> Result<String, ScimError> {
+    match get(object, name) {
+        None => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(ScimError::invalid_value(&format!("\"{name}\" is a string."))),
+    }
+}
+
+/// Plain text on one line, at most `max` characters (`short_text`), its message named.
+pub fn plain(value: &str, name: &str, max: usize) -> Result<String, ScimError> {
+    short_text(value, max, false).map_err(|m| ScimError::invalid_value(&format!("{name}: {m}")))
+}
+
+/// Ids, as strings, numbers or `{"value": id}`; none when absent.
+pub fn ids(value: Option<&Value>, name: &str) -> Result<BTreeSet<i64>, ScimError> {
+    let bad = || ScimError::invalid_value(&format!("\"{name}\" is a list of ids."));
+    match value {
+        None => Ok(BTreeSet::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.trim().parse::<i64>().map_err(|_| bad()),
+                Value::Number(n) => n.as_i64().ok_or_else(bad),
+                Value::Object(_) => get(i, "value")
+                    .and_then(|v| v.as_str().map(str::to_owned).or(v.as_i64().map(|n| n.to_string())))
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                    .ok_or_else(bad),
+                _ => Err(bad()),
+            })
+            .collect(),
+        Some(_) => Err(bad()),
+    }
+}
+
 /// The paging, sorting and attribute choices of a list (from the query, or a `.search` body).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -235,6 +274,21 @@ pub struct ListParams {
 }
 
 impl ListParams {
+    /// From the query string.
+    pub fn of(req: &HttpRequest) -> Result<ListParams, ScimError> {
+        web::Query::<ListParams>::from_query(req.query_string())
+            .map(web::Query::into_inner)
+            .map_err(|_| ScimError::invalid_value("The query string is not understood."))
+    }
+
+    /// The filter, parsed; none when absent or blank.
+    pub fn filter(&self) -> Result<Option<filter::Filter>, ScimError> {
+        match self.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+            Some(f) => filter::parse(f).map(Some).map_err(|e| ScimError::invalid_filter(&e)),
+            None => Ok(None),
+        }
+    }
+
     /// From a `.search` body, whose lists of attributes are arrays.
     pub fn from_search(body: &Value) -> ListParams {
         let text = |k: &str| match body.get(k) {
@@ -320,10 +374,24 @@ pub fn list_response(total: i64, start: i64, resources: Vec<Value>) -> HttpRespo
     answer(StatusCode::OK, &body)
 }
 
-/// The version in an `If-Match` header (`W/"7"`, `"7"` or `*`), when one was sent.
+/// The version in an `If-Match` header (`W/"7"`, `"7"`; none for `*` or no header).
 pub fn if_match(req: &HttpRequest) -> Option<String> {
     let v = req.headers().get(header::IF_MATCH)?.to_str().ok()?.trim();
-    Some(v.trim_start_matches("W/").trim_matches('"').to_owned())
+    Some(v.trim_start_matches("W/").trim_matches('"').to_owned()).filter(|v| v != "*")
+}
+
+/// A resource id from the path: a positive number, else there is no such resource.
+pub fn id_of(path: &str) -> Result<i64, ScimError> {
+    path.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(ScimError::not_found)
+}
+
+/// A 201 for a resource just made, with its `Location`.
+pub fn created(body: &Value, location: &str) -> HttpResponse {
+    let mut res = answer(StatusCode::CREATED, body);
+    if let Ok(value) = header::HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, value);
+    }
+    res
 }
 
 /// Any request under `/scim/v2` that no route takes: a known endpoint asked with another method

@@ -21,8 +21,6 @@ pub enum Op {
     Remove,
 }
 
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-
 /// Reads a PatchOp body.
 pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
     let ops = body

@@ -1,8 +1,6 @@
 //! `/scim/v2/Users`: the portal's users as SCIM resources. Every write goes through the same
 //! operations as the screens (`ops::users`, `ops::access`), in one transaction per request.
 
-use std::collections::BTreeSet;
-
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::NaiveDate;
@@ -11,11 +9,14 @@ use serde_json::{Map, Value, json};
 
 use super::filter::{self, Filter, Op};
 use super::schemas::{CONCIERGE, ENTERPRISE, USER};
-use super::{ListParams, ScimError, answer, base, bearer, body_json, if_match, list_response, patch, project};
-use crate::db::schema::{account_access, accounts, building_access, buildings, users};
+use super::{
+    ListParams, ScimError, answer, base, bearer, body_json, created, get, id_of, ids, if_match, list_response, patch,
+    plain, project, text,
+};
+use crate::db::schema::{account_access, accounts, building_access, buildings, groups, users};
 use crate::db::sql::{Bind, Number, Sql, like_escaped};
 use crate::db::user_access::Access;
-use crate::db::{DbConnection, audit, now, users as users_db};
+use crate::db::{DbConnection, users as users_db};
 use crate::domain::user_form::UserInfoForm;
 use crate::domain::{FieldErrors, Permission, UserStatus};
 use crate::error::AppError;
@@ -39,30 +40,54 @@ pub struct Grant {
     pub ends_on: Option<NaiveDate>,
 }
 
-/// The user, unless there is none or they are deleted (SCIM shows deleted users as gone).
-pub fn load(conn: &mut DbConnection, id: i64) -> Result<Option<Loaded>, AppError> {
-    let Some((user, group, _)) = users_db::find_with_group(conn, id)? else { return Ok(None) };
-    if user.status() == UserStatus::Deleted {
-        return Ok(None);
-    }
-    let mut grants: Vec<Grant> = building_access::table
+/// The users with these ids, in that order, leaving out those there are none of and the deleted
+/// (SCIM shows deleted users as gone): three statements, however many users.
+pub fn load_many(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<Loaded>, AppError> {
+    let rows: Vec<(users_db::User, String, Option<String>)> = users::table
+        .inner_join(groups::table)
+        .filter(users::id.eq_any(ids))
+        .filter(users::status.ne(UserStatus::Deleted.as_str()))
+        .select((users::all_columns, groups::name, groups::builtin_key))
+        .load(conn)?;
+    let buildings: Vec<(i64, i64, String, Option<NaiveDate>)> = building_access::table
         .inner_join(buildings::table)
-        .filter(building_access::user_id.eq(id))
-        .select((building_access::building_id, buildings::name, building_access::ends_on))
+        .filter(building_access::user_id.eq_any(ids))
+        .select((building_access::user_id, building_access::building_id, buildings::name, building_access::ends_on))
         .order(building_access::building_id)
-        .load::<(i64, String, Option<NaiveDate>)>(conn)?
-        .into_iter()
-        .map(|(id, name, ends_on)| Grant { kind: "building", id, name, ends_on })
-        .collect();
-    let whole: Vec<(i64, String, Option<NaiveDate>)> = account_access::table
+        .load(conn)?;
+    let accounts: Vec<(i64, i64, String, Option<NaiveDate>)> = account_access::table
         .inner_join(accounts::table)
-        .filter(account_access::user_id.eq(id))
-        .select((account_access::account_id, accounts::name, account_access::ends_on))
+        .filter(account_access::user_id.eq_any(ids))
+        .select((account_access::user_id, account_access::account_id, accounts::name, account_access::ends_on))
         .order(account_access::account_id)
         .load(conn)?;
-    grants.extend(whole.into_iter().map(|(id, name, ends_on)| Grant { kind: "account", id, name, ends_on }));
-    let default_group = crate::db::groups::find_builtin(conn, "customer")?.id == user.group_id;
-    Ok(Some(Loaded { user, group, default_group, grants }))
+    let grants = |user: i64| -> Vec<Grant> {
+        let of = |kind: &'static str, rows: &[(i64, i64, String, Option<NaiveDate>)]| -> Vec<Grant> {
+            rows.iter()
+                .filter(|r| r.0 == user)
+                .map(|(_, id, name, ends_on)| Grant { kind, id: *id, name: name.clone(), ends_on: *ends_on })
+                .collect()
+        };
+        let mut all = of("building", &buildings);
+        all.extend(of("account", &accounts));
+        all
+    };
+    let mut loaded: Vec<Loaded> = rows
+        .into_iter()
+        .map(|(user, group, key)| Loaded {
+            grants: grants(user.id),
+            user,
+            group,
+            default_group: key.as_deref() == Some("customer"),
+        })
+        .collect();
+    loaded.sort_by_key(|l| ids.iter().position(|i| *i == l.user.id));
+    Ok(loaded)
+}
+
+/// The user, unless there is none or they are deleted.
+pub fn load(conn: &mut DbConnection, id: i64) -> Result<Option<Loaded>, AppError> {
+    Ok(load_many(conn, &[id])?.pop())
 }
 
 fn time(t: chrono::NaiveDateTime) -> String {
@@ -151,19 +176,6 @@ pub fn to_json(l: &Loaded, base: &str, with_access: bool) -> Value {
     r
 }
 
-/// An attribute of an object, its name matched without regard to case.
-fn get<'a>(object: &'a Value, name: &str) -> Option<&'a Value> {
-    object.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v).filter(|v| !v.is_null())
-}
-
-fn text(object: &Value, name: &str) -> Result<String, ScimError> {
-    match get(object, name) {
-        None => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(ScimError::invalid_value(&format!("\"{name}\" is a string."))),
-    }
-}
-
 /// A boolean as Entra ID and Okta send it: `false`, or `"False"`.
 fn boolean(value: &Value, name: &str) -> Result<bool, ScimError> {
     match value {
@@ -189,33 +201,6 @@ fn chosen(object: &Value, name: &str) -> Result<String, ScimError> {
     }
 }
 
-fn plain(value: &str, name: &str, max: usize) -> Result<(), ScimError> {
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(ScimError::invalid_value(&format!("\"{name}\" is at most {max} characters of plain text.")));
-    }
-    Ok(())
-}
-
-fn ids(value: Option<&Value>, name: &str) -> Result<BTreeSet<i64>, ScimError> {
-    let bad = || ScimError::invalid_value(&format!("\"{name}\" is a list of ids."));
-    match value {
-        None => Ok(BTreeSet::new()),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| match i {
-                Value::String(s) => s.trim().parse::<i64>().map_err(|_| bad()),
-                Value::Number(n) => n.as_i64().ok_or_else(bad),
-                Value::Object(_) => get(i, "value")
-                    .and_then(|v| v.as_str().map(str::to_owned).or(v.as_i64().map(|n| n.to_string())))
-                    .and_then(|s| s.trim().parse::<i64>().ok())
-                    .ok_or_else(bad),
-                _ => Err(bad()),
-            })
-            .collect(),
-        Some(_) => Err(bad()),
-    }
-}
-
 /// What a request asks a user to be.
 pub struct Incoming {
     pub form: UserInfoForm,
@@ -231,18 +216,11 @@ pub struct Incoming {
 /// Reads a representation. What it leaves out of the core is cleared; without the Concierge
 /// extension, the group and Property Access stay as they are.
 pub fn incoming(r: &Value) -> Result<Incoming, ScimError> {
-    let user_name = text(r, "userName")?.trim().to_owned();
+    let user_name = plain(&text(r, "userName")?, "userName", 256)?;
     if user_name.is_empty() {
         return Err(ScimError::invalid_value("\"userName\" is required."));
     }
-    plain(&user_name, "userName", 256)?;
-    let external_id = match text(r, "externalId")?.trim() {
-        "" => None,
-        x => {
-            plain(x, "externalId", 256)?;
-            Some(x.to_owned())
-        }
-    };
+    let external_id = Some(plain(&text(r, "externalId")?, "externalId", 256)?).filter(|x| !x.is_empty());
     let name = get(r, "name").cloned().unwrap_or(Value::Null);
     let mut email = chosen(r, "emails")?;
     if email.trim().is_empty() && crate::domain::Email::parse(&user_name).is_ok() {
@@ -327,40 +305,6 @@ fn group_id(
         .ok_or_else(|| ScimError::invalid_value(&format!("group: there is no group named \"{name}\"."))))
 }
 
-/// Another user who has this userName (theirs, or their email when they have none).
-fn user_name_taken(conn: &mut DbConnection, user_name: &str, except: Option<i64>) -> Result<bool, AppError> {
-    let mut sql = Sql::new(conn);
-    let lower = user_name.to_lowercase();
-    sql.push("SELECT COUNT(*) AS n FROM users WHERE (lower(user_name) = ").bind(Bind::Text(lower.clone()));
-    sql.push(" OR (user_name IS NULL AND email = ").bind(Bind::Text(lower)).push("))");
-    if let Some(id) = except {
-        sql.push(" AND id <> ").bind(Bind::Int(id));
-    }
-    Ok(sql.load::<Number>(conn)?.first().is_some_and(|n| n.n > 0))
-}
-
-/// Keeps the provisioning client's names for the user: its id and the userName.
-fn save_names(conn: &mut DbConnection, actor: &Actor, id: i64, inc: &Incoming) -> Result<(), AppError> {
-    let user = users_db::find(conn, id)?.ok_or(AppError::NotFound)?;
-    let user_name = (!inc.user_name.eq_ignore_ascii_case(&user.email)).then(|| inc.user_name.clone());
-    if user.user_name == user_name && user.external_id == inc.external_id {
-        return Ok(());
-    }
-    diesel::update(users::table.find(id))
-        .set((
-            users::user_name.eq(&user_name),
-            users::external_id.eq(&inc.external_id),
-            users::updated_at.eq(now()),
-            users::version.eq(users::version + 1),
-        ))
-        .execute(conn)?;
-    let details = json!({
-        "before": { "User name": user.user_name, "External id": user.external_id },
-        "after": { "User name": user_name, "External id": inc.external_id },
-    });
-    audit::record(conn, &actor.audit, "user.updated", audit::Target::user(id, &user.email), details)
-}
-
 fn set_active(conn: &mut DbConnection, actor: &Actor, id: i64, active: bool) -> Result<(), AppError> {
     let status = users_db::find(conn, id)?.ok_or(AppError::NotFound)?.status();
     let change = match (active, status) {
@@ -403,7 +347,7 @@ fn create(
     if !errors.is_empty() {
         return Ok(Err(refused(&errors)));
     }
-    if user_name_taken(conn, &inc.user_name, None)? {
+    if users_db::user_name_taken(conn, &inc.user_name, None)? {
         return Ok(Err(ScimError::uniqueness("Another user has this userName.")));
     }
     let access = inc.access.clone().unwrap_or_default();
@@ -418,7 +362,7 @@ fn create(
         }
         Err(not_added) => return Ok(Err(refused(&not_added.errors))),
     };
-    save_names(conn, actor, created.id, &inc)?;
+    ops::users::set_provisioned_names(conn, actor, created.id, &inc.user_name, inc.external_id.as_deref())?;
     set_active(conn, actor, created.id, inc.active)?;
     Ok(Ok(created.id))
 }
@@ -439,7 +383,7 @@ fn replace(
     };
     let mut errors = FieldErrors::new();
     let Some(info) = form.parse_provisioned(&mut errors) else { return Ok(Err(refused(&errors))) };
-    if user_name_taken(conn, &inc.user_name, Some(id))? {
+    if users_db::user_name_taken(conn, &inc.user_name, Some(id))? {
         return Ok(Err(ScimError::uniqueness("Another user has this userName.")));
     }
     if let Some(access) = &inc.access
@@ -459,28 +403,35 @@ fn replace(
     {
         ops::access::set(conn, actor, id, access)?;
     }
-    save_names(conn, actor, id, &inc)?;
+    ops::users::set_provisioned_names(conn, actor, id, &inc.user_name, inc.external_id.as_deref())?;
     if inc.active {
         set_active(conn, actor, id, true)?;
     }
     Ok(Ok(()))
 }
 
-/// The answer with a user's representation (and its version as the ETag).
-async fn respond(state: &AppState, id: i64, status: StatusCode) -> Result<HttpResponse, ScimError> {
+/// The answer with a user's representation as `params` choose it, and its version as the ETag.
+async fn respond(
+    state: &AppState,
+    id: i64,
+    status: StatusCode,
+    params: &ListParams,
+) -> Result<HttpResponse, ScimError> {
     let loaded = state.db.run(move |conn| load(conn, id)).await?.ok_or_else(ScimError::not_found)?;
-    let body = to_json(&loaded, &base(state), false);
-    let mut res = answer(status, &body);
+    let mut body = to_json(&loaded, &base(state), wants_access(params));
+    project(&mut body, params, USER);
+    let mut res = if status == StatusCode::CREATED {
+        created(&body, &format!("{}/Users/{id}", base(state)))
+    } else {
+        answer(status, &body)
+    };
     res.headers_mut().insert(header::ETAG, etag(loaded.user.version).parse().expect("a valid header"));
-    if status == StatusCode::CREATED {
-        let location = format!("{}/Users/{id}", base(state));
-        res.headers_mut().insert(header::LOCATION, location.parse().map_err(|_| ScimError::not_found())?);
-    }
     Ok(res)
 }
 
-fn id_of(path: &str) -> Result<i64, ScimError> {
-    path.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(ScimError::not_found)
+/// Whether an `If-Match` names a version older than the user's.
+fn stale(if_match: Option<&str>, current: &Loaded) -> bool {
+    if_match.is_some_and(|v| v != current.user.version.to_string())
 }
 
 pub async fn get_one(
@@ -489,16 +440,7 @@ pub async fn get_one(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     bearer(&state, &req, Some(Permission::UsersView)).await?;
-    let id = id_of(&path)?;
-    let mut res = respond(&state, id, StatusCode::OK).await?;
-    let params = web::Query::<ListParams>::from_query(req.query_string()).map(|q| q.into_inner()).unwrap_or_default();
-    if params.attributes.is_some() || params.excluded_attributes.is_some() {
-        let loaded = state.db.run(move |conn| load(conn, id)).await?.ok_or_else(ScimError::not_found)?;
-        let mut body = to_json(&loaded, &base(&state), wants_access(&params));
-        project(&mut body, &params, USER);
-        res = answer(StatusCode::OK, &body);
-    }
-    Ok(res)
+    respond(&state, id_of(&path)?, StatusCode::OK, &ListParams::of(&req)?).await
 }
 
 pub async fn create_one(
@@ -512,7 +454,7 @@ pub async fn create_one(
     let actor = bearer.actor;
     let id = ops::apply(&state.db, move |conn| create(conn, &actor, inc, &url)).await??;
     state.mail_queued.notify_one();
-    respond(&state, id, StatusCode::CREATED).await
+    respond(&state, id, StatusCode::CREATED, &ListParams::default()).await
 }
 
 async fn write(
@@ -526,10 +468,7 @@ async fn write(
     let if_match = if_match(req);
     ops::apply(&state.db, move |conn| {
         let current = load(conn, id)?.ok_or(AppError::NotFound)?;
-        if let Some(v) = if_match
-            && v != "*"
-            && v != current.user.version.to_string()
-        {
+        if stale(if_match.as_deref(), &current) {
             return Ok(Err(ScimError::stale()));
         }
         let inc = match change(&current) {
@@ -540,7 +479,7 @@ async fn write(
     })
     .await??;
     state.mail_queued.notify_one();
-    respond(state, id, StatusCode::OK).await
+    respond(state, id, StatusCode::OK, &ListParams::default()).await
 }
 
 pub async fn replace_one(
@@ -584,7 +523,7 @@ pub async fn delete_one(
     let if_match = if_match(&req);
     ops::apply(&state.db, move |conn| {
         let current = load(conn, id)?.ok_or(AppError::NotFound)?;
-        if if_match.is_some_and(|v| v != "*" && v != current.user.version.to_string()) {
+        if stale(if_match.as_deref(), &current) {
             return Ok(Err(ScimError::stale()));
         }
         ops::users::change_status(conn, &actor, id, StatusChange::Delete)?;
@@ -596,10 +535,7 @@ pub async fn delete_one(
 
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ScimError> {
     bearer(&state, &req, Some(Permission::UsersView)).await?;
-    let params = web::Query::<ListParams>::from_query(req.query_string())
-        .map_err(|_| ScimError::invalid_value("The query string is not understood."))?
-        .into_inner();
-    search(&state, params).await
+    search(&state, ListParams::of(&req)?).await
 }
 
 pub async fn search_post(
@@ -613,10 +549,7 @@ pub async fn search_post(
 }
 
 async fn search(state: &AppState, params: ListParams) -> Result<HttpResponse, ScimError> {
-    let filter = match params.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
-        Some(f) => Some(filter::parse(f).map_err(|e| ScimError::invalid_filter(&e))?),
-        None => None,
-    };
+    let filter = params.filter()?;
     let order = sort_key(params.sort_by.as_deref())?;
     let (start, count) = params.window()?;
     let descending = params.descending();
@@ -639,13 +572,7 @@ async fn search(state: &AppState, params: ListParams) -> Result<HttpResponse, Sc
             page.push(" OFFSET ").bind(Bind::Int(start - 1));
             let ids: Vec<i64> =
                 if count == 0 { Vec::new() } else { page.load::<Number>(conn)?.into_iter().map(|n| n.n).collect() };
-            let mut users = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(l) = load(conn, id)? {
-                    users.push(l);
-                }
-            }
-            Ok(Ok((total, users)))
+            Ok(Ok((total, load_many(conn, &ids)?)))
         })
         .await??;
     let base = base(state);
@@ -723,23 +650,11 @@ fn condition(sql: &mut Sql, f: &Filter, within: Option<&str>) -> Result<(), Scim
         }
         Filter::Present(path) => {
             let path = qualified(path, within);
+            // Every user has a name, an address, a status and dates: only a text column may be empty.
             match column(&path)? {
-                Column::Text(c) => {
-                    sql.push(&format!("({c} IS NOT NULL AND {c} <> '')"));
-                }
-                Column::Constant(_) | Column::Active | Column::Time(_) | Column::Id => {
-                    sql.push("1 = 1");
-                }
-                Column::UserName => {
-                    sql.push("1 = 1");
-                }
-                Column::Email => {
-                    sql.push("1 = 1");
-                }
-                Column::Group => {
-                    sql.push("1 = 1");
-                }
-            }
+                Column::Text(c) => sql.push(&format!("({c} IS NOT NULL AND {c} <> '')")),
+                _ => sql.push("1 = 1"),
+            };
         }
         Filter::Compare(path, op, value) => compare(sql, &qualified(path, within), *op, value)?,
     }
@@ -874,7 +789,6 @@ fn compare(sql: &mut Sql, path: &str, op: Op, value: &Value) -> Result<(), ScimE
 
 /// A case-blind comparison of a text expression (`raw`: the column itself, for `pr`-like tests).
 fn text_compare(sql: &mut Sql, expr: &str, raw: Option<&str>, op: Op, v: String) -> Result<(), ScimError> {
-    let like = |p: String| Bind::Text(p);
     match op {
         Op::Eq => {
             sql.push(&format!("{expr} = ")).bind(Bind::Text(v));
@@ -884,13 +798,13 @@ fn text_compare(sql: &mut Sql, expr: &str, raw: Option<&str>, op: Op, v: String)
             sql.push(&format!("({null}{expr} <> ")).bind(Bind::Text(v)).push(")");
         }
         Op::Co => {
-            sql.push(&format!("{expr} LIKE ")).bind(like(format!("%{}%", like_escaped(&v)))).push(" ESCAPE '\\'");
+            sql.push(&format!("{expr} LIKE ")).bind(Bind::Text(format!("%{}%", like_escaped(&v)))).push(" ESCAPE '\\'");
         }
         Op::Sw => {
-            sql.push(&format!("{expr} LIKE ")).bind(like(format!("{}%", like_escaped(&v)))).push(" ESCAPE '\\'");
+            sql.push(&format!("{expr} LIKE ")).bind(Bind::Text(format!("{}%", like_escaped(&v)))).push(" ESCAPE '\\'");
         }
         Op::Ew => {
-            sql.push(&format!("{expr} LIKE ")).bind(like(format!("%{}", like_escaped(&v)))).push(" ESCAPE '\\'");
+            sql.push(&format!("{expr} LIKE ")).bind(Bind::Text(format!("%{}", like_escaped(&v)))).push(" ESCAPE '\\'");
         }
         Op::Gt | Op::Ge | Op::Lt | Op::Le => {
             let sign = match op {

@@ -472,3 +472,24 @@ fn urlencoding(s: &str) -> String {
         })
         .collect()
 }
+
+#[actix_web::test]
+async fn a_token_cannot_rename_or_relabel_a_user_above_its_maker() {
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let group = app.custom_group("Provisioners", &["users.view", "users.manage", "api.manage"]).await;
+    let (_, maker) = app.signed_in("maker@example.com", "customer").await;
+    app.put_in_group(maker.id, group).await;
+    let t = token(&app, "maker@example.com", "scim users.view users.manage", 30).await;
+    let (_, admin) = app.signed_in("admin@example.com", "admin").await;
+    // Only the provisioning names change: no other field, so no other rule is asked.
+    for op in [
+        json!({ "op": "replace", "path": "externalId", "value": "taken-over" }),
+        json!({ "op": "replace", "path": "userName", "value": "someone-else" }),
+    ] {
+        let a = scim(&app, "PATCH", &format!("/Users/{}", admin.id), &t, Some(json!({ "Operations": [op] }))).await;
+        assert_eq!(a.status, 403, "{}", a.json);
+    }
+    let saved = user(&app, admin.id).await;
+    assert_eq!((saved.external_id, saved.user_name), (None, None));
+}
