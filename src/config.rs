@@ -53,11 +53,11 @@ pub struct ConfigArgs {
     /// A bearer token with which /metrics may be read from any address (at least 16 characters).
     #[arg(long, env = "METRICS_TOKEN", hide_env_values = true, global = true)]
     pub metrics_token: Option<String>,
-    /// `text` (one readable line per event) or `json` (one JSON object a line, for log shippers).
     /// Requests one API token may make a minute, per process (a burst may use a whole minute's).
     #[arg(long, env = "API_REQUESTS_PER_MINUTE", default_value_t = 6000, global = true)]
     pub api_requests_per_minute: u32,
 
+    /// `text` (one readable line per event) or `json` (one JSON object a line, for log shippers).
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 }

@@ -249,9 +249,11 @@ fn create_api_token(config: &Config, name: String, scopes: &str, days: i64, make
     db.migrate()?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let now = concierge::db::now();
+    let ends = chrono::Duration::try_days(days).and_then(|d| now.date().checked_add_signed(d));
+    let Some(ends) = ends else { anyhow::bail!("--days: {days} is no number of days from today") };
     let form = TokenForm {
         name,
-        expires_on: (now.date() + chrono::Duration::days(days)).to_string(),
+        expires_on: ends.to_string(),
         scopes: scopes.split_whitespace().map(str::to_owned).collect(),
     };
     let made = concierge::db::transaction(&mut conn, |conn| {

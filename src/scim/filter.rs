@@ -84,6 +84,10 @@ fn tokens(input: &str) -> Result<Vec<Token>, String> {
                 let end = end.ok_or("A quoted value is not closed.")?;
                 let text: String =
                     serde_json::from_str(&input[i..=end]).map_err(|_| "A quoted value is not a valid string.")?;
+                // No value the portal keeps holds a control character (and PostgreSQL takes no NUL).
+                if text.chars().any(char::is_control) {
+                    return Err("A quoted value holds a control character.".into());
+                }
                 out.push(Token::Text(text));
             }
             _ => {
@@ -289,7 +293,17 @@ mod tests {
 
     #[test]
     fn bad_filters_say_why() {
-        for bad in ["", "userName", "userName eq", "userName xx \"a\"", "(userName pr", "userName eq \"a", "a pr b"] {
+        for bad in [
+            "",
+            "userName",
+            "userName eq",
+            "userName xx \"a\"",
+            "(userName pr",
+            "userName eq \"a",
+            "a pr b",
+            "userName eq \"a\\u0000b\"",
+            "a eq \"\\t\"",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
         let deep = format!("{}userName pr{}", "(".repeat(100), ")".repeat(100));

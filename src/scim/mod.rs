@@ -326,29 +326,27 @@ impl ListParams {
     }
 }
 
+/// The top-level attributes a list of `attributes` names, in lower case: `name.givenName` is
+/// `name`, the core schema's prefix is taken off, an extension's name is kept whole.
+fn attribute_names(list: Option<&str>, core: &str) -> Vec<String> {
+    let core = format!("{}:", core.to_ascii_lowercase());
+    list.unwrap_or("")
+        .split(',')
+        .map(|a| {
+            let a = a.trim().to_lowercase();
+            let a = a.strip_prefix(&core).map(str::to_owned).unwrap_or(a);
+            if a.starts_with("urn:") { a } else { a.split('.').next().unwrap_or("").to_owned() }
+        })
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
 /// Keeps or drops attributes of a resource as `attributes` / `excludedAttributes` ask; `id`,
 /// `schemas` and `meta` always stay.
 pub fn project(resource: &mut Value, params: &ListParams, core: &str) {
     let Value::Object(fields) = resource else { return };
-    let names = |s: &Option<String>| -> Vec<String> {
-        s.as_deref()
-            .unwrap_or("")
-            .split(',')
-            .map(|a| {
-                let a = a.trim();
-                let a = if a.len() > core.len() && a[..core.len()].eq_ignore_ascii_case(core) {
-                    &a[core.len() + 1..]
-                } else {
-                    a
-                };
-                let a = a.to_ascii_lowercase();
-                if a.starts_with("urn:") { a } else { a.split('.').next().unwrap_or("").to_owned() }
-            })
-            .filter(|a| !a.is_empty())
-            .collect()
-    };
-    let keep = names(&params.attributes);
-    let drop = names(&params.excluded_attributes);
+    let keep = attribute_names(params.attributes.as_deref(), core);
+    let drop = attribute_names(params.excluded_attributes.as_deref(), core);
     let always = ["id", "schemas", "meta"];
     fields.retain(|k, _| {
         let k = k.to_ascii_lowercase();

@@ -240,15 +240,14 @@ fn set_in(holder: &mut Map<String, Value>, path: &Path, value: Value, op: Op) ->
                 let Filter::Compare(attr, filter::Op::Eq, expected) = f else {
                     return Err(ScimError::no_target("No value matches the path's filter."));
                 };
-                let mut item = Map::new();
-                item.insert(attr.clone(), expected.clone());
+                let mut item = Value::Object(Map::from_iter([(attr.clone(), expected.clone())]));
                 match sub {
                     Some(sub) => {
-                        item.insert(sub.clone(), value);
+                        *entry(item.as_object_mut().expect("an object"), sub) = value;
                     }
-                    None => merge(&mut Value::Object(item.clone()), value),
+                    None => merge(&mut item, value),
                 }
-                items.push(Value::Object(item));
+                items.push(item);
             }
         }
     }
@@ -335,6 +334,15 @@ mod tests {
         assert_eq!(out["active"], "False");
         assert_eq!(out["name"]["givenName"], "Ann");
         assert_eq!(out[ENT]["organization"], "Acme");
+    }
+
+    #[test]
+    fn a_filtered_add_with_no_match_adds_the_whole_value() {
+        let out = patched(
+            json!({ "userName": "a" }),
+            json!({ "Operations": [{ "op": "add", "path": "emails[type eq \"work\"]", "value": { "value": "a@x.com" } }] }),
+        );
+        assert_eq!(out["emails"], json!([{ "type": "work", "value": "a@x.com" }]));
     }
 
     #[test]

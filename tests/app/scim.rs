@@ -493,3 +493,22 @@ async fn a_token_cannot_rename_or_relabel_a_user_above_its_maker() {
     let saved = user(&app, admin.id).await;
     assert_eq!((saved.external_id, saved.user_name), (None, None));
 }
+
+#[actix_web::test]
+async fn odd_bytes_in_attribute_lists_and_filters_are_answered_not_crashed() {
+    let app = spawn_app().await;
+    let t = admin_token(&app).await;
+    // A multi-byte character where the core schema's name would end; a NUL and a tab in values.
+    for query in [
+        "attributes=urn:ietf:params:scim:schemas:core:2.0:Use%C3%A9",
+        "excludedAttributes=urn:ietf:params:scim:schemas:core:2.0:%C3%A9%C3%A9",
+        "attributes=%00,%09,%0D%0A",
+    ] {
+        let a = scim(&app, "GET", &format!("/Users?{query}"), &t, None).await;
+        assert_eq!(a.status, 200, "{query}");
+    }
+    for filter in ["userName eq \"a\\u0000b\"", "name.givenName co \"\\t\""] {
+        let a = scim(&app, "GET", &format!("/Users?filter={}", urlencoding(filter)), &t, None).await;
+        assert_eq!((a.status, a.json["scimType"].as_str()), (400, Some("invalidFilter")), "{filter}");
+    }
+}
