@@ -19,5 +19,5 @@ pub use password::Password;
 pub use permission::{Permission, PermissionSet};
 pub use person_name::PersonName;
 pub use phone::Phone;
-pub use time_zone::{time_zone, when_in};
+pub use time_zone::{day_text, time_zone, when_in};
 pub use user::{Activity, JobFunction, UserStatus};

@@ -19,6 +19,11 @@ pub fn when_in(at: Option<NaiveDateTime>, zone: Tz) -> String {
     at.map_or_else(|| "Never".to_owned(), |t| zone.from_utc_datetime(&t).format("%-d %b %Y %H:%M %Z").to_string())
 }
 
+/// A day as a mail names it: "3 December 2026".
+pub fn day_text(day: chrono::NaiveDate) -> String {
+    day.format("%-d %B %Y").to_string()
+}
+
 /// The moment `date` begins in `zone`, in UTC (the first moment after a gap a clock change makes).
 pub fn start_of_day(date: chrono::NaiveDate, zone: Tz) -> NaiveDateTime {
     let midnight = date.and_time(chrono::NaiveTime::MIN);

@@ -16,8 +16,8 @@ use crate::db::schema::{account_access, accounts, building_access, buildings, us
 use crate::db::settings::Settings;
 use crate::db::user_access::{self, Grant};
 use crate::db::{DbConnection, outbox, users as users_db};
-use crate::domain::UserStatus;
 use crate::domain::rules::Action;
+use crate::domain::{UserStatus, day_text};
 use crate::error::AppError;
 
 /// The organization's date at `at`.
@@ -188,10 +188,6 @@ fn ending(
 ) -> Result<crate::mail::Message, AppError> {
     let subject = format!("Access to {} ends soon", settings.org_name);
     crate::mail::messages::notice(settings, "access_ending", to, first_name, subject, lines)
-}
-
-fn day_text(day: NaiveDate) -> String {
-    day.format("%-d %B %Y").to_string()
 }
 
 /// Claims and sends the warning of one grant; false when another process did.

@@ -231,6 +231,10 @@ pub fn record_refusal(
 /// Mails each maker whose token ends within a week (once per token).
 pub fn warn_ending(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, AppError> {
     let ending = tokens_db::ending_unwarned(conn, at, at + Duration::days(WARN_DAYS))?;
+    if ending.is_empty() {
+        return Ok(0);
+    }
+    let settings = Settings::load(conn)?;
     let mut warned = 0;
     for token in ending {
         if !tokens_db::mark_warned(conn, token.id)? {
@@ -240,8 +244,7 @@ pub fn warn_ending(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, 
         if maker.status() != UserStatus::Active {
             continue;
         }
-        let settings = Settings::load(conn)?;
-        let when = token.expires_at.date().format("%-d %B %Y").to_string();
+        let when = crate::domain::day_text(token.expires_at.date());
         let lines = vec![
             format!("Your API token \u{201c}{}\u{201d} stops working on {when}.", token.name),
             "Software that uses it is refused from then on: make a new token in the API tokens tab and give it to \

@@ -171,6 +171,16 @@ pub fn member_ids(conn: &mut DbConnection, id: i64) -> Result<Vec<i64>, AppError
         .load(conn)?)
 }
 
+/// The members (not deleted) of each of these groups: (group, user) pairs, in one statement.
+pub fn members_of(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<(i64, i64)>, AppError> {
+    Ok(users::table
+        .filter(users::group_id.eq_any(ids))
+        .filter(users::status.ne("deleted"))
+        .select((users::group_id, users::id))
+        .order(users::id)
+        .load(conn)?)
+}
+
 /// Makes exactly `wanted` the group's members, as a provisioning client (SCIM) lists them: a
 /// user is in one group, so each newcomer moves in and each member no longer listed moves to
 /// Customer, the default group. Every move is a change of group under its own rule.
@@ -220,6 +230,15 @@ pub fn set_external_id(
         Event::new("group", id, &group.name),
         serde_json::json!({ "before": { "External id": group.external_id }, "after": { "External id": external_id } }),
     )
+}
+
+/// Deletes a custom group as a provisioning client does: its members move to Customer first.
+/// Judged as deleting the group before anyone moves.
+pub fn delete_with_members(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String, AppError> {
+    let (group, permissions) = groups::with_permissions(conn, id)?.ok_or(AppError::NotFound)?;
+    may_change(conn, actor, Some(&group), Some(&permissions), &permissions)?;
+    set_members(conn, actor, id, &[])?;
+    delete(conn, actor, id)
 }
 
 /// Members of a group who must and do not yet use two-step sign-in: active, without a secret.

@@ -11,11 +11,12 @@ use serde_json::{Value, json};
 use super::filter;
 use super::schemas::GROUP;
 use super::{
-    ListParams, ScimError, answer, base, bearer, body_json, created, get, id_of, ids, list_response, patch, plain,
-    project, text,
+    ListParams, ScimError, answer, base, bearer, body_json, created, etag, get, id_of, ids, list_response, patch,
+    plain, project, text, timestamp,
 };
 use crate::db::groups::{self as groups_db, Group};
 use crate::domain::{Permission, PermissionSet};
+use crate::error::AppError;
 use crate::ops::groups::GroupInput;
 use crate::ops::{self, api_tokens::Bearer};
 use crate::state::AppState;
@@ -27,10 +28,10 @@ fn to_json(g: &Group, members: Option<&[i64]>, base: &str) -> Value {
         "displayName": g.name,
         "meta": {
             "resourceType": "Group",
-            "created": g.created_at.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            "lastModified": g.updated_at.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            "created": timestamp(g.created_at),
+            "lastModified": timestamp(g.updated_at),
             "location": format!("{base}/Groups/{}", g.id),
-            "version": format!("W/\"{}\"", g.updated_at.and_utc().timestamp_micros()),
+            "version": etag(g.updated_at.and_utc().timestamp_micros()),
         },
     });
     if let Some(x) = &g.external_id {
@@ -64,19 +65,28 @@ fn incoming(r: &Value) -> Result<Incoming, ScimError> {
     Ok(Incoming { name, external_id, members })
 }
 
-/// What the token must hold for a change: `groups.manage` for the group itself, `users.manage`
-/// for its members.
-fn may(bearer: &Bearer, renames: bool, moves: bool) -> Result<(), ScimError> {
-    let lacks =
-        (renames && !bearer.allows(Permission::GroupsManage)) || (moves && !bearer.allows(Permission::UsersManage));
-    if lacks {
-        return Err(ScimError::new(
-            StatusCode::FORBIDDEN,
-            Some("insufficientScope"),
-            "This token's scopes do not allow this change.",
-        ));
+/// What the token's scopes allow of a change: `groups.manage` for the group itself,
+/// `users.manage` for its members.
+struct Scopes {
+    groups: bool,
+    users: bool,
+}
+
+impl Scopes {
+    fn of(bearer: &Bearer) -> Scopes {
+        Scopes { groups: bearer.allows(Permission::GroupsManage), users: bearer.allows(Permission::UsersManage) }
     }
-    Ok(())
+
+    fn allow(&self, renames: bool, moves: bool) -> Result<(), ScimError> {
+        if (renames && !self.groups) || (moves && !self.users) {
+            return Err(ScimError::new(
+                StatusCode::FORBIDDEN,
+                Some("insufficientScope"),
+                "This token's scopes do not allow this change.",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The group and its members' ids.
@@ -120,18 +130,14 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
     let total = found.len() as i64;
     let page: Vec<Group> = found.into_iter().skip((start - 1) as usize).take(count as usize).collect();
-    let wants_members = !params.excluded_attributes.as_deref().unwrap_or("").to_ascii_lowercase().contains("members");
-    let ids: Vec<i64> = if wants_members { page.iter().map(|g| g.id).collect() } else { Vec::new() };
-    let mut all_members = state
-        .db
-        .run(move |conn| ids.iter().map(|id| ops::groups::member_ids(conn, *id)).collect::<Result<Vec<_>, _>>())
-        .await?
-        .into_iter();
+    let ids: Vec<i64> =
+        if params.leaves_out("members", GROUP) { Vec::new() } else { page.iter().map(|g| g.id).collect() };
+    let members = state.db.run(move |conn| ops::groups::members_of(conn, &ids)).await?;
+    let of = |g: &Group| -> Vec<i64> { members.iter().filter(|(group, _)| *group == g.id).map(|(_, u)| *u).collect() };
     let resources = page
         .iter()
         .map(|g| {
-            let members = all_members.next();
-            let mut r = to_json(g, members.as_deref(), &base);
+            let mut r = to_json(g, Some(&of(g)), &base);
             project(&mut r, &params, GROUP);
             r
         })
@@ -156,7 +162,7 @@ pub async fn create_one(
 ) -> Result<HttpResponse, ScimError> {
     let bearer = bearer(&state, &req, Some(Permission::GroupsManage)).await?;
     let inc = incoming(&body_json(&body)?)?;
-    may(&bearer, true, !inc.members.is_empty())?;
+    Scopes::of(&bearer).allow(true, !inc.members.is_empty())?;
     let actor = bearer.actor;
     let id = ops::apply(&state.db, move |conn| {
         let input =
@@ -173,19 +179,26 @@ pub async fn create_one(
     Ok(created(&body, &format!("{}/Groups/{id}", base(&state))))
 }
 
+/// Makes the group what `change` says of its representation, all in one transaction: the
+/// token's scopes are judged on what changes there, not on an earlier read.
 async fn write(
     state: &AppState,
     bearer: Bearer,
     id: i64,
     change: impl FnOnce(Value) -> Result<Incoming, ScimError> + Send + 'static,
 ) -> Result<HttpResponse, ScimError> {
-    // The change is read first, so the token's scopes are checked against what it changes.
-    let (group, members) = fetch(state, id).await?;
-    let inc = change(to_json(&group, Some(&members), &base(state)))?;
-    let renames = inc.name != group.name || inc.external_id != group.external_id;
-    may(&bearer, renames, inc.members != members)?;
-    let actor = bearer.actor;
+    let (base, scopes, actor) = (base(state), Scopes::of(&bearer), bearer.actor);
     ops::apply(&state.db, move |conn| {
+        let group = groups_db::find(conn, id)?.ok_or(AppError::NotFound)?;
+        let members = ops::groups::member_ids(conn, id)?;
+        let inc = match change(to_json(&group, Some(&members), &base)) {
+            Ok(inc) => inc,
+            Err(e) => return Ok(Err(e)),
+        };
+        let renames = inc.name != group.name || inc.external_id != group.external_id;
+        if let Err(e) = scopes.allow(renames, inc.members != members) {
+            return Ok(Err(e));
+        }
         if ops::groups::rename(conn, &actor, id, &inc.name)?.is_err() {
             return Ok(Err(ScimError::uniqueness("A group with this name exists already.")));
         }
@@ -233,13 +246,14 @@ pub async fn delete_one(
 ) -> Result<HttpResponse, ScimError> {
     let bearer = bearer(&state, &req, Some(Permission::GroupsManage)).await?;
     let id = id_of(&path)?;
-    let (_, members) = fetch(&state, id).await?;
-    may(&bearer, true, !members.is_empty())?;
-    let actor = bearer.actor;
+    let (scopes, actor) = (Scopes::of(&bearer), bearer.actor);
     ops::apply(&state.db, move |conn| {
-        ops::groups::set_members(conn, &actor, id, &[])?;
-        ops::groups::delete(conn, &actor, id)
+        if let Err(e) = scopes.allow(true, !ops::groups::member_ids(conn, id)?.is_empty()) {
+            return Ok(Err(e));
+        }
+        ops::groups::delete_with_members(conn, &actor, id)?;
+        Ok(Ok(()))
     })
-    .await?;
+    .await??;
     Ok(HttpResponse::NoContent().finish())
 }

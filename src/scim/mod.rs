@@ -130,6 +130,16 @@ pub fn answer(status: StatusCode, body: &Value) -> HttpResponse {
     HttpResponse::build(status).content_type(CONTENT_TYPE).body(body.to_string())
 }
 
+/// A time as SCIM writes it (`meta.created`, `meta.lastModified`).
+pub fn timestamp(t: chrono::NaiveDateTime) -> String {
+    t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A weak ETag (and `meta.version`) of a version.
+pub fn etag(version: impl fmt::Display) -> String {
+    format!("W/\"{version}\"")
+}
+
 /// Where SCIM lives, for `meta.location`.
 pub fn base(state: &AppState) -> String {
     format!("{}/scim/v2", state.config.public_url)
@@ -319,6 +329,18 @@ impl ListParams {
         let start = number(&self.start_index, 1)?.max(1);
         let count = number(&self.count, 100)?.clamp(0, MAX_COUNT);
         Ok((start, count))
+    }
+
+    /// The top-level attributes `attributes` names (see `attribute_names`).
+    pub fn asks_for(&self, core: &str) -> Vec<String> {
+        attribute_names(self.attributes.as_deref(), core)
+    }
+
+    /// Whether the answer leaves out `attribute` (lower case), by `attributes` or `excludedAttributes`.
+    pub fn leaves_out(&self, attribute: &str, core: &str) -> bool {
+        let keep = self.asks_for(core);
+        (!keep.is_empty() && !keep.iter().any(|a| a == attribute))
+            || attribute_names(self.excluded_attributes.as_deref(), core).iter().any(|a| a == attribute)
     }
 
     pub fn descending(&self) -> bool {

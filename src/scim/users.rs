@@ -10,8 +10,8 @@ use serde_json::{Map, Value, json};
 use super::filter::{self, Filter, Op};
 use super::schemas::{CONCIERGE, ENTERPRISE, USER};
 use super::{
-    ListParams, ScimError, answer, base, bearer, body_json, created, get, id_of, ids, if_match, list_response, patch,
-    plain, project, text,
+    ListParams, ScimError, answer, base, bearer, body_json, created, etag, get, id_of, ids, if_match, list_response,
+    patch, plain, project, text, timestamp,
 };
 use crate::db::schema::{account_access, accounts, building_access, buildings, groups, users};
 use crate::db::sql::{Bind, Number, Sql, like_escaped};
@@ -90,20 +90,9 @@ pub fn load(conn: &mut DbConnection, id: i64) -> Result<Option<Loaded>, AppError
     Ok(load_many(conn, &[id])?.pop())
 }
 
-fn time(t: chrono::NaiveDateTime) -> String {
-    t.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-pub fn etag(version: i32) -> String {
-    format!("W/\"{version}\"")
-}
-
 /// Whether a request asks for the grants and end date (returned only on request).
-pub fn wants_access(params: &ListParams) -> bool {
-    params.attributes.as_deref().is_some_and(|a| {
-        let a = a.to_ascii_lowercase();
-        a.contains("grants") || a.contains("endson")
-    })
+fn wants_access(params: &ListParams) -> bool {
+    params.asks_for(USER).iter().any(|a| a.ends_with("grants") || a.ends_with("endson"))
 }
 
 /// The SCIM representation of a user; the grants with their end dates only when `with_access`.
@@ -119,8 +108,8 @@ pub fn to_json(l: &Loaded, base: &str, with_access: bool) -> Value {
         "emails": [{ "value": u.email, "type": "work" }],
         "meta": {
             "resourceType": "User",
-            "created": time(u.created_at),
-            "lastModified": time(u.updated_at),
+            "created": timestamp(u.created_at),
+            "lastModified": timestamp(u.updated_at),
             "location": format!("{base}/Users/{}", u.id),
             "version": etag(u.version),
         },
@@ -316,16 +305,16 @@ fn set_active(conn: &mut DbConnection, actor: &Actor, id: i64, active: bool) -> 
     Ok(())
 }
 
+/// Whether every building and account named exists: one count each.
 fn check_access(conn: &mut DbConnection, access: &Access) -> Result<Result<(), ScimError>, AppError> {
-    for b in &access.buildings {
-        if crate::db::buildings::find(conn, *b)?.is_none() {
-            return Ok(Err(ScimError::invalid_value(&format!("buildings: there is no building {b}."))));
-        }
+    use crate::db::schema::{accounts, buildings};
+    let found: i64 = buildings::table.filter(buildings::id.eq_any(&access.buildings)).count().get_result(conn)?;
+    if found != access.buildings.len() as i64 {
+        return Ok(Err(ScimError::invalid_value("buildings: one of the ids is no building.")));
     }
-    for a in &access.accounts {
-        if crate::db::buildings::find_account(conn, *a)?.is_none() {
-            return Ok(Err(ScimError::invalid_value(&format!("accounts: there is no account {a}."))));
-        }
+    let found: i64 = accounts::table.filter(accounts::id.eq_any(&access.accounts)).count().get_result(conn)?;
+    if found != access.accounts.len() as i64 {
+        return Ok(Err(ScimError::invalid_value("accounts: one of the ids is no account.")));
     }
     Ok(Ok(()))
 }
@@ -396,7 +385,8 @@ fn replace(
         set_active(conn, actor, id, false)?;
     }
     if let Err(errors) = ops::users::update_provisioned(conn, actor, id, &info, url)? {
-        return Err(AppError::BadRequest(refused(&errors).to_string()));
+        // An error, not an answer: the disabling above is rolled back with it.
+        return Err(AppError::BadRequest(refused(&errors).detail));
     }
     if let Some(access) = &inc.access
         && *access != crate::db::user_access::of_user(conn, id)?
