@@ -50,6 +50,7 @@ diesel::table! {
         end_warned -> Bool,
         external_id -> Nullable<Text>,
         user_name -> Nullable<Text>,
+        user_name_key -> Nullable<Text>,
     }
 }
 

@@ -44,6 +44,8 @@ pub struct User {
     pub external_id: Option<String>,
     /// The name the user signs in with at the provisioning client (SCIM userName); none: the email.
     pub user_name: Option<String>,
+    /// `user_name` lower-cased, to find it and keep it one whatever its case.
+    pub user_name_key: Option<String>,
 }
 
 impl User {
@@ -156,7 +158,7 @@ pub fn user_name_taken(conn: &mut DbConnection, user_name: &str, except: Option<
     use super::sql::{Bind, Number, Sql};
     let mut sql = Sql::new(conn);
     let lower = user_name.to_lowercase();
-    sql.push("SELECT COUNT(*) AS n FROM users WHERE (lower(user_name) = ").bind(Bind::Text(lower.clone()));
+    sql.push("SELECT COUNT(*) AS n FROM users WHERE (user_name_key = ").bind(Bind::Text(lower.clone()));
     sql.push(" OR (user_name IS NULL AND email = ").bind(Bind::Text(lower)).push("))");
     if let Some(id) = except {
         sql.push(" AND id <> ").bind(Bind::Int(id));

@@ -314,6 +314,7 @@ pub fn set_provisioned_names(
     diesel::update(users::table.find(id))
         .set((
             users::user_name.eq(user_name),
+            users::user_name_key.eq(user_name.map(str::to_lowercase)),
             users::external_id.eq(external_id),
             users::updated_at.eq(now()),
             users::version.eq(users::version + 1),

@@ -591,7 +591,7 @@ fn where_users(sql: &mut Sql, filter: Option<&Filter>) -> Result<(), ScimError> 
 fn sort_key(sort_by: Option<&str>) -> Result<&'static str, ScimError> {
     let Some(s) = sort_by.map(str::trim).filter(|s| !s.is_empty()) else { return Ok("id") };
     Ok(match attribute(s).as_str() {
-        "username" => "lower(COALESCE(user_name, email))",
+        "username" => "COALESCE(user_name_key, email)",
         "emails" | "emails.value" => "email",
         "name.givenname" => "first_name",
         "name.familyname" | "displayname" => "last_name",
@@ -713,11 +713,11 @@ fn compare(sql: &mut Sql, path: &str, op: Op, value: &Value) -> Result<(), ScimE
             let v = string()?;
             if op == Op::Eq {
                 // Each side an index lookup: users_user_name and the email's.
-                sql.push("(lower(user_name) = ").bind(Bind::Text(v.clone()));
+                sql.push("(user_name_key = ").bind(Bind::Text(v.clone()));
                 sql.push(" OR (user_name IS NULL AND email = ").bind(Bind::Text(v)).push("))");
                 Ok(())
             } else {
-                text_compare(sql, "lower(COALESCE(user_name, email))", None, op, v)
+                text_compare(sql, "COALESCE(user_name_key, email)", None, op, v)
             }
         }
         Column::Group => {

@@ -512,3 +512,20 @@ async fn odd_bytes_in_attribute_lists_and_filters_are_answered_not_crashed() {
         assert_eq!((a.status, a.json["scimType"].as_str()), (400, Some("invalidFilter")), "{filter}");
     }
 }
+
+#[actix_web::test]
+async fn user_names_are_one_whatever_their_case_beyond_ascii() {
+    let app = spawn_app().await;
+    let t = admin_token(&app).await;
+    let a =
+        scim(&app, "POST", "/Users", &t, Some(new_user("Åsa.Öberg@corp.example", "asa@example.com", "Öberg"))).await;
+    assert_eq!(a.status, 201, "{}", a.json);
+    assert_eq!(a.json["userName"], "Åsa.Öberg@corp.example", "kept as sent");
+    let a =
+        scim(&app, "POST", "/Users", &t, Some(new_user("åsa.öberg@CORP.example", "asa2@example.com", "Other"))).await;
+    assert_eq!((a.status, a.json["scimType"].as_str()), (409, Some("uniqueness")));
+    for filter in ["userName eq \"ÅSA.ÖBERG@corp.example\"", "userName sw \"åsa.ö\"", "userName co \"Ö\""] {
+        let a = scim(&app, "GET", &format!("/Users?filter={}", urlencoding(filter)), &t, None).await;
+        assert_eq!(a.json["totalResults"], 1, "{filter}");
+    }
+}

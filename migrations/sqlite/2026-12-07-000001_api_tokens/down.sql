@@ -1,6 +1,7 @@
 ALTER TABLE groups DROP COLUMN external_id;
 DROP INDEX users_user_name;
 DROP INDEX users_external_id;
+ALTER TABLE users DROP COLUMN user_name_key;
 ALTER TABLE users DROP COLUMN user_name;
 ALTER TABLE users DROP COLUMN external_id;
 DROP TABLE api_tokens;

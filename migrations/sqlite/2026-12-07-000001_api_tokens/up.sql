@@ -19,9 +19,12 @@ CREATE TABLE api_tokens (
 CREATE INDEX api_tokens_maker ON api_tokens (created_by);
 
 -- What a provisioning client (SCIM) keeps for a user: its identifier (externalId) and the name
--- the user signs in with there (userName; none: the user's email). And its identifier of a group.
+-- the user signs in with there (userName, as sent; none: the user's email), with that name
+-- lower-cased by the application to find it and keep it one (SQLite's lower() folds ASCII
+-- only). And its identifier of a group.
 ALTER TABLE users ADD COLUMN external_id TEXT;
 ALTER TABLE users ADD COLUMN user_name TEXT;
+ALTER TABLE users ADD COLUMN user_name_key TEXT;
 CREATE INDEX users_external_id ON users (external_id);
-CREATE UNIQUE INDEX users_user_name ON users (lower(user_name));
+CREATE UNIQUE INDEX users_user_name ON users (user_name_key);
 ALTER TABLE groups ADD COLUMN external_id TEXT;
