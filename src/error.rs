@@ -52,6 +52,12 @@ impl From<diesel::result::Error> for AppError {
             Error::DatabaseError(_, info) if is_unavailable_message(info.message()) => AppError::Unavailable(e.into()),
             // Another writer held SQLite's lock past the busy timeout: nothing was written.
             Error::DatabaseError(_, info) if info.message().contains("database is locked") => AppError::Busy,
+            // Every check that a value is free ran before its write; a unique index that still
+            // refuses it means another request took the value in between (two SCIM creates of
+            // one userName, two administrators adding one address).
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => AppError::Unfit(
+                "Someone else saved the same value at the same moment, so nothing was changed. Try again.".into(),
+            ),
             _ => AppError::Internal(e.into()),
         }
     }
@@ -172,5 +178,19 @@ impl ResponseError for AppError {
             response.insert_header((header::RETRY_AFTER, if matches!(self, AppError::Busy) { "5" } else { "30" }));
         }
         response.body(page.render().unwrap_or_else(|_| message.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    #[test]
+    fn a_value_taken_meanwhile_is_a_conflict_not_a_fault() {
+        let taken = Error::DatabaseError(DatabaseErrorKind::UniqueViolation, Box::new("duplicate key".to_owned()));
+        assert!(matches!(AppError::from(taken), AppError::Unfit(_)));
+        let other = Error::DatabaseError(DatabaseErrorKind::CheckViolation, Box::new("check".to_owned()));
+        assert!(matches!(AppError::from(other), AppError::Internal(_)));
     }
 }
