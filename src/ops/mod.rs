@@ -61,6 +61,15 @@ impl Actor {
         rules::may(&self.person(), action, &target.person()).map_err(AppError::Refused)
     }
 
+    /// Refuses what only the user themself may do (`what`: "changes their password or email")
+    /// to an administrator signed in as them.
+    pub fn not_impersonated(&self, what: &str) -> Result<(), AppError> {
+        match self.audit.impersonator_id {
+            Some(_) => Err(AppError::Unfit(format!("Only the user themself {what}."))),
+            None => Ok(()),
+        }
+    }
+
     /// Whether the rules let this actor do `action` to `target`, as a yes or no for a page that
     /// shows or hides a button.
     pub fn can(&self, action: Action<'_>, target: &Target) -> bool {

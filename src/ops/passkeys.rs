@@ -36,13 +36,6 @@ struct Adding {
     state: String,
 }
 
-fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
-    match actor.audit.impersonator_id {
-        Some(_) => Err(AppError::Unfit("Only the user themself adds or removes their passkeys.".into())),
-        None => Ok(()),
-    }
-}
-
 /// Begins adding a passkey named `name` (already checked): the options for the browser, and the
 /// key of the ceremony for the cookie.
 pub fn begin_adding(
@@ -52,7 +45,7 @@ pub fn begin_adding(
     name: String,
     at: NaiveDateTime,
 ) -> Result<(String, String), AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("adds or removes their passkeys")?;
     // One user's passkey changes take turns (so that two at once agree on the user handle).
     users::lock(conn, actor.id)?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
@@ -81,7 +74,7 @@ pub fn finish_adding(
     credential: &str,
     at: NaiveDateTime,
 ) -> Result<Result<String, String>, AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("adds or removes their passkeys")?;
     users::lock(conn, actor.id)?;
     let since = at - chrono::Duration::minutes(CEREMONY_MINUTES);
     let kept = stored::take(conn, key, Some(actor.id), "add", since)?;
@@ -128,7 +121,7 @@ pub fn finish_adding(
 
 /// Removes one of the actor's passkeys; its name.
 pub fn remove(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String, AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("adds or removes their passkeys")?;
     let name = stored::remove(conn, actor.id, id)?
         .ok_or_else(|| AppError::Unfit("That passkey was removed already.".into()))?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;

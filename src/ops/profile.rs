@@ -27,13 +27,6 @@ pub struct OwnInfo {
     pub time_zone: String,
 }
 
-fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
-    match actor.audit.impersonator_id {
-        Some(_) => Err(AppError::Unfit("Only the user themself changes their password or email.".into())),
-        None => Ok(()),
-    }
-}
-
 pub fn update(conn: &mut DbConnection, actor: &Actor, info: &OwnInfo) -> Result<(), AppError> {
     let before = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     diesel::update(u::table.find(actor.id))
@@ -62,7 +55,7 @@ pub fn update(conn: &mut DbConnection, actor: &Actor, info: &OwnInfo) -> Result<
 /// Sets the actor's own password (already checked and hashed): every other session ends, every
 /// pending link dies, and a notice goes out. Returns the new stamp for this session.
 pub fn change_password(conn: &mut DbConnection, actor: &Actor, hash: &str, session: i64) -> Result<String, AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("changes their password or email")?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     let stamp = users::set_password(conn, me.id, hash)?;
     // The session that changed it goes on; every other one ends.
@@ -82,7 +75,7 @@ pub fn request_email_change(
     email: &Email,
     public_url: &str,
 ) -> Result<(), AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("changes their password or email")?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     let settings = Settings::load(conn)?;
     tokens::supersede_unused(conn, Purpose::EmailChange, Some(me.id))?;

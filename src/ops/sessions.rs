@@ -58,16 +58,13 @@ pub fn start(
     Ok(key)
 }
 
-fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
-    match actor.audit.impersonator_id {
-        Some(_) => Err(AppError::Unfit("Only the user themself signs out their other sessions.".into())),
-        None => Ok(()),
+/// The actor signs out one of their other sessions (`current` is the one they act from: that
+/// one is signed out from the menu).
+pub fn end_mine(conn: &mut DbConnection, actor: &Actor, id: i64, current: i64) -> Result<(), AppError> {
+    actor.not_impersonated("signs out their other sessions")?;
+    if id == current {
+        return Err(AppError::Unfit("That is the session you are using: sign out from the menu instead.".into()));
     }
-}
-
-/// The actor signs out one of their sessions (`current` is the one they act from).
-pub fn end_mine(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<(), AppError> {
-    not_impersonated(actor)?;
     if !stored::end(conn, actor.id, id)? {
         return Err(AppError::Unfit("That session had ended already.".into()));
     }
@@ -77,7 +74,7 @@ pub fn end_mine(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<(), A
 
 /// The actor signs out every session of theirs but `current`; how many ended.
 pub fn end_my_others(conn: &mut DbConnection, actor: &Actor, current: i64) -> Result<usize, AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("signs out their other sessions")?;
     let ended = stored::end_others(conn, actor.id, current)?;
     let target = Target::user(actor.id, &actor.email);
     audit::record(conn, &actor.audit, "sign_out.elsewhere", target, serde_json::json!({ "sessions": ended }))?;

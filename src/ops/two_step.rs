@@ -15,13 +15,6 @@ use crate::mail::messages;
 /// What a refused code is told, beside the field.
 pub const WRONG_CODE: &str = "That code is not right, or was used already. Enter the 6 digits your app shows now.";
 
-fn not_impersonated(actor: &Actor) -> Result<(), AppError> {
-    match actor.audit.impersonator_id {
-        Some(_) => Err(AppError::Unfit("Only the user themself changes their two-step sign-in.".into())),
-        None => Ok(()),
-    }
-}
-
 pub(super) fn tell(
     conn: &mut DbConnection,
     user: &users::User,
@@ -48,7 +41,7 @@ pub fn turn_on(
     code: &str,
     now: i64,
 ) -> Result<Vec<String>, AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("changes their two-step sign-in")?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     if me.totp_secret.is_some() {
         return Err(AppError::Unfit("Two-step sign-in is on already.".into()));
@@ -66,7 +59,7 @@ pub fn turn_on(
 
 /// New recovery codes in place of the old (the actor proved their password).
 pub fn renew_codes(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<String>, AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("changes their two-step sign-in")?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     if me.totp_secret.is_none() {
         return Err(AppError::Unfit("Two-step sign-in is off: there are no recovery codes to renew.".into()));
@@ -95,7 +88,7 @@ pub fn renew_codes(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<String>
 
 /// Turns it off (the actor proved their password).
 pub fn turn_off(conn: &mut DbConnection, actor: &Actor) -> Result<(), AppError> {
-    not_impersonated(actor)?;
+    actor.not_impersonated("changes their two-step sign-in")?;
     let me = users::find(conn, actor.id)?.ok_or(AppError::NotFound)?;
     if !stored::turn_off(conn, me.id)? {
         return Err(AppError::Unfit("Two-step sign-in is off already.".into()));

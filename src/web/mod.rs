@@ -51,6 +51,15 @@ pub async fn begin_session(
     session.sign_in(id, stamp, &key)
 }
 
+/// For a page only the user themself may use (`what`: "changes their password or email"): back
+/// to My Profile with that said, when an administrator is signed in as them.
+pub fn refuse_impersonated(user: &crate::auth::current_user::CurrentUser, what: &str) -> Option<HttpResponse> {
+    user.impersonator_id.map(|_| {
+        user.session.error(format!("Only the user themself {what}."));
+        see_other("/profile")
+    })
+}
+
 /// Shows an operation's outcome as a flash message: what happened, or why it was refused (the
 /// rules' refusal or the target's state). Other errors pass on. Returns whether it happened.
 pub fn flash_outcome(

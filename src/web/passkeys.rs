@@ -17,7 +17,8 @@ use crate::ops::two_step::Outcome;
 use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::profile::current_password_ok;
-use crate::web::two_step::{page, refuse_impersonated};
+use crate::web::refuse_impersonated;
+use crate::web::two_step::page;
 use crate::web::{flash_outcome, render, see_other};
 
 /// One passkey as its list shows it.
@@ -71,7 +72,7 @@ pub async fn begin_adding(
     req: HttpRequest,
     form: web::Form<NewForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = refuse_impersonated(&user) {
+    if let Some(refused) = refuse_impersonated(&user, "changes their two-step sign-in") {
         return Ok(refused);
     }
     let NewForm { passkey_name, passkey_password } = form.into_inner();

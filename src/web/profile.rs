@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::ops;
 use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
-use crate::web::{render, see_other};
+use crate::web::{refuse_impersonated, render, see_other};
 
 pub async fn settings(_user: CurrentUser) -> HttpResponse {
     see_other("/profile")
@@ -105,7 +105,7 @@ pub async fn change_password(
     req: HttpRequest,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = refuse_impersonated(&user) {
+    if let Some(refused) = refuse_impersonated(&user, "changes their password or email") {
         return Ok(refused);
     }
     let form = form.into_inner();
@@ -285,7 +285,7 @@ pub async fn request_email_change(
     req: HttpRequest,
     form: web::Form<EmailForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = refuse_impersonated(&user) {
+    if let Some(refused) = refuse_impersonated(&user, "changes their password or email") {
         return Ok(refused);
     }
     let form = form.into_inner();
@@ -325,15 +325,6 @@ pub async fn request_email_change(
     state.mail_queued.notify_one();
     user.session.success("We sent a confirmation link to the new address. Your email changes when it is followed.");
     Ok(see_other("/profile"))
-}
-
-/// A session in which an administrator acts as the user changes neither the password nor the
-/// email, and learns nothing of the password: refused before any check.
-fn refuse_impersonated(user: &CurrentUser) -> Option<HttpResponse> {
-    user.impersonator_id.map(|_| {
-        user.session.error("Only the user themself changes their password or email.");
-        see_other("/profile")
-    })
 }
 
 /// Checks the user's current password as sign-in does: not at all while the address is locked

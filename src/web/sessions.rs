@@ -77,13 +77,8 @@ pub async fn end_mine(
     user: CurrentUser,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let id = path.into_inner();
-    if id == user.session_id {
-        user.session.error("That is the session you are using: sign out from the menu instead.");
-        return Ok(see_other("/profile#sessions"));
-    }
-    let acting = user.acting();
-    let outcome = ops::apply(&state.db, move |conn| ops::sessions::end_mine(conn, &acting, id)).await;
+    let (id, current, acting) = (path.into_inner(), user.session_id, user.acting());
+    let outcome = ops::apply(&state.db, move |conn| ops::sessions::end_mine(conn, &acting, id, current)).await;
     flash_outcome(&user.session, outcome.map(|()| "That session is signed out.".to_owned()))?;
     Ok(see_other("/profile#sessions"))
 }

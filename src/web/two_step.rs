@@ -16,7 +16,7 @@ use crate::ops;
 use crate::state::AppState;
 use crate::web::layout::{Layout, Tab};
 use crate::web::profile::current_password_ok;
-use crate::web::{render, see_other};
+use crate::web::{refuse_impersonated, render, see_other};
 
 #[derive(Template)]
 #[template(path = "profile/two_step.html")]
@@ -34,13 +34,6 @@ pub(crate) struct TwoStepPage {
     secret: String,
     qr_image: String,
     errors: FieldErrors,
-}
-
-pub(crate) fn refuse_impersonated(user: &CurrentUser) -> Option<HttpResponse> {
-    user.impersonator_id.map(|_| {
-        user.session.error("Only the user themself changes their two-step sign-in.");
-        see_other("/profile")
-    })
 }
 
 /// The page as it stands: set-up (with the key being offered) or, when on, what can be done.
@@ -103,7 +96,7 @@ async fn wrong_password(
 }
 
 pub async fn show(state: web::Data<AppState>, user: CurrentUser) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = refuse_impersonated(&user) {
+    if let Some(refused) = refuse_impersonated(&user, "changes their two-step sign-in") {
         return Ok(refused);
     }
     let page = page(&state, &user, FieldErrors::new(), Vec::new()).await?;
@@ -122,7 +115,7 @@ pub async fn turn_on(
     req: HttpRequest,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = refuse_impersonated(&user) {
+    if let Some(refused) = refuse_impersonated(&user, "changes their two-step sign-in") {
         return Ok(refused);
     }
     let CodeForm { code, current_password } = form.into_inner();
@@ -187,7 +180,7 @@ async fn password_then(
     typed: String,
     what: &'static str,
 ) -> Result<HttpResponse, AppError> {
-    if let Some(refused) = refuse_impersonated(&user) {
+    if let Some(refused) = refuse_impersonated(&user, "changes their two-step sign-in") {
         return Ok(refused);
     }
     if let Some(refused) = wrong_password(&state, &user, &req, typed, what).await? {
