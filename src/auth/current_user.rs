@@ -153,8 +153,11 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         })
         .await?;
 
-    let expired = now - cookie.seen > settings.session_idle_minutes * 60
-        || now - cookie.started > settings.session_absolute_hours * 3600;
+    // By the cookie's times (the row's are written with them). An impersonation past its
+    // minutes is not refused here: it returns the administrator to their own session below.
+    let time = |secs: i64| chrono::DateTime::from_timestamp(secs, 0).map_or_else(Default::default, |t| t.naive_utc());
+    let expired =
+        !db::sessions::Lifetime::of(&settings).stands(time(cookie.started), time(cookie.seen), false, time(now));
     let valid = recorded.is_some()
         && row.as_ref().is_some_and(|(u, _, _)| {
             u.status() == UserStatus::Active

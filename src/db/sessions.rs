@@ -107,6 +107,37 @@ pub fn end_all(conn: &mut DbConnection, user_id: i64) -> Result<usize, AppError>
         .execute(conn)?)
 }
 
+/// How long a session stands, from the Organization settings: idle for at most
+/// `session_idle_minutes`, and at most `session_absolute_hours` since it began; a session in
+/// which an administrator is signed in as the user, at most `impersonation_minutes`. The one
+/// rule the request check, the session list and housekeeping all use.
+pub struct Lifetime {
+    idle: chrono::Duration,
+    absolute: chrono::Duration,
+    impersonation: chrono::Duration,
+}
+
+impl Lifetime {
+    pub fn of(settings: &crate::db::settings::Settings) -> Lifetime {
+        Lifetime {
+            idle: chrono::Duration::minutes(settings.session_idle_minutes),
+            absolute: chrono::Duration::hours(settings.session_absolute_hours),
+            impersonation: chrono::Duration::minutes(settings.impersonation_minutes),
+        }
+    }
+
+    /// Whether a session begun at `started` and last seen at `seen` stands at `now`.
+    pub fn stands(&self, started: NaiveDateTime, seen: NaiveDateTime, impersonated: bool, now: NaiveDateTime) -> bool {
+        let lasts = if impersonated { self.impersonation } else { self.absolute };
+        now - seen <= self.idle && now - started <= lasts
+    }
+
+    /// Before when a session was last seen, or began, for it to be dead at `now` whatever it is.
+    pub fn dead_before(&self, now: NaiveDateTime) -> (NaiveDateTime, NaiveDateTime) {
+        (now - self.idle, now - self.absolute)
+    }
+}
+
 /// Deletes sessions that can no longer be used: idle since `idle_before`, begun before
 /// `started_before`, or under a stamp their user no longer has.
 pub fn delete_dead(

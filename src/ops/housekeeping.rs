@@ -18,8 +18,7 @@ pub fn run_once(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, App
     super::dormant::run(conn, at)?;
     super::api_tokens::warn_ending(conn, at)?;
     let settings = Settings::load(conn)?;
-    let idle_before = at - chrono::Duration::minutes(settings.session_idle_minutes);
-    let started_before = at - chrono::Duration::hours(settings.session_absolute_hours);
+    let (idle_before, started_before) = crate::db::sessions::Lifetime::of(&settings).dead_before(at);
     crate::db::sessions::delete_dead(conn, idle_before, started_before)?;
     crate::db::passkeys::delete_stale(conn, at - chrono::Duration::hours(1))?;
     if settings.audit_retention_days == 0 {

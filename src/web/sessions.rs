@@ -38,17 +38,12 @@ pub fn of_user(
     zone: chrono_tz::Tz,
     now: chrono::NaiveDateTime,
 ) -> Result<Vec<SessionView>, AppError> {
-    let settings = Settings::load(conn)?;
-    let idle = chrono::Duration::minutes(settings.session_idle_minutes);
+    let lifetime = crate::db::sessions::Lifetime::of(&Settings::load(conn)?);
     let mut views = Vec::new();
     // Who is behind a session, looked up once per administrator, not once per session.
     let mut labels = std::collections::HashMap::new();
     for s in crate::db::sessions::of_user(conn, id)? {
-        let lasts = match s.impersonator_id {
-            Some(_) => chrono::Duration::minutes(settings.impersonation_minutes),
-            None => chrono::Duration::hours(settings.session_absolute_hours),
-        };
-        if now - s.last_seen_at > idle || now - s.started_at > lasts {
+        if !lifetime.stands(s.started_at, s.last_seen_at, s.impersonator_id.is_some(), now) {
             continue;
         }
         views.push(SessionView {
