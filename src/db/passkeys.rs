@@ -30,6 +30,11 @@ pub fn of_user(conn: &mut DbConnection, user_id: i64) -> Result<Vec<StoredPasske
         .load(conn)?)
 }
 
+/// How many passkeys the user has.
+pub fn count_of(conn: &mut DbConnection, user_id: i64) -> Result<i64, AppError> {
+    Ok(passkeys::table.filter(passkeys::user_id.eq(user_id)).count().get_result(conn)?)
+}
+
 /// Whether any user has a passkey with this credential id.
 pub fn credential_taken(conn: &mut DbConnection, credential_id: &str) -> Result<bool, AppError> {
     let n: i64 = passkeys::table.filter(passkeys::credential_id.eq(credential_id)).count().get_result(conn)?;

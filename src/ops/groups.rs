@@ -186,8 +186,10 @@ pub fn members_of(conn: &mut DbConnection, ids: &[i64]) -> Result<Vec<(i64, i64)
 /// Customer, the default group. Every move is a change of group under its own rule.
 pub fn set_members(conn: &mut DbConnection, actor: &Actor, id: i64, wanted: &[i64]) -> Result<(), AppError> {
     let current = member_ids(conn, id)?;
+    let arriving: Vec<i64> = wanted.iter().copied().filter(|m| !current.contains(m)).collect();
     let leaving: Vec<i64> = current.iter().copied().filter(|m| !wanted.contains(m)).collect();
-    if !leaving.is_empty() {
+    let leaving_none = leaving.is_empty();
+    if !leaving_none {
         let fallback = groups::find_builtin(conn, "customer")?.id;
         if fallback == id {
             return Err(AppError::BadRequest(
@@ -198,12 +200,16 @@ pub fn set_members(conn: &mut DbConnection, actor: &Actor, id: i64, wanted: &[i6
             super::users::change_group(conn, actor, m, fallback)?;
         }
     }
-    for &m in wanted.iter().filter(|m| !current.contains(m)) {
+    for &m in &arriving {
         let known = users_db::find(conn, m)?.is_some_and(|u| u.status() != crate::domain::UserStatus::Deleted);
         if !known {
             return Err(AppError::BadRequest(format!("members: there is no user {m}.")));
         }
         super::users::change_group(conn, actor, m, id)?;
+    }
+    if !(arriving.is_empty() && leaving_none) {
+        // The group's version (its `updated_at`) moves with its members.
+        diesel::update(groups_table::table.find(id)).set(groups_table::updated_at.eq(now())).execute(conn)?;
     }
     Ok(())
 }

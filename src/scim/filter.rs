@@ -215,6 +215,19 @@ pub fn parse(input: &str) -> Result<Filter, String> {
     Ok(filter)
 }
 
+impl Filter {
+    /// Whether the filter names `attribute` (its first part, in any case) anywhere.
+    pub fn names(&self, attribute: &str) -> bool {
+        let head = |path: &str| path.split(['.', '[']).next().is_some_and(|h| h.eq_ignore_ascii_case(attribute));
+        match self {
+            Filter::Compare(path, ..) | Filter::Present(path) => head(path),
+            Filter::Each(path, _) => head(path),
+            Filter::And(a, b) | Filter::Or(a, b) => a.names(attribute) || b.names(attribute),
+            Filter::Not(a) => a.names(attribute),
+        }
+    }
+}
+
 /// Whether one JSON value (an element of a multi-valued attribute) matches, its attribute names
 /// compared without regard to case, strings too.
 pub fn matches(filter: &Filter, value: &Value) -> bool {

@@ -4,15 +4,15 @@
 //! `groups.manage`; membership needs `users.manage`. A group made here holds no permission
 //! until someone gives it some in the Groups tab.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 use super::filter;
 use super::schemas::GROUP;
 use super::{
-    ListParams, ScimError, answer, base, bearer, body_json, created, etag, get, id_of, ids, list_response, patch,
-    plain, project, text, timestamp,
+    ListParams, ScimError, answer, base, bearer, body_json, created, etag, get, id_of, ids, if_match, list_response,
+    patch, plain, project, text, timestamp,
 };
 use crate::db::groups::{self as groups_db, Group};
 use crate::domain::{Permission, PermissionSet};
@@ -20,6 +20,11 @@ use crate::error::AppError;
 use crate::ops::groups::GroupInput;
 use crate::ops::{self, api_tokens::Bearer};
 use crate::state::AppState;
+
+/// The group's version: when it last changed, members included, in microseconds.
+fn version(g: &Group) -> String {
+    g.updated_at.and_utc().timestamp_micros().to_string()
+}
 
 fn to_json(g: &Group, members: Option<&[i64]>, base: &str) -> Value {
     let mut r = json!({
@@ -31,7 +36,7 @@ fn to_json(g: &Group, members: Option<&[i64]>, base: &str) -> Value {
             "created": timestamp(g.created_at),
             "lastModified": timestamp(g.updated_at),
             "location": format!("{base}/Groups/{}", g.id),
-            "version": etag(g.updated_at.and_utc().timestamp_micros()),
+            "version": etag(version(g)),
         },
     });
     if let Some(x) = &g.external_id {
@@ -101,12 +106,16 @@ async fn fetch(state: &AppState, id: i64) -> Result<(Group, Vec<i64>), ScimError
     found.ok_or_else(ScimError::not_found)
 }
 
-/// The group as it is now, its attributes chosen by `params`.
-async fn current(state: &AppState, id: i64, params: &ListParams) -> Result<Value, ScimError> {
+/// The answer with the group as it is now, its attributes chosen by `params`, its version as
+/// the ETag; a 201 with its `Location` when `made`.
+async fn respond(state: &AppState, id: i64, params: &ListParams, made: bool) -> Result<HttpResponse, ScimError> {
     let (group, members) = fetch(state, id).await?;
     let mut body = to_json(&group, Some(&members), &base(state));
     project(&mut body, params, GROUP);
-    Ok(body)
+    let mut res =
+        if made { created(&body, &format!("{}/Groups/{id}", base(state))) } else { answer(StatusCode::OK, &body) };
+    res.headers_mut().insert(header::ETAG, etag(version(&group)).parse().expect("a valid header"));
+    Ok(res)
 }
 
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ScimError> {
@@ -114,12 +123,26 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     let params = ListParams::of(&req)?;
     let filter = params.filter()?;
     let (start, count) = params.window()?;
-    let groups = state.db.run(groups_db::list).await?;
+    // Groups are few: they are filtered and sorted here, on their representation (with their
+    // members only when the filter names them).
+    let with_members = filter.as_ref().is_some_and(|f| f.names("members"));
+    let (groups, members) = state
+        .db
+        .run(move |conn| {
+            let groups = groups_db::list(conn)?;
+            let ids: Vec<i64> = if with_members { groups.iter().map(|g| g.id).collect() } else { Vec::new() };
+            Ok((groups, ops::groups::members_of(conn, &ids)?))
+        })
+        .await?;
+    let of = |g: &Group| -> Vec<i64> { members.iter().filter(|(group, _)| *group == g.id).map(|(_, u)| *u).collect() };
     let base = base(&state);
-    // Groups are few: they are filtered and sorted here, on their representation.
     let mut found: Vec<Group> = groups
         .into_iter()
-        .filter(|g| filter.as_ref().is_none_or(|f| filter::matches(f, &to_json(g, None, &base))))
+        .filter(|g| {
+            filter
+                .as_ref()
+                .is_none_or(|f| filter::matches(f, &to_json(g, with_members.then(|| of(g)).as_deref(), &base)))
+        })
         .collect();
     match params.sort_by.as_deref().map(str::to_ascii_lowercase).as_deref() {
         Some("displayname") => found.sort_by_key(|g| g.name.to_lowercase()),
@@ -152,7 +175,7 @@ pub async fn get_one(
 ) -> Result<HttpResponse, ScimError> {
     bearer(&state, &req, Some(Permission::UsersView)).await?;
     let params = ListParams::of(&req)?;
-    Ok(answer(StatusCode::OK, &current(&state, id_of(&path)?, &params).await?))
+    respond(&state, id_of(&path)?, &params, false).await
 }
 
 pub async fn create_one(
@@ -175,8 +198,7 @@ pub async fn create_one(
         Ok(Ok(id))
     })
     .await??;
-    let body = current(&state, id, &ListParams::default()).await?;
-    Ok(created(&body, &format!("{}/Groups/{id}", base(&state))))
+    respond(&state, id, &ListParams::default(), true).await
 }
 
 /// Makes the group what `change` says of its representation, all in one transaction: the
@@ -185,11 +207,15 @@ async fn write(
     state: &AppState,
     bearer: Bearer,
     id: i64,
+    if_match: Option<String>,
     change: impl FnOnce(Value) -> Result<Incoming, ScimError> + Send + 'static,
 ) -> Result<HttpResponse, ScimError> {
     let (base, scopes, actor) = (base(state), Scopes::of(&bearer), bearer.actor);
     ops::apply(&state.db, move |conn| {
         let group = groups_db::find(conn, id)?.ok_or(AppError::NotFound)?;
+        if if_match.as_ref().is_some_and(|v| *v != version(&group)) {
+            return Ok(Err(ScimError::stale()));
+        }
         let members = ops::groups::member_ids(conn, id)?;
         let inc = match change(to_json(&group, Some(&members), &base)) {
             Ok(inc) => inc,
@@ -207,7 +233,7 @@ async fn write(
         Ok(Ok(()))
     })
     .await??;
-    Ok(answer(StatusCode::OK, &current(state, id, &ListParams::default()).await?))
+    respond(state, id, &ListParams::default(), false).await
 }
 
 pub async fn replace_one(
@@ -219,7 +245,7 @@ pub async fn replace_one(
     let bearer = bearer(&state, &req, None).await?;
     let id = id_of(&path)?;
     let inc = incoming(&body_json(&body)?)?;
-    write(&state, bearer, id, move |_| Ok(inc)).await
+    write(&state, bearer, id, if_match(&req), move |_| Ok(inc)).await
 }
 
 pub async fn patch_one(
@@ -231,7 +257,7 @@ pub async fn patch_one(
     let bearer = bearer(&state, &req, None).await?;
     let id = id_of(&path)?;
     let ops = patch::operations(&body_json(&body)?)?;
-    write(&state, bearer, id, move |mut r| {
+    write(&state, bearer, id, if_match(&req), move |mut r| {
         patch::apply(&mut r, &ops, GROUP, &[])?;
         incoming(&r)
     })

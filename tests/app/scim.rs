@@ -529,3 +529,31 @@ async fn user_names_are_one_whatever_their_case_beyond_ascii() {
         assert_eq!(a.json["totalResults"], 1, "{filter}");
     }
 }
+
+#[actix_web::test]
+async fn groups_have_versions_that_move_with_their_members_and_filter_by_them() {
+    let app = spawn_app().await;
+    let t = admin_token(&app).await;
+    let kim =
+        id_of(&scim(&app, "POST", "/Users", &t, Some(new_user("kim@corp.example", "kim@example.com", "Kim"))).await);
+    let a = scim(&app, "POST", "/Groups", &t, Some(json!({ "displayName": "Day shift" }))).await;
+    let (group, first) = (id_of(&a), a.headers["etag"].to_str().unwrap().to_owned());
+    assert_eq!(first, a.json["meta"]["version"].as_str().unwrap());
+    app.config.clock.advance(1);
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let add = json!({ "Operations": [{ "op": "add", "path": "members", "value": [{ "value": kim.to_string() }] }] });
+    let a = scim(&app, "PATCH", &format!("/Groups/{group}"), &t, Some(add)).await;
+    assert_eq!(a.status, 200);
+    assert_ne!(a.headers["etag"].to_str().unwrap(), first, "a new member is a new version");
+    // A write over the first version is refused; nothing changes.
+    let rename = json!({ "Operations": [{ "op": "replace", "path": "displayName", "value": "Night shift" }] });
+    let body = Some(rename.to_string().into_bytes());
+    let a = scim_raw(&app, "PATCH", &format!("/Groups/{group}"), &t, body, &[("if-match", &first)]).await;
+    assert_eq!(a.status, 412);
+    let name = app.with_db(move |c| concierge::db::groups::find(c, group).unwrap().unwrap().name).await;
+    assert_eq!(name, "Day shift");
+    let filter = format!("members[value eq \"{kim}\"]");
+    let a = scim(&app, "GET", &format!("/Groups?filter={}", urlencoding(&filter)), &t, None).await;
+    assert_eq!(a.json["totalResults"], 1, "{}", a.json);
+    assert_eq!(a.json["Resources"][0]["displayName"], "Day shift");
+}

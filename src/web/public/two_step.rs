@@ -32,8 +32,7 @@ async fn has_passkeys(state: &AppState, user_id: i64) -> Result<bool, AppError> 
     if state.passkeys.is_none() {
         return Ok(false);
     }
-    let found = state.db.run(move |conn| crate::db::passkeys::of_user(conn, user_id)).await?;
-    Ok(!found.is_empty())
+    Ok(state.db.run(move |conn| crate::db::passkeys::count_of(conn, user_id)).await? > 0)
 }
 
 pub(crate) fn pending(state: &AppState, session: &SessionState) -> Option<Pending> {

@@ -76,7 +76,7 @@ struct ShowPage {
     sessions: Vec<crate::web::sessions::SessionView>,
     can_end_sessions: bool,
     /// How many passkeys stand in for the user's codes.
-    passkeys: usize,
+    passkeys: i64,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -110,7 +110,7 @@ pub async fn show(
             let (accounts, access) = access_view(conn, &access, &ends, &search)?;
             let invites = tokens::invites_of_user(conn, id)?;
             let events = audit::for_target(conn, "user", id, 50)?;
-            let passkeys = crate::db::passkeys::of_user(conn, id)?.len();
+            let passkeys = crate::db::passkeys::count_of(conn, id)?;
             Ok((target, (accounts, access), invites, events, (sessions, passkeys)))
         })
         .await?;
