@@ -197,7 +197,9 @@ pub async fn bearer(state: &AppState, req: &HttpRequest, needs: Option<Permissio
     let found = state
         .db
         .run(move |conn| {
-            crate::db::transaction(conn, |conn| {
+            // No transaction: a token that stands is only read (its last use written at most once
+            // a minute), so SCIM reads do not queue behind SQLite's write lock.
+            {
                 let found = api_tokens::authenticate(conn, &secret, api_tokens::SCIM, &audit, at)?;
                 let refusal = match &found {
                     Err((r, Some(token))) => Some((*r, token.clone())),
@@ -209,7 +211,7 @@ pub async fn bearer(state: &AppState, req: &HttpRequest, needs: Option<Permissio
                     return Ok(Err(r));
                 }
                 Ok(found.map_err(|(r, _)| r))
-            })
+            }
         })
         .await?;
     match found {
