@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks SCIM reads: seeds USERS demo users, starts the release binary, then measures a
 # filter `userName eq "…"` (one user among USERS), a filter that finds none, a page of users
-# and a group, with wrk at 4 and 16 connections.
+# and a group, with wrk at 4 and 16 connections; then provisioning: SCIM POSTs of new users at
+# 16 connections for PROVISION (20s), each one an invited user and an invitation in the outbox.
 # Writes a table to docs/BENCHMARKS.md. Run by hand; never part of the test suite.
 #   bench/scim.sh [USERS] [POSTGRES_URL]      (DURATION=10s)
 set -euo pipefail
@@ -9,6 +10,7 @@ cd "$(dirname "$0")/.."
 USERS=${1:-1000000}
 PG_URL=${2:-}
 DURATION=${DURATION:-10s}
+PROVISION=${PROVISION:-20}  # seconds; 0 skips provisioning
 PORT=${PORT:-18081}
 BASE="http://127.0.0.1:$PORT"
 OUT=${OUT:-docs/BENCHMARKS.md}
@@ -57,6 +59,23 @@ measure "filter externalId eq (none)" "/scim/v2/Users?filter=externalId%20eq%20%
 measure "a page of 100 users" "/scim/v2/Users?count=100"
 measure "a group, without members" "/scim/v2/Groups/2?excludedAttributes=members"
 
+provision() {
+  echo "provisioning for ${PROVISION}s at 16 connections…"
+  out=$(wrk -t2 -c16 -d"${PROVISION}s" --timeout 30s --latency -s bench/scim-create.lua "$BASE/scim/v2/Users")
+  sent=$(echo "$out" | awk '/requests in/ {print $1}')
+  refused=$(echo "$out" | awk '/Non-2xx/ {print $NF}' | grep . || echo 0)
+  p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
+  # What the database holds, not what wrk counted.
+  made=$(curl -fs "${auth[@]}" "$BASE/scim/v2/Users?count=0&filter=emails.value%20ew%20%22%40bench.example%22" \
+    | grep -o '"totalResults":[0-9]*' | cut -d: -f2)
+  rate=$(echo "scale=1; $made / $PROVISION" | bc)
+  echo "provisioning: $made users made in ${PROVISION}s ($rate/s), $refused refused of $sent, p99 $p99"
+  PROVISIONED="Provisioning: SCIM \`POST /Users\` of new users, 16 connections for ${PROVISION} s: **$made users made**
+(read back by a filter), **$rate users/s**, $refused of $sent requests refused, p99 $p99."
+}
+PROVISIONED=""
+[ "$PROVISION" = 0 ] || provision
+
 {
   echo "## SCIM at $USERS users on $BACKEND — $(date -u +%Y-%m-%d)"
   echo
@@ -67,5 +86,6 @@ measure "a group, without members" "/scim/v2/Groups/2?excludedAttributes=members
   echo '|---|---|---|---|---|---|---|'
   printf '%s\n' "${ROWS[@]}"
   echo
+  [ -z "$PROVISIONED" ] || printf '%s\n\n' "$PROVISIONED"
   echo
 } | tee -a "$OUT"

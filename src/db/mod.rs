@@ -138,6 +138,11 @@ pub struct Db {
     /// threads waiting for it in no particular order, and under load a few waited hundreds of
     /// milliseconds while others went ahead.
     turns: Arc<tokio::sync::Semaphore>,
+    /// On SQLite, the one turn to write: transactions of this process wait here, in order,
+    /// rather than in SQLite's busy handler, which sleeps 1 to 100 ms between tries. With 16
+    /// writers at once, that sleeping left the cores idle: SCIM provisioning made 390 users/s
+    /// with p99 323 ms.
+    writer: Arc<tokio::sync::Semaphore>,
     /// How many requests wait in that line now (for `/metrics`).
     waiting: Arc<std::sync::atomic::AtomicI64>,
     /// The pool's own threads, which open connections in the background; held here so that
@@ -179,7 +184,8 @@ impl Db {
             .test_on_check_out(backend == Backend::Postgres)
             .build_unchecked(Manager { url: url.to_owned(), backend });
         let turns = Arc::new(tokio::sync::Semaphore::new(max_connections as usize));
-        Ok(Db { pool, backend, turns, waiting: Arc::default(), threads, handles: Arc::new(()) })
+        let writer = Arc::new(tokio::sync::Semaphore::new(1));
+        Ok(Db { pool, backend, turns, writer, waiting: Arc::default(), threads, handles: Arc::new(()) })
     }
 
     /// Closes the database for good: waits until this is its last handle, closes every pooled
@@ -254,7 +260,19 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
     {
-        self.run(move |conn| transaction(conn, f)).await
+        let writing = match self.backend {
+            Backend::Sqlite => {
+                let _waiting = Waiting::new(&self.waiting);
+                Some(self.writer.clone().acquire_owned().await.map_err(|e| AppError::Unavailable(e.into()))?)
+            }
+            Backend::Postgres => None,
+        };
+        // The turn is held until the transaction ends, even if the request is dropped meanwhile.
+        self.run(move |conn| {
+            let _writing = writing;
+            transaction(conn, f)
+        })
+        .await
     }
 
     /// Brings the schema up to date.

@@ -48,8 +48,26 @@ impl AccessChange {
 
 /// Makes the user's access exactly `wanted` (ids that no longer exist are ignored).
 pub fn set(conn: &mut DbConnection, user_id: i64, wanted: &Access, granted_by: i64) -> Result<AccessChange, AppError> {
-    let existing_buildings: BTreeSet<i64> = super::buildings::building_ids(conn)?.into_iter().collect();
-    let existing_accounts: BTreeSet<i64> = super::buildings::account_ids(conn)?.into_iter().collect();
+    use super::schema::{accounts, buildings};
+    // Only the wanted ids are looked up: a user given nothing costs no query here.
+    let existing_buildings: BTreeSet<i64> = match wanted.buildings.is_empty() {
+        true => BTreeSet::new(),
+        false => buildings::table
+            .filter(buildings::id.eq_any(&wanted.buildings))
+            .select(buildings::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect(),
+    };
+    let existing_accounts: BTreeSet<i64> = match wanted.accounts.is_empty() {
+        true => BTreeSet::new(),
+        false => accounts::table
+            .filter(accounts::id.eq_any(&wanted.accounts))
+            .select(accounts::id)
+            .load::<i64>(conn)?
+            .into_iter()
+            .collect(),
+    };
     let current = of_user(conn, user_id)?;
     let at = now();
     let mut change = AccessChange::default();

@@ -78,6 +78,9 @@ pub struct NewUser {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub version: i32,
+    pub user_name: Option<String>,
+    pub user_name_key: Option<String>,
+    pub external_id: Option<String>,
 }
 
 impl NewUser {
@@ -103,6 +106,9 @@ impl NewUser {
             created_at: at,
             updated_at: at,
             version: 1,
+            user_name: None,
+            user_name_key: None,
+            external_id: None,
         }
     }
 
@@ -113,6 +119,9 @@ impl NewUser {
             title: info.title.clone(),
             job_function: info.job_key().to_owned(),
             company: info.company.clone(),
+            user_name: info.user_name.clone(),
+            user_name_key: info.user_name.as_deref().map(str::to_lowercase),
+            external_id: info.external_id.clone(),
             ..NewUser::new(
                 info.email.as_str().to_owned(),
                 info.first_name.as_str().to_owned(),

@@ -28,6 +28,10 @@ pub struct UserInfo {
     pub job_function: Option<JobFunction>,
     pub company: String,
     pub group_id: i64,
+    /// The name other software knows the user by, when it is not their address (SCIM's
+    /// `userName`), and that software's own id for them (`externalId`); None from the screens.
+    pub user_name: Option<String>,
+    pub external_id: Option<String>,
 }
 
 impl UserInfo {
@@ -57,6 +61,8 @@ impl UserInfoForm {
             job_function: Some(job_function?),
             company: company?,
             group_id: group_id?,
+            user_name: None,
+            external_id: None,
         })
     }
 
@@ -85,6 +91,8 @@ impl UserInfoForm {
             job_function: job_function?,
             company: company?,
             group_id: group_id?,
+            user_name: None,
+            external_id: None,
         })
     }
 }

@@ -651,6 +651,7 @@ pub fn create(
             "phone": created.phone, "title": created.title, "job_function": created.job_function,
             "company": created.company, "group_id": created.group_id, "status": created.status,
             "entry": how, "must_change_password": created.must_change_password, "access": change,
+            "user_name": created.user_name, "external_id": created.external_id,
         }),
     )?;
     match entry {

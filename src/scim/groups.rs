@@ -94,12 +94,13 @@ impl Scopes {
     }
 }
 
-/// The group and its members' ids.
-async fn fetch(state: &AppState, id: i64) -> Result<(Group, Vec<i64>), ScimError> {
+/// The group, and its members' ids when `with_members` (Customer may hold nearly every user).
+async fn fetch(state: &AppState, id: i64, with_members: bool) -> Result<(Group, Vec<i64>), ScimError> {
     let found = state
         .db
         .run(move |conn| match groups_db::find(conn, id)? {
-            Some(g) => Ok(Some((g, ops::groups::member_ids(conn, id)?))),
+            Some(g) if with_members => Ok(Some((g, ops::groups::member_ids(conn, id)?))),
+            Some(g) => Ok(Some((g, Vec::new()))),
             None => Ok(None),
         })
         .await?;
@@ -109,7 +110,7 @@ async fn fetch(state: &AppState, id: i64) -> Result<(Group, Vec<i64>), ScimError
 /// The answer with the group as it is now, its attributes chosen by `params`, its version as
 /// the ETag; a 201 with its `Location` when `made`.
 async fn respond(state: &AppState, id: i64, params: &ListParams, made: bool) -> Result<HttpResponse, ScimError> {
-    let (group, members) = fetch(state, id).await?;
+    let (group, members) = fetch(state, id, !params.leaves_out("members", GROUP)).await?;
     let mut body = to_json(&group, Some(&members), &base(state));
     project(&mut body, params, GROUP);
     let mut res =

@@ -17,7 +17,7 @@ use crate::db::schema::{account_access, accounts, building_access, buildings, gr
 use crate::db::sql::{Bind, Number, Sql, like_escaped};
 use crate::db::user_access::Access;
 use crate::db::{DbConnection, users as users_db};
-use crate::domain::user_form::UserInfoForm;
+use crate::domain::user_form::{UserInfo, UserInfoForm};
 use crate::domain::{FieldErrors, Permission, UserStatus};
 use crate::error::AppError;
 use crate::ops::users::{Entry, StatusChange};
@@ -308,6 +308,9 @@ fn set_active(conn: &mut DbConnection, actor: &Actor, id: i64, active: bool) -> 
 /// Whether every building and account named exists: one count each.
 fn check_access(conn: &mut DbConnection, access: &Access) -> Result<Result<(), ScimError>, AppError> {
     use crate::db::schema::{accounts, buildings};
+    if access.buildings.is_empty() && access.accounts.is_empty() {
+        return Ok(Ok(()));
+    }
     let found: i64 = buildings::table.filter(buildings::id.eq_any(&access.buildings)).count().get_result(conn)?;
     if found != access.buildings.len() as i64 {
         return Ok(Err(ScimError::invalid_value("buildings: one of the ids is no building.")));
@@ -332,7 +335,11 @@ fn create(
         Err(e) => return Ok(Err(e)),
     };
     let mut errors = FieldErrors::new();
-    let info = form.parse_provisioned(&mut errors);
+    let info = form.parse_provisioned(&mut errors).map(|info| UserInfo {
+        user_name: (!inc.user_name.eq_ignore_ascii_case(info.email.as_str())).then(|| inc.user_name.clone()),
+        external_id: inc.external_id.clone(),
+        ..info
+    });
     if !errors.is_empty() {
         return Ok(Err(refused(&errors)));
     }
@@ -351,7 +358,6 @@ fn create(
         }
         Err(not_added) => return Ok(Err(refused(&not_added.errors))),
     };
-    ops::users::set_provisioned_names(conn, actor, created.id, &inc.user_name, inc.external_id.as_deref())?;
     set_active(conn, actor, created.id, inc.active)?;
     Ok(Ok(created.id))
 }
@@ -642,7 +648,7 @@ fn condition(sql: &mut Sql, f: &Filter, within: Option<&str>) -> Result<(), Scim
             let path = qualified(path, within);
             // Every user has a name, an address, a status and dates: only a text column may be empty.
             match column(&path)? {
-                Column::Text(c) => sql.push(&format!("({c} IS NOT NULL AND {c} <> '')")),
+                Column::Text(c) | Column::Exact(c) => sql.push(&format!("({c} IS NOT NULL AND {c} <> '')")),
                 _ => sql.push("1 = 1"),
             };
         }
@@ -660,6 +666,8 @@ fn qualified(path: &str, within: Option<&str>) -> String {
 
 enum Column {
     Text(&'static str),
+    /// Compared as written (RFC 7643 §3.1: `externalId` is case-exact), so `eq` is an index lookup.
+    Exact(&'static str),
     UserName,
     Email,
     Group,
@@ -679,7 +687,7 @@ fn column(path: &str) -> Result<Column, ScimError> {
         "name.familyname" => Column::Text("last_name"),
         "displayname" => Column::Text("(first_name || ' ' || last_name)"),
         "title" => Column::Text("title"),
-        "externalid" => Column::Text("external_id"),
+        "externalid" => Column::Exact("external_id"),
         "phonenumbers" | "phonenumbers.value" => Column::Text("phone"),
         "enterprise:organization" => Column::Text("company"),
         "concierge:jobfunction" => Column::Text("job_function"),
@@ -701,6 +709,12 @@ fn compare(sql: &mut Sql, path: &str, op: Op, value: &Value) -> Result<(), ScimE
     };
     match column(path)? {
         Column::Text(c) => text_compare(sql, &format!("lower({c})"), Some(c), op, string()?),
+        Column::Exact(c) => {
+            let v = value
+                .as_str()
+                .ok_or_else(|| ScimError::invalid_filter(&format!("\"{path}\" is compared with a string.")))?;
+            text_compare(sql, c, Some(c), op, v.to_owned())
+        }
         Column::Email => {
             if op == Op::Eq {
                 sql.push("email = ").bind(Bind::Text(string()?));

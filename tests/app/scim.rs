@@ -243,6 +243,7 @@ async fn users_are_created_read_back_filtered_sorted_and_paged() {
         ("name.givenName eq \"Pat\" and not (name.familyName eq \"Chen\")", 2),
         ("(name.familyName eq \"Alvarez\" or name.familyName eq \"Chen\") and active eq true", 2),
         ("externalId eq \"ext-Chen\"", 1),
+        ("externalId eq \"EXT-chen\"", 0),
         ("externalId pr", 3),
         ("title ne \"Engineer\"", 1),
         ("meta.lastModified gt \"2000-01-01T00:00:00Z\"", 4),
@@ -556,4 +557,50 @@ async fn groups_have_versions_that_move_with_their_members_and_filter_by_them() 
     let a = scim(&app, "GET", &format!("/Groups?filter={}", urlencoding(&filter)), &t, None).await;
     assert_eq!(a.json["totalResults"], 1, "{}", a.json);
     assert_eq!(a.json["Resources"][0]["displayName"], "Day shift");
+}
+
+/// The outbox's warnings of a token's end: (to, subject).
+async fn token_warnings(app: &TestApp) -> Vec<(String, String)> {
+    use concierge::db::schema::outbox;
+    use diesel::prelude::*;
+    app.with_db(|c| {
+        outbox::table
+            .filter(outbox::kind.eq("api_token_ending"))
+            .order(outbox::id)
+            .select((outbox::to_address, outbox::subject))
+            .load(c)
+            .unwrap()
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn the_maker_is_mailed_once_a_week_before_a_token_ends() {
+    let app = spawn_app().await;
+    app.create_owner().await;
+    app.create_user(UserSpec { email: "ada@example.com", first_name: "Ada", group: "admin", ..UserSpec::default() })
+        .await;
+    let gone = app
+        .create_user(UserSpec { email: "gone@example.com", first_name: "Gus", group: "admin", ..UserSpec::default() })
+        .await;
+    token(&app, "owner@example.com", "scim users.view", 5).await;
+    token(&app, "ada@example.com", "scim users.view", 10).await;
+    token(&app, "gone@example.com", "scim users.view", 3).await;
+    app.with_db(move |c| users_db::set_status(c, gone.id, UserStatus::Disabled).unwrap()).await;
+    let housekeeping =
+        |at: chrono::NaiveDateTime| app.with_db(move |c| concierge::ops::housekeeping::run_once(c, at).unwrap());
+
+    let now = concierge::db::now();
+    housekeeping(now).await;
+    housekeeping(now).await;
+    let warned = token_warnings(&app).await;
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert_eq!(warned[0].0, "owner@example.com");
+    assert!(warned[0].1.contains("token of owner@example.com"), "{}", warned[0].1);
+
+    // Four days on, Ada's is a week from its end; the owner's was told already, the disabled
+    // maker's is never told.
+    housekeeping(now + chrono::Duration::days(4)).await;
+    let warned = token_warnings(&app).await;
+    assert_eq!(warned.iter().map(|w| w.0.as_str()).collect::<Vec<_>>(), ["owner@example.com", "ada@example.com"]);
 }
