@@ -125,6 +125,12 @@ impl Walk {
         field.send_keys(value).await.unwrap();
     }
 
+    /// What the field with this id holds now.
+    pub async fn value_of(&self, id: &str) -> String {
+        let field = self.client.find(Locator::Id(id)).await.unwrap_or_else(|_| panic!("field {id}"));
+        field.prop("value").await.unwrap().unwrap_or_default()
+    }
+
     /// Signs in through the sign-in page with the tests' password.
     pub async fn sign_in(&mut self, email: &str) {
         self.visit("/sign-in").await;

@@ -4,6 +4,7 @@
 #[path = "../app/helpers.rs"]
 mod helpers;
 
+mod api_tokens;
 mod audit;
 mod browser;
 
