@@ -135,6 +135,8 @@ impl Application {
             metrics,
             passkeys,
             api_limits: Default::default(),
+            sealing_key: key.clone(),
+            providers_http: crate::auth::oidc::http_client(),
         });
         let app_state = state.clone();
 

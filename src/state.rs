@@ -23,4 +23,8 @@ pub struct AppState {
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
     /// How many requests each API token may still make now (this process's share).
     pub api_limits: crate::scim::RateLimits,
+    /// The session key, which also seals the OpenID providers' client secrets.
+    pub sealing_key: actix_web::cookie::Key,
+    /// How OpenID providers are reached (no redirects followed).
+    pub providers_http: reqwest::Client,
 }

@@ -4,8 +4,10 @@
 pub mod client;
 pub mod csrf;
 pub mod current_user;
+pub mod oidc;
 pub mod passkey;
 pub mod password;
+pub mod sealed;
 pub mod secret;
 pub mod session;
 pub mod two_step;

@@ -23,6 +23,7 @@ const IMPERSONATOR_KEY: &str = "imp_sid";
 const SECOND_STEP: &str = "second_step";
 const NEW_TWO_STEP_SECRET: &str = "new_totp";
 const PASSKEY_CEREMONY: &str = "passkey";
+const PROVIDER_FLOW: &str = "oidc";
 
 /// A sign-in whose password was right, waiting for its second step: who, under which stamp,
 /// since when, and where to go after.
@@ -212,6 +213,16 @@ impl SessionState {
         self.0.remove_as::<String>(PASSKEY_CEREMONY).and_then(Result::ok).unwrap_or_default()
     }
 
+    /// Keeps what a sign-in through a provider must find again when the browser comes back.
+    pub fn begin_provider_flow(&self, flow: &ProviderFlow) -> Result<(), AppError> {
+        self.insert(PROVIDER_FLOW, flow)
+    }
+
+    /// The sign-in through a provider under way, taken: its answer is looked at once.
+    pub fn take_provider_flow(&self) -> Option<ProviderFlow> {
+        self.0.remove_as::<ProviderFlow>(PROVIDER_FLOW).and_then(Result::ok)
+    }
+
     /// Keeps the idle clock running; writes the cookie at most once a minute.
     pub fn touch(&self, now: i64, seen: i64) {
         if now - seen >= 60 {
@@ -301,4 +312,16 @@ impl FromRequest for SessionState {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         ready(Ok(SessionState::of(req)))
     }
+}
+
+/// A sign-in through an OpenID provider under way: which provider, the `state` and `nonce` sent
+/// and the PKCE verifier, when it began (seconds), and where to go after.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderFlow {
+    pub provider_id: i64,
+    pub state: String,
+    pub nonce: String,
+    pub verifier: String,
+    pub at: i64,
+    pub next: String,
 }

@@ -7,6 +7,7 @@ pub mod buildings;
 pub mod directory;
 pub mod gauges;
 pub mod groups;
+pub mod oidc;
 pub mod outbox;
 pub mod passkeys;
 pub mod schema;

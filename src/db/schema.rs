@@ -216,6 +216,36 @@ diesel::table! {
         ip -> Text,
         started_at -> Timestamp,
         last_seen_at -> Timestamp,
+        provider_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    oidc_providers (id) {
+        id -> BigInt,
+        name -> Text,
+        issuer -> Text,
+        client_id -> Text,
+        client_secret_sealed -> Text,
+        scopes -> Text,
+        email_claim -> Text,
+        create_users -> Bool,
+        create_in_group_id -> Nullable<BigInt>,
+        create_domains -> Text,
+        ask_second_factor -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oidc_links (provider_id, subject) {
+        provider_id -> BigInt,
+        subject -> Text,
+        user_id -> BigInt,
+        email -> Text,
+        linked_at -> Timestamp,
+        last_used_at -> Timestamp,
     }
 }
 
@@ -254,6 +284,8 @@ diesel::joinable!(recovery_codes -> users (user_id));
 diesel::joinable!(passkeys -> users (user_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (created_by));
+diesel::joinable!(oidc_links -> users (user_id));
+diesel::joinable!(oidc_links -> oidc_providers (provider_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     recovery_codes,
@@ -274,4 +306,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     api_tokens,
     sign_in_throttle,
+    oidc_providers,
+    oidc_links,
 );

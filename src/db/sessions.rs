@@ -20,6 +20,7 @@ pub struct Session {
     pub ip: String,
     pub started_at: NaiveDateTime,
     pub last_seen_at: NaiveDateTime,
+    pub provider_id: Option<i64>,
 }
 
 /// A session about to begin: whose, under which stamp, who is behind it, and from where.
@@ -27,6 +28,8 @@ pub struct NewSession<'a> {
     pub user_id: i64,
     pub stamp: &'a str,
     pub impersonator_id: Option<i64>,
+    /// The OpenID provider the session came through.
+    pub provider_id: Option<i64>,
     pub user_agent: &'a str,
     pub ip: &'a str,
     pub at: NaiveDateTime,
@@ -41,6 +44,7 @@ pub fn start(conn: &mut DbConnection, new: &NewSession<'_>) -> Result<(i64, Stri
             sessions::key_digest.eq(secret::digest(&key)),
             sessions::stamp.eq(new.stamp),
             sessions::impersonator_id.eq(new.impersonator_id),
+            sessions::provider_id.eq(new.provider_id),
             sessions::user_agent.eq(new.user_agent),
             sessions::ip.eq(new.ip),
             sessions::started_at.eq(new.at),

@@ -15,6 +15,7 @@ pub mod housekeeping;
 pub mod import;
 pub mod invitations;
 pub mod links;
+pub mod oidc;
 pub mod organization;
 pub mod ownership;
 pub mod passkeys;

@@ -19,7 +19,7 @@ pub fn start(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     (user_id, stamp): (i64, &str),
-    impersonator: Option<i64>,
+    (impersonator, provider): (Option<i64>, Option<i64>),
     at: NaiveDateTime,
     replaces: &[String],
 ) -> Result<String, AppError> {
@@ -28,7 +28,15 @@ pub fn start(
     }
     let user = users::find(conn, user_id)?.ok_or(AppError::NotFound)?;
     let (agent, ip) = (ctx.user_agent.clone().unwrap_or_default(), ctx.ip.clone().unwrap_or_default());
-    let new = stored::NewSession { user_id, stamp, impersonator_id: impersonator, user_agent: &agent, ip: &ip, at };
+    let new = stored::NewSession {
+        user_id,
+        stamp,
+        impersonator_id: impersonator,
+        provider_id: provider,
+        user_agent: &agent,
+        ip: &ip,
+        at,
+    };
     let (_, key) = stored::start(conn, &new)?;
     if impersonator.is_some() {
         return Ok(key);

@@ -13,6 +13,7 @@ pub mod layout;
 pub mod organization;
 pub mod passkeys;
 pub mod profile;
+pub mod providers;
 pub mod public;
 pub mod router;
 pub mod sessions;
@@ -39,12 +40,24 @@ pub async fn begin_session(
     id: i64,
     stamp: &str,
 ) -> Result<(), crate::error::AppError> {
+    begin_session_via(state, session, req, id, stamp, None).await
+}
+
+/// Begins a session as `begin_session` does, recording the OpenID provider it came through.
+pub async fn begin_session_via(
+    state: &crate::state::AppState,
+    session: &crate::auth::session::SessionState,
+    req: &actix_web::HttpRequest,
+    id: i64,
+    stamp: &str,
+    provider: Option<i64>,
+) -> Result<(), crate::error::AppError> {
     let ctx = crate::db::audit::AuditContext::from_request(req, Some(id), None);
     let (at, owned) = (state.config.clock.now(), stamp.to_owned());
     // The sessions this browser was in before (signing in again from a second tab) end.
     let before = session.recorded_keys();
     let key = crate::ops::apply(&state.db, move |conn| {
-        crate::ops::sessions::start(conn, &ctx, (id, &owned), None, at, &before)
+        crate::ops::sessions::start(conn, &ctx, (id, &owned), (None, provider), at, &before)
     })
     .await?;
     state.mail_queued.notify_one();

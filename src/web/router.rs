@@ -4,8 +4,8 @@
 use actix_web::web;
 
 use super::{
-    accounts, api_tokens, assets, audit, buildings, groups, health, invites, organization, passkeys, profile, public,
-    sessions, two_step, users,
+    accounts, api_tokens, assets, audit, buildings, groups, health, invites, organization, passkeys, profile,
+    providers, public, sessions, two_step, users,
 };
 
 macro_rules! routes {
@@ -33,6 +33,8 @@ routes! {
     get "/sign-in/code" => public::two_step::page,
     post "/sign-in/code" => public::two_step::submit,
     post "/sign-in/passkey/start" => passkeys::begin_sign_in,
+    post "/sign-in/oidc/{id}" => public::provider::start,
+    get "/sign-in/oidc/{id}/callback" => public::provider::callback,
     post "/sign-in/passkey" => passkeys::finish_sign_in,
     post "/sign-out" => public::sign_in::sign_out,
     get "/setup/{token}" => public::sign_in::setup_page,
@@ -133,6 +135,11 @@ routes! {
     post "/organization/get-started/dismiss" => organization::dismiss_get_started,
     get "/organization/ownership" => organization::ownership,
     post "/organization/ownership" => organization::hand_over,
+    get "/organization/sign-in" => providers::list,
+    post "/organization/sign-in" => providers::create,
+    get "/organization/sign-in/{id}" => providers::edit,
+    post "/organization/sign-in/{id}" => providers::update,
+    post "/organization/sign-in/{id}/delete" => providers::delete,
 
     // API tokens tab
     get "/api-tokens" => api_tokens::list,

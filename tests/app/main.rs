@@ -16,6 +16,7 @@ mod foundation;
 mod impersonation;
 mod invitations;
 mod matrix;
+mod oidc;
 mod operations;
 mod ownership;
 mod passkeys;

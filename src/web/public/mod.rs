@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod invitation;
+pub mod provider;
 pub mod sign_in;
 pub mod two_step;
 

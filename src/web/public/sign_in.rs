@@ -33,6 +33,14 @@ struct SignInPage {
     no_owner: bool,
     /// "Sign in with a passkey" is offered.
     passkeys: bool,
+    /// A "Sign in with NAME" button each: (id, name).
+    providers: Vec<(i64, String)>,
+}
+
+/// The organization's OpenID providers, for the sign-in page's buttons.
+async fn provider_buttons(state: &AppState) -> Result<Vec<(i64, String)>, AppError> {
+    let all = state.db.run(crate::db::oidc::list).await?;
+    Ok(all.into_iter().map(|p| (p.id, p.name)).collect())
 }
 
 pub(crate) async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
@@ -72,6 +80,7 @@ pub async fn sign_in_page(
         layout,
         signup,
         passkeys,
+        providers: provider_buttons(&state).await?,
         no_owner,
         email: String::new(),
         next,
@@ -154,6 +163,7 @@ pub async fn sign_in(
         layout,
         signup,
         passkeys,
+        providers: provider_buttons(&state).await?,
         no_owner: false,
         email: shown_email,
         next: safe_next(next.as_deref()).to_owned(),

@@ -104,7 +104,7 @@ pub async fn start(
     let outcome = ops::apply(&state.db, move |conn| {
         let (target, minutes) = ops::users::start_impersonation(conn, &acting, id, &reason)?;
         let whom = (target.user.id, target.user.security_stamp.as_str());
-        let key = ops::sessions::start(conn, &acting.audit, whom, Some(acting.id), at, &[])?;
+        let key = ops::sessions::start(conn, &acting.audit, whom, (Some(acting.id), None), at, &[])?;
         Ok((target, minutes, key))
     })
     .await;

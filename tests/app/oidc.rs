@@ -1,0 +1,251 @@
+//! Signing in with an OpenID provider: a real, certified one (npm `oidc-provider`, in
+//! tests/oidc) started on a free port per test, driven over HTTP like a browser, with the
+//! provider's login and consent given without forms (see tests/oidc/provider.mjs).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use concierge::db::schema::{oidc_links, sessions};
+use concierge::db::users as users_db;
+use concierge::domain::UserStatus;
+use diesel::prelude::*;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc");
+const SECRET: &str = "concierge-test-secret";
+
+/// The provider, stopped when dropped.
+struct Idp {
+    child: Child,
+    issuer: String,
+    /// Kept open: the provider dies writing to a closed pipe.
+    _out: BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether the provider can run here. Under CI a missing piece is a failure, never a skip.
+fn available() -> bool {
+    let installed = std::path::Path::new(DIR).join("node_modules/oidc-provider").exists();
+    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if installed && node {
+        return true;
+    }
+    let message = "the OpenID tests need node (20.18 or later) and `npm ci` in tests/oidc";
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{message}");
+    eprintln!("skipped: {message}");
+    false
+}
+
+/// Starts the provider with these accounts; the portal's providers 1 to 3 may come back to it.
+fn idp(accounts: Value) -> Idp {
+    let redirects: Vec<String> = (1..=3).map(|id| format!("http://127.0.0.1/sign-in/oidc/{id}/callback")).collect();
+    let mut child = Command::new("node")
+        .arg("provider.mjs")
+        .current_dir(DIR)
+        .env("OIDC_PORT", "0")
+        .env("OIDC_CLIENT_ID", "concierge")
+        .env("OIDC_CLIENT_SECRET", SECRET)
+        .env("OIDC_REDIRECT_URIS", redirects.join(","))
+        .env("OIDC_ACCOUNTS", accounts.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    let (mut line, mut out) = (String::new(), BufReader::new(child.stdout.take().unwrap()));
+    out.read_line(&mut line).expect("the provider says where it is");
+    let said: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line:?}"));
+    Idp { child, issuer: said["issuer"].as_str().unwrap().to_owned(), _out: out }
+}
+
+fn accounts() -> Value {
+    json!([
+        { "sub": "ann-1", "email": "ann@example.com", "email_verified": true, "given_name": "Ann", "family_name": "Lee" },
+        { "sub": "new-1", "email": "nora@corp.example", "email_verified": true, "given_name": "Nora", "family_name": "New" },
+        { "sub": "out-1", "email": "olaf@elsewhere.example", "email_verified": true },
+        { "sub": "unv-1", "email": "uma@example.com", "email_verified": false },
+        { "sub": "dis-1", "email": "dan@example.com", "email_verified": true }
+    ])
+}
+
+/// Adds the provider through Organization → Sign-in, as the owner; its id.
+async fn add_provider(app: &TestApp, owner: &Browser, issuer: &str, fields: &[(&str, &str)]) -> i64 {
+    let mut form = vec![
+        ("name", "Test IdP"),
+        ("issuer", issuer),
+        ("client_id", "concierge"),
+        ("client_secret", SECRET),
+        ("scopes", "openid email profile"),
+        ("email_claim", "email"),
+    ];
+    form.extend_from_slice(fields);
+    owner.post("/organization/sign-in", &form).await.assert_redirect_to("/organization/sign-in");
+    app.with_db(|c| concierge::db::oidc::list(c).unwrap().last().unwrap().id).await
+}
+
+/// The provider's part, as a browser walks it: from its authorization URL, logged in as
+/// `account`, to the portal's callback; the callback's path and query.
+async fn through_provider(authorize: &str, account: &str) -> String {
+    let client =
+        reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut url = authorize.to_owned();
+    for _ in 0..10 {
+        if url.contains("/interaction/") && !url.contains("login=") {
+            url = format!("{url}?login={account}");
+        }
+        let res = client.get(&url).send().await.unwrap();
+        let location = res.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+        let Some(next) = location else { panic!("the provider answered {} at {url}", res.status()) };
+        let next =
+            if next.starts_with('/') { format!("{}{next}", &url[..url[8..].find('/').unwrap() + 8]) } else { next };
+        if let Some(path) = next.strip_prefix("http://127.0.0.1/") {
+            return format!("/{path}");
+        }
+        url = next;
+    }
+    panic!("the provider never sent the browser back");
+}
+
+/// Signs in through provider `id` as `account`: the portal's last answer.
+async fn sign_in_with(browser: &Browser, id: i64, account: &str) -> Page {
+    browser.get("/sign-in").await;
+    let start = browser.post(&format!("/sign-in/oidc/{id}"), &[("next", "")]).await;
+    assert_eq!(start.status, 303, "{}", start.body);
+    let callback = through_provider(start.location().unwrap(), account).await;
+    browser.get(&callback).await
+}
+
+#[actix_web::test]
+async fn a_provider_signs_in_links_and_makes_users_within_its_rules() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let idp = idp(accounts());
+    let ann = app.create_user(UserSpec { email: "ann@example.com", first_name: "Ann", ..UserSpec::default() }).await;
+    let dan = app.create_user(UserSpec { email: "dan@example.com", first_name: "Dan", ..UserSpec::default() }).await;
+    app.with_db(move |c| users_db::set_status(c, dan.id, UserStatus::Disabled).unwrap()).await;
+    let regular = app.builtin_group("regular").await;
+    let group = regular.to_string();
+    let id = add_provider(
+        &app,
+        &owner,
+        &idp.issuer,
+        &[("create_users", "on"), ("create_in_group_id", &group), ("create_domains", "corp.example")],
+    )
+    .await;
+
+    // Discovery worked: the sign-in page offers the button, and the secret is kept sealed.
+    let visitor = Browser::new(&app.address);
+    assert!(visitor.get("/sign-in").await.body.contains("Sign in with Test IdP"));
+    let sealed = app.with_db(move |c| concierge::db::oidc::find(c, id).unwrap().unwrap().client_secret_sealed).await;
+    assert!(!sealed.contains(SECRET) && !sealed.is_empty());
+
+    // A user whose verified email matches: signed in, linked, the session names the provider.
+    sign_in_with(&visitor, id, "ann-1").await.assert_redirect_to("/settings");
+    visitor.get("/profile").await.assert_status(200);
+    let linked: Vec<(String, i64)> =
+        app.with_db(|c| oidc_links::table.select((oidc_links::subject, oidc_links::user_id)).load(c).unwrap()).await;
+    assert_eq!(linked, [("ann-1".to_owned(), ann.id)]);
+    let via: Vec<Option<i64>> = app
+        .with_db(move |c| {
+            sessions::table.filter(sessions::user_id.eq(ann.id)).select(sessions::provider_id).load(c).unwrap()
+        })
+        .await;
+    assert_eq!(via, [Some(id)]);
+
+    // A new person of an allowed domain is made, active, in the chosen group, without a password.
+    let nora_browser = Browser::new(&app.address);
+    sign_in_with(&nora_browser, id, "new-1").await.assert_redirect_to("/settings");
+    let nora = app.with_db(|c| users_db::find_by_email(c, "nora@corp.example").unwrap().unwrap()).await;
+    assert_eq!(
+        (nora.status(), nora.group_id, nora.first_name.as_str(), nora.last_name.as_str()),
+        (UserStatus::Active, regular, "Nora", "New")
+    );
+    assert!(nora.password_hash.is_none());
+
+    // Another domain, an unverified email, a disabled user: refused, nobody made or signed in.
+    for (account, email) in
+        [("out-1", "olaf@elsewhere.example"), ("unv-1", "uma@example.com"), ("dis-1", "dan@example.com")]
+    {
+        let browser = Browser::new(&app.address);
+        sign_in_with(&browser, id, account).await.assert_redirect_to("/sign-in");
+        assert!(browser.get("/sign-in").await.body.contains("no active account here matches it"));
+        browser.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+        let email = email.to_owned();
+        let found = app.with_db(move |c| users_db::find_by_email(c, &email).unwrap()).await;
+        assert!(found.is_none_or(|u| u.status() != UserStatus::Active), "{account}");
+    }
+    let refused = app.audit_actions().await.iter().filter(|a| *a == "sign_in.failed").count();
+    assert_eq!(refused, 3);
+
+    // The link holds even when the provider's email changes later: the subject decides.
+    let again = Browser::new(&app.address);
+    sign_in_with(&again, id, "ann-1").await.assert_redirect_to("/settings");
+}
+
+#[actix_web::test]
+async fn a_tampered_state_a_replayed_code_and_a_provider_that_is_down_are_refused() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let idp = idp(accounts());
+    app.create_user(UserSpec { email: "ann@example.com", first_name: "Ann", ..UserSpec::default() }).await;
+    let id = add_provider(&app, &owner, &idp.issuer, &[]).await;
+
+    // A state that is not the one sent.
+    let browser = Browser::new(&app.address);
+    browser.get("/sign-in").await;
+    let start = browser.post(&format!("/sign-in/oidc/{id}"), &[("next", "")]).await;
+    let callback = through_provider(start.location().unwrap(), "ann-1").await;
+    let tampered = callback.replace("state=", "state=x");
+    browser.get(&tampered).await.assert_redirect_to("/sign-in");
+    assert!(browser.get("/sign-in").await.body.contains("That sign-in can"));
+    browser.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+
+    // The right callback, but once only: the flow was used up by the refusal above.
+    browser.get(&callback).await.assert_redirect_to("/sign-in");
+    browser.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+
+    // A code carried into a new flow of the same browser: the provider refuses it (its PKCE
+    // verifier is the new flow's).
+    let used = callback.clone();
+    let fresh = browser.post(&format!("/sign-in/oidc/{id}"), &[("next", "")]).await;
+    let new_state =
+        fresh.location().unwrap().split(['?', '&']).find_map(|p| p.strip_prefix("state=")).unwrap().to_owned();
+    let old_code = used.split(['?', '&']).find_map(|p| p.strip_prefix("code=")).unwrap().to_owned();
+    let replay = format!("/sign-in/oidc/{id}/callback?code={old_code}&state={new_state}");
+    browser.get(&replay).await.assert_redirect_to("/sign-in");
+    browser.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+
+    // A code used once signs in; its callback replayed does not.
+    let ok = Browser::new(&app.address);
+    ok.get("/sign-in").await;
+    let start = ok.post(&format!("/sign-in/oidc/{id}"), &[("next", "")]).await;
+    let callback = through_provider(start.location().unwrap(), "ann-1").await;
+    ok.get(&callback).await.assert_redirect_to("/settings");
+    // The same answer again, in a browser that signed out: the flow it belonged to is gone.
+    ok.get("/profile").await.assert_status(200);
+    ok.post("/sign-out", &[]).await.assert_redirect_to("/sign-in?signed_out=1");
+    ok.get(&callback).await.assert_redirect_to("/sign-in");
+    ok.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+
+    // The provider goes down: a clear page, 503, never a 500; the password form still works.
+    drop(idp);
+    let late = Browser::new(&app.address);
+    late.get("/sign-in").await;
+    let down = late.post(&format!("/sign-in/oidc/{id}"), &[("next", "")]).await;
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert!(down.body.contains("<h1>Test IdP can") && down.body.contains("t be reached</h1>"), "{}", down.body);
+    late.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
+}
