@@ -28,6 +28,8 @@ pub struct Group {
     pub two_step_grace_days: i32,
     /// A provisioning client's identifier for the group (SCIM externalId).
     pub external_id: Option<String>,
+    /// The OpenID provider members must sign in through (none: any way they have).
+    pub sign_in_provider_id: Option<i64>,
 }
 
 impl Group {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConnection;
-use super::schema::{oidc_links, oidc_providers, sessions};
+use super::schema::{groups, oidc_links, oidc_providers, sessions, users};
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -84,10 +84,27 @@ pub fn update(conn: &mut DbConnection, id: i64, row: &ProviderRow) -> Result<(),
     Ok(())
 }
 
-/// Deletes the provider, its links, and the mention of it on sessions.
+/// The provider a user must sign in through, by their group (never for the owner).
+pub fn required_of(conn: &mut DbConnection, user_id: i64) -> Result<Option<Provider>, AppError> {
+    Ok(users::table
+        .inner_join(
+            groups::table
+                .inner_join(oidc_providers::table.on(groups::sign_in_provider_id.eq(oidc_providers::id.nullable()))),
+        )
+        .filter(users::id.eq(user_id))
+        .filter(users::is_owner.eq(false))
+        .select(Provider::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Deletes the provider, its links, and the mention of it on groups and sessions.
 pub fn delete(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {
     diesel::update(sessions::table.filter(sessions::provider_id.eq(id)))
         .set(sessions::provider_id.eq(None::<i64>))
+        .execute(conn)?;
+    diesel::update(groups::table.filter(groups::sign_in_provider_id.eq(id)))
+        .set(groups::sign_in_provider_id.eq(None::<i64>))
         .execute(conn)?;
     diesel::delete(oidc_links::table.filter(oidc_links::provider_id.eq(id))).execute(conn)?;
     diesel::delete(oidc_providers::table.find(id)).execute(conn)?;

@@ -11,6 +11,7 @@ diesel::table! {
         two_step_required_at -> Nullable<Timestamp>,
         two_step_grace_days -> Integer,
         external_id -> Nullable<Text>,
+        sign_in_provider_id -> Nullable<BigInt>,
     }
 }
 

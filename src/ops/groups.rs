@@ -336,6 +336,28 @@ pub fn require_two_step(
     }
 }
 
+/// Makes the group's members sign in through `provider` (their password and passkey alone are
+/// refused then; the owner's never are), or lets them sign in any way they have again.
+pub fn require_provider(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    provider: Option<i64>,
+) -> Result<(), AppError> {
+    let group = may_require(conn, actor, id)?;
+    let name = match provider {
+        Some(p) => {
+            Some(crate::db::oidc::find(conn, p)?.ok_or_else(|| AppError::Unfit("Choose a provider.".into()))?.name)
+        }
+        None => None,
+    };
+    diesel::update(groups_table::table.find(id))
+        .set((groups_table::sign_in_provider_id.eq(provider), groups_table::updated_at.eq(now())))
+        .execute(conn)?;
+    let details = serde_json::json!({ "provider": name });
+    audit::record(conn, &actor.audit, "group.provider_required", Event::new("group", id, &group.name), details)
+}
+
 /// One more mail to each member who has not set it up yet; how many.
 pub fn remind_two_step(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<i64, AppError> {
     let group = may_require(conn, actor, id)?;

@@ -213,6 +213,11 @@ pub fn finish_passwordless(
             .filter(|u| u.status() == crate::domain::UserStatus::Active && u.totp_secret.is_some()),
         None => None,
     };
+    // A member of a group held to a sign-in provider signs in through it, not by passkey alone.
+    let user = match user {
+        Some(u) if crate::db::oidc::required_of(conn, u.id)?.is_some() => None,
+        other => other,
+    };
     let after = match (&state, &found, &user) {
         (Some(state), Some(p), Some(_)) => passkey::finish_signing_in(rp, state, credential, &p.credential),
         _ => None,

@@ -92,6 +92,8 @@ struct FormPage {
     members: i64,
     /// The group's two-step requirement and who has not met it (a group that exists).
     two_step: Option<TwoStepView>,
+    /// The sign-in providers members may be held to: (id, name, chosen); none for a new group.
+    providers: Vec<(i64, String, bool)>,
 }
 
 /// What the group page says of two-step sign-in.
@@ -153,6 +155,7 @@ pub async fn new(user: Require<ManageGroups>) -> Result<HttpResponse, AppError> 
         errors: FieldErrors::new(),
         members: 0,
         two_step: None,
+        providers: Vec::new(),
     };
     render(StatusCode::OK, &page)
 }
@@ -222,6 +225,7 @@ async fn refused(
         errors,
         members,
         two_step: None,
+        providers: Vec::new(),
     };
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
@@ -340,6 +344,38 @@ pub async fn delete(
 }
 
 #[derive(Deserialize)]
+pub struct ProviderForm {
+    #[serde(default)]
+    provider: String,
+}
+
+/// POST `/groups/{id}/sign-in`: hold the members to a sign-in provider, or let them sign in any way.
+pub async fn require_provider(
+    state: web::Data<AppState>,
+    user: Require<ManageGroups>,
+    path: web::Path<i64>,
+    form: web::Form<ProviderForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let provider = match form.provider.trim() {
+        "" => None,
+        p => Some(p.parse::<i64>().map_err(|_| AppError::NotFound)?),
+    };
+    let acting = user.acting();
+    let outcome = ops::apply(&state.db, move |conn| ops::groups::require_provider(conn, &acting, id, provider))
+        .await
+        .map(|()| match provider {
+            Some(_) => {
+                "Members of this group now sign in through the provider; their password and passkey alone are refused."
+                    .to_owned()
+            }
+            None => "Members of this group may sign in any way they have.".to_owned(),
+        });
+    flash_outcome(&user.session, outcome)?;
+    Ok(see_other(&format!("/groups/{id}")))
+}
+
+#[derive(Deserialize)]
 pub struct TwoStepForm {
     #[serde(default)]
     required: Option<String>,
@@ -408,8 +444,13 @@ async fn group_page(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let (id, key) = (group.id, group.builtin_key.clone());
-    let (permissions, count) =
-        state.db.run(move |conn| Ok((groups::permissions(conn, id, key.as_deref())?, members(conn, id)?))).await?;
+    let (permissions, count, providers) = state
+        .db
+        .run(move |conn| {
+            Ok((groups::permissions(conn, id, key.as_deref())?, members(conn, id)?, crate::db::oidc::list(conn)?))
+        })
+        .await?;
+    let providers = providers.into_iter().map(|p| (p.id, p.name, Some(p.id) == group.sign_in_provider_id)).collect();
     let checked: BTreeSet<&str> = permissions.iter().map(Permission::key).collect();
     let page = FormPage {
         layout: user.layout(group.name.clone(), Tab::Groups),
@@ -421,6 +462,7 @@ async fn group_page(
         errors: FieldErrors::new(),
         members: count,
         two_step,
+        providers,
     };
     render(status, &page)
 }

@@ -124,6 +124,7 @@ routes! {
     get "/groups/{id}" => groups::show,
     post "/groups/{id}" => groups::update,
     post "/groups/{id}/two-step" => groups::require_two_step,
+    post "/groups/{id}/sign-in" => groups::require_provider,
     post "/groups/{id}/two-step/remind" => groups::remind_two_step,
     get "/groups/{id}/delete" => groups::confirm_delete,
     post "/groups/{id}/delete" => groups::delete,

@@ -54,7 +54,7 @@ fn rule(method: &str, path: &str) -> Option<Rule> {
             Needs(SettingsManage)
         }
         (_, "/groups" | "/groups/new" | "/groups/{id}" | "/groups/{id}/delete") => Needs(GroupsManage),
-        (_, "/groups/{id}/two-step" | "/groups/{id}/two-step/remind") => Needs(GroupsManage),
+        (_, "/groups/{id}/two-step" | "/groups/{id}/two-step/remind" | "/groups/{id}/sign-in") => Needs(GroupsManage),
         ("get", "/buildings" | "/buildings/{id}") => SignedIn,
         ("post", "/buildings/{id}") | (_, "/buildings/{id}/edit") => NeedsOne(&[BuildingsEdit, BuildingsManage]),
         (_, "/buildings/new" | "/buildings/{id}/delete" | "/buildings/{id}/access") => Needs(BuildingsManage),

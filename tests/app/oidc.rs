@@ -249,3 +249,151 @@ async fn a_tampered_state_a_replayed_code_and_a_provider_that_is_down_are_refuse
     assert!(down.body.contains("<h1>Test IdP can") && down.body.contains("t be reached</h1>"), "{}", down.body);
     late.sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
 }
+
+#[actix_web::test]
+async fn a_group_held_to_a_provider_signs_in_through_it_but_the_owner_keeps_a_password() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let idp = idp(accounts());
+    app.create_user(UserSpec { email: "ann@example.com", first_name: "Ann", group: "regular", ..UserSpec::default() })
+        .await;
+    let id = add_provider(&app, &owner, &idp.issuer, &[]).await;
+    let regular = app.builtin_group("regular").await;
+    let admin = app.builtin_group("admin").await;
+    for group in [regular, admin] {
+        owner
+            .post(&format!("/groups/{group}/sign-in"), &[("provider", &id.to_string())])
+            .await
+            .assert_redirect_to(&format!("/groups/{group}"));
+    }
+    let held: Vec<Option<i64>> = app
+        .with_db(move |c| {
+            use concierge::db::schema::groups;
+            groups::table
+                .filter(groups::id.eq_any([regular, admin]))
+                .select(groups::sign_in_provider_id)
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    assert_eq!(held, [Some(id), Some(id)]);
+    assert!(owner.get(&format!("/groups/{regular}")).await.body.contains("Only with Test IdP"));
+
+    // Ann's right password is refused, and only then is she told why; a wrong one says nothing more.
+    let ann = Browser::new(&app.address);
+    let wrong = ann.sign_in("ann@example.com", "not her password").await;
+    assert!(!wrong.body.contains("Test IdP:"), "{}", wrong.body);
+    let right = ann.sign_in("ann@example.com", PASSWORD).await;
+    assert_eq!(right.status, 422);
+    assert!(right.body.contains("Your organization signs you in with Test IdP"), "{}", right.body);
+    ann.get("/profile").await.assert_redirect_to("/sign-in?next=/profile");
+    sign_in_with(&ann, id, "ann-1").await.assert_redirect_to("/settings");
+
+    // The owner, in the Admin group held to it too, keeps a password way in.
+    Browser::new(&app.address).sign_in("owner@example.com", PASSWORD).await.assert_redirect_to("/settings");
+
+    // Removing the provider frees the group: Ann's password works again.
+    owner.get(&format!("/organization/sign-in/{id}")).await.assert_status(200);
+    owner.post(&format!("/organization/sign-in/{id}/delete"), &[]).await.assert_redirect_to("/organization/sign-in");
+    Browser::new(&app.address).sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
+    let actions = app.audit_actions().await;
+    for action in ["settings.provider_added", "group.provider_required", "settings.provider_removed"] {
+        assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
+    }
+}
+
+#[actix_web::test]
+async fn the_provider_form_keeps_what_was_typed_and_never_shows_the_secret() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    // Bad bytes and addresses answered beside their fields, the rest kept.
+    let page = owner
+        .post(
+            "/organization/sign-in",
+            &[
+                ("name", "Entra\u{0}ID"),
+                ("issuer", "ftp://login.example.com"),
+                ("client_id", "app-1"),
+                ("client_secret", ""),
+                ("scopes", "openid email\r\nx"),
+                ("email_claim", "e mail"),
+                ("create_users", "on"),
+                ("create_in_group_id", "999999"),
+                ("create_domains", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422, "{}", page.body);
+    for field in ["name", "issuer", "client_secret", "email_claim", "create_in_group_id", "create_domains"] {
+        assert!(page.body.contains(&format!("id=\"f-{field}-error\"")), "{field}: {}", page.body);
+    }
+    assert!(page.body.contains("value=\"app-1\""));
+    assert!(app.with_db(|c| concierge::db::oidc::list(c).unwrap()).await.is_empty());
+    // A plain-http issuer elsewhere than this machine is refused; a made one never shows its secret.
+    let page = owner
+        .post(
+            "/organization/sign-in",
+            &[
+                ("name", "Okta"),
+                ("issuer", "http://okta.example.com"),
+                ("client_id", "a"),
+                ("client_secret", "TOPSECRET-1"),
+                ("email_claim", "email"),
+            ],
+        )
+        .await;
+    assert!(page.body.contains("id=\"f-issuer-error\""), "{}", page.body);
+    assert!(!page.body.contains("TOPSECRET-1"));
+    owner
+        .post(
+            "/organization/sign-in",
+            &[
+                ("name", "Okta"),
+                ("issuer", "https://okta.example.com/"),
+                ("client_id", "a"),
+                ("client_secret", "TOPSECRET-1"),
+                ("email_claim", "email"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/organization/sign-in");
+    let provider = app.with_db(|c| concierge::db::oidc::list(c).unwrap().pop().unwrap()).await;
+    assert_eq!(
+        (provider.issuer.as_str(), provider.scopes.as_str()),
+        ("https://okta.example.com", "openid email profile")
+    );
+    let edit = owner.get(&format!("/organization/sign-in/{}", provider.id)).await;
+    assert!(!edit.body.contains("TOPSECRET-1") && edit.body.contains("/sign-in/oidc/"), "{}", edit.body);
+    let audit: Vec<String> = app
+        .with_db(|c| {
+            use concierge::db::schema::audit_events;
+            audit_events::table.select(audit_events::details).load::<String>(c).unwrap()
+        })
+        .await;
+    assert!(audit.iter().all(|d| !d.contains("TOPSECRET")), "{audit:?}");
+    // Changed without a secret: the sealed one is kept.
+    owner
+        .post(
+            &format!("/organization/sign-in/{}", provider.id),
+            &[
+                ("name", "Okta EU"),
+                ("issuer", "https://okta.example.com"),
+                ("client_id", "a"),
+                ("client_secret", ""),
+                ("email_claim", "email"),
+            ],
+        )
+        .await
+        .assert_redirect_to("/organization/sign-in");
+    let after = app.with_db(move |c| concierge::db::oidc::find(c, provider.id).unwrap().unwrap()).await;
+    assert_eq!(
+        (after.name.as_str(), after.client_secret_sealed.as_str()),
+        ("Okta EU", provider.client_secret_sealed.as_str())
+    );
+}

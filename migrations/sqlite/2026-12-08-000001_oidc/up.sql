@@ -30,6 +30,8 @@ CREATE TABLE oidc_links (
 );
 CREATE INDEX oidc_links_user ON oidc_links (user_id);
 
--- The provider a session came through. Without a foreign key, so that SQLite can drop it again:
--- deleting a provider clears it (ops::oidc::delete_provider).
+-- A group whose members must sign in through a provider (their password and passkey alone are
+-- refused; never the owner's), and the provider a session came through. Without foreign keys,
+-- so that SQLite can drop them again: deleting a provider clears both (db::oidc::delete).
+ALTER TABLE groups ADD COLUMN sign_in_provider_id BIGINT;
 ALTER TABLE sessions ADD COLUMN provider_id BIGINT;

@@ -26,7 +26,7 @@ struct SignInPage {
     layout: Layout,
     email: String,
     next: String,
-    error: &'static str,
+    error: std::borrow::Cow<'static, str>,
     notice: &'static str,
     signup: bool,
     /// Nobody has set up the owner yet: the page says how to get the setup link.
@@ -84,7 +84,7 @@ pub async fn sign_in_page(
         no_owner,
         email: String::new(),
         next,
-        error: "",
+        error: "".into(),
         notice: if query.signed_out.is_some() { "You are signed out." } else { "" },
     };
     render(StatusCode::OK, &page)
@@ -110,7 +110,7 @@ pub async fn sign_in(
     let address = Email::parse(&email).ok();
     let source = client::source_key(client::of_request(&req));
     let attempt = std::sync::Arc::new(sessions::Attempt::new(typed, source, now()));
-    let (user, locked) = {
+    let (user, locked, required) = {
         let (address, attempt) = (address.clone(), attempt.clone());
         state
             .db
@@ -119,7 +119,11 @@ pub async fn sign_in(
                     Some(address) => users::find_by_email(conn, address.as_str())?,
                     None => None,
                 };
-                Ok((user, attempt.locked(conn)?))
+                let required = match &user {
+                    Some(u) => crate::db::oidc::required_of(conn, u.id)?,
+                    None => None,
+                };
+                Ok((user, attempt.locked(conn)?, required))
             })
             .await?
     };
@@ -133,6 +137,16 @@ pub async fn sign_in(
     };
     let ctx = AuditContext::from_request(&req, None, None);
 
+    if let (true, Some(user), Some(provider)) = (password_ok, &user, &required) {
+        let details =
+            serde_json::json!({ "email": attempt.typed, "reason": "provider required", "provider": provider.name });
+        let target = crate::db::audit::Target::user(user.id, &user.email);
+        crate::ops::apply(&state.db, move |conn| {
+            crate::db::audit::record(conn, &ctx, "sign_in.failed", target, details)
+        })
+        .await?;
+        return provider_required(&state, &session, attempt.typed.clone(), next, &provider.name).await;
+    }
     if let (true, Some(user)) = (password_ok, user.clone()) {
         if user.totp_secret.is_some() {
             session.await_second_step(crate::auth::session::SecondStep {
@@ -167,7 +181,31 @@ pub async fn sign_in(
         no_owner: false,
         email: shown_email,
         next: safe_next(next.as_deref()).to_owned(),
-        error: SIGN_IN_FAILED,
+        error: SIGN_IN_FAILED.into(),
+        notice: "",
+    };
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+}
+
+/// The sign-in page again, saying that this user signs in through `provider` (told only after
+/// the right password: it reveals nothing to someone guessing).
+async fn provider_required(
+    state: &AppState,
+    session: &SessionState,
+    email: String,
+    next: Option<String>,
+    provider: &str,
+) -> Result<HttpResponse, AppError> {
+    let (layout, (signup, passkeys)) = public_page(state, session, "Sign in").await?;
+    let page = SignInPage {
+        layout,
+        signup,
+        passkeys,
+        providers: provider_buttons(state).await?,
+        no_owner: false,
+        email,
+        next: safe_next(next.as_deref()).to_owned(),
+        error: format!("Your organization signs you in with {provider}: use the button above.").into(),
         notice: "",
     };
     render(StatusCode::UNPROCESSABLE_ENTITY, &page)
