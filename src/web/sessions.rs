@@ -27,6 +27,8 @@ pub struct SessionView {
     pub this_one: bool,
     /// Who is signed in as the user in it, when an administrator is ("" otherwise).
     pub behind: String,
+    /// The OpenID provider it came through ("" for none).
+    pub via: String,
 }
 
 /// The sessions of user `id` that still stand, the latest used first; `current` is the one
@@ -42,6 +44,7 @@ pub fn of_user(
     let mut views = Vec::new();
     // Who is behind a session, looked up once per administrator, not once per session.
     let mut labels = std::collections::HashMap::new();
+    let providers = crate::db::oidc::list(conn)?;
     for s in crate::db::sessions::of_user(conn, id)? {
         if !lifetime.stands(s.started_at, s.last_seen_at, s.impersonator_id.is_some(), now) {
             continue;
@@ -61,6 +64,7 @@ pub fn of_user(
                 Some(admin) => labels[&admin].clone(),
                 None => String::new(),
             },
+            via: providers.iter().find(|p| Some(p.id) == s.provider_id).map(|p| p.name.clone()).unwrap_or_default(),
         });
     }
     Ok(views)

@@ -161,6 +161,9 @@ async fn a_provider_signs_in_links_and_makes_users_within_its_rules() {
         })
         .await;
     assert_eq!(via, [Some(id)]);
+    assert!(visitor.get("/profile").await.body.contains("signed in with Test IdP"));
+    let page = owner.get(&format!("/users/{}", ann.id)).await;
+    assert!(page.body.contains("Test IdP (ann@example.com, since"), "{}", page.body);
 
     // A new person of an allowed domain is made, active, in the chosen group, without a password.
     let nora_browser = Browser::new(&app.address);

@@ -77,6 +77,8 @@ struct ShowPage {
     can_end_sessions: bool,
     /// How many passkeys stand in for the user's codes.
     passkeys: i64,
+    /// The sign-in providers the user is linked to: "Test IdP (ann@example.com, since 3 Dec 2026)".
+    links: Vec<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -97,7 +99,7 @@ pub async fn show(
     let zone = user.time_zone;
     let search = params.into_inner().buildings_q;
     let (now, looking) = (state.config.clock.now(), acting.clone());
-    let (target, (accounts, access), invites, events, (sessions, passkeys)) = state
+    let (target, (accounts, access), invites, events, (sessions, passkeys, links)) = state
         .db
         .run(move |conn| {
             let target = Target::load(conn, id)?;
@@ -111,7 +113,8 @@ pub async fn show(
             let invites = tokens::invites_of_user(conn, id)?;
             let events = audit::for_target(conn, "user", id, 50)?;
             let passkeys = crate::db::passkeys::count_of(conn, id)?;
-            Ok((target, (accounts, access), invites, events, (sessions, passkeys)))
+            let links = crate::db::oidc::links_of(conn, id)?;
+            Ok((target, (accounts, access), invites, events, (sessions, passkeys, links)))
         })
         .await?;
     let allowed = |action| acting.can(action, &target);
@@ -177,6 +180,10 @@ pub async fn show(
         can_impersonate: status == UserStatus::Active && allowed(Action::Impersonate),
         can_reset: status == UserStatus::Active && allowed(Action::SendPasswordReset),
         two_step: u.totp_secret.is_some(),
+        links: links
+            .iter()
+            .map(|(l, provider)| format!("{provider} ({}, since {})", l.email, when(Some(l.linked_at), zone)))
+            .collect(),
         can_reset_two_step: u.totp_secret.is_some() && allowed(Action::ResetSecondFactor),
         can_end_sessions: allowed(Action::EndSessions),
         passkeys,
