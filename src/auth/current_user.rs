@@ -137,9 +137,11 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
             };
             let recorded = recorded.filter(|_| impersonator.is_none() || own.is_some());
             let row = db::users::find_with_group(conn, user_id)?;
-            // When the group requires two-step sign-in of someone who has none: by when.
+            // When the group requires two-step sign-in of someone who has none: by when. Not of
+            // a session through a sign-in provider, whose own second factor stands for ours.
+            let through_provider = recorded.as_ref().is_some_and(|s| s.provider_id.is_some());
             let two_step_due = match &row {
-                Some((u, _, _)) if u.totp_secret.is_none() => {
+                Some((u, _, _)) if u.totp_secret.is_none() && !through_provider => {
                     db::groups::find(conn, u.group_id)?.and_then(|g| g.two_step_due())
                 }
                 _ => None,

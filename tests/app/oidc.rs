@@ -400,3 +400,52 @@ async fn the_provider_form_keeps_what_was_typed_and_never_shows_the_secret() {
         ("Okta EU", provider.client_secret_sealed.as_str())
     );
 }
+
+#[actix_web::test]
+async fn second_factors_after_a_provider_only_when_the_organization_asks() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let idp = idp(accounts());
+    let ann = app
+        .create_user(UserSpec { email: "ann@example.com", first_name: "Ann", group: "regular", ..UserSpec::default() })
+        .await;
+    let id = add_provider(&app, &owner, &idp.issuer, &[]).await;
+    let regular = app.builtin_group("regular").await;
+    owner
+        .post(&format!("/groups/{regular}/two-step"), &[("required", "1"), ("days", "0")])
+        .await
+        .assert_redirect_to(&format!("/groups/{regular}"));
+    app.config.clock.advance(60);
+
+    // Her group requires two-step sign-in, which she has not set up: a password sign-in is sent
+    // to set it up, a provider's is not (the provider's own second factor stands).
+    let by_password = Browser::new(&app.address);
+    by_password.sign_in("ann@example.com", PASSWORD).await;
+    by_password.get("/profile").await.assert_redirect_to("/profile/two-step");
+    let by_provider = Browser::new(&app.address);
+    sign_in_with(&by_provider, id, "ann-1").await.assert_redirect_to("/settings");
+    by_provider.get("/profile").await.assert_status(200);
+
+    // Asked for: a user with two-step sign-in gives their code after the provider.
+    let form = [
+        ("name", "Test IdP"),
+        ("issuer", idp.issuer.as_str()),
+        ("client_id", "concierge"),
+        ("client_secret", ""),
+        ("scopes", "openid email profile"),
+        ("email_claim", "email"),
+        ("ask_second_factor", "on"),
+    ];
+    owner.post(&format!("/organization/sign-in/{id}"), &form).await.assert_redirect_to("/organization/sign-in");
+    app.with_db(move |c| {
+        use concierge::db::schema::users;
+        diesel::update(users::table.find(ann.id)).set(users::totp_secret.eq("JBSWY3DPEHPK3PXP")).execute(c).unwrap()
+    })
+    .await;
+    let asked = Browser::new(&app.address);
+    sign_in_with(&asked, id, "ann-1").await.assert_redirect_to("/sign-in/code");
+    asked.get("/settings").await.assert_redirect_to("/sign-in?next=/settings");
+}
