@@ -34,7 +34,7 @@ pub struct Application {
     housekeeping: (tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<()>),
 }
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'";
 
 const HEADERS: [(&str, &str); 6] = [

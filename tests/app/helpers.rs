@@ -687,3 +687,59 @@ impl Browser {
         *self.csrf.lock().unwrap() = None;
     }
 }
+
+/// Where the OpenID provider the tests run lives (npm `oidc-provider`, see tests/oidc).
+const IDP_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc");
+/// The client secret of the portal at that provider.
+pub const IDP_SECRET: &str = "concierge-test-secret";
+
+/// A running OpenID provider, stopped when dropped.
+pub struct Idp {
+    child: std::process::Child,
+    pub issuer: String,
+    /// Kept open: the provider dies writing to a closed pipe.
+    _out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether the provider can run here. Under CI a missing piece is a failure, never a skip.
+pub fn idp_available() -> bool {
+    let installed = std::path::Path::new(IDP_DIR).join("node_modules/oidc-provider").exists();
+    let node = std::process::Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if installed && node {
+        return true;
+    }
+    let message = "the OpenID tests need node (20.18 or later) and `npm ci` in tests/oidc";
+    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{message}");
+    eprintln!("skipped: {message}");
+    false
+}
+
+/// Starts the provider on a free port with these accounts (claim sets); the portal at
+/// `portal` may come back to it for its providers 1 to 3.
+pub fn start_idp(accounts: serde_json::Value, portal: &str) -> Idp {
+    use std::io::BufRead;
+    let redirects: Vec<String> = (1..=3).map(|id| format!("{portal}/sign-in/oidc/{id}/callback")).collect();
+    let mut child = std::process::Command::new("node")
+        .arg("provider.mjs")
+        .current_dir(IDP_DIR)
+        .env("OIDC_PORT", "0")
+        .env("OIDC_CLIENT_ID", "concierge")
+        .env("OIDC_CLIENT_SECRET", IDP_SECRET)
+        .env("OIDC_REDIRECT_URIS", redirects.join(","))
+        .env("OIDC_ACCOUNTS", accounts.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    let (mut line, mut out) = (String::new(), std::io::BufReader::new(child.stdout.take().unwrap()));
+    out.read_line(&mut line).expect("the provider says where it is");
+    let said: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line:?}"));
+    Idp { child, issuer: said["issuer"].as_str().unwrap().to_owned(), _out: out }
+}

@@ -2,9 +2,6 @@
 //! tests/oidc) started on a free port per test, driven over HTTP like a browser, with the
 //! provider's login and consent given without forms (see tests/oidc/provider.mjs).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use concierge::db::schema::{oidc_links, sessions};
 use concierge::db::users as users_db;
 use concierge::domain::UserStatus;
@@ -13,56 +10,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc");
-const SECRET: &str = "concierge-test-secret";
+const SECRET: &str = IDP_SECRET;
 
-/// The provider, stopped when dropped.
-struct Idp {
-    child: Child,
-    issuer: String,
-    /// Kept open: the provider dies writing to a closed pipe.
-    _out: BufReader<std::process::ChildStdout>,
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Whether the provider can run here. Under CI a missing piece is a failure, never a skip.
-fn available() -> bool {
-    let installed = std::path::Path::new(DIR).join("node_modules/oidc-provider").exists();
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if installed && node {
-        return true;
-    }
-    let message = "the OpenID tests need node (20.18 or later) and `npm ci` in tests/oidc";
-    assert!(std::env::var("CI").map_or(true, |v| v != "true"), "{message}");
-    eprintln!("skipped: {message}");
-    false
-}
-
-/// Starts the provider with these accounts; the portal's providers 1 to 3 may come back to it.
+/// The provider, with the portal's providers 1 to 3 coming back to the test address.
 fn idp(accounts: Value) -> Idp {
-    let redirects: Vec<String> = (1..=3).map(|id| format!("http://127.0.0.1/sign-in/oidc/{id}/callback")).collect();
-    let mut child = Command::new("node")
-        .arg("provider.mjs")
-        .current_dir(DIR)
-        .env("OIDC_PORT", "0")
-        .env("OIDC_CLIENT_ID", "concierge")
-        .env("OIDC_CLIENT_SECRET", SECRET)
-        .env("OIDC_REDIRECT_URIS", redirects.join(","))
-        .env("OIDC_ACCOUNTS", accounts.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node starts");
-    let (mut line, mut out) = (String::new(), BufReader::new(child.stdout.take().unwrap()));
-    out.read_line(&mut line).expect("the provider says where it is");
-    let said: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line:?}"));
-    Idp { child, issuer: said["issuer"].as_str().unwrap().to_owned(), _out: out }
+    start_idp(accounts, "http://127.0.0.1")
 }
 
 fn accounts() -> Value {
@@ -124,7 +76,7 @@ async fn sign_in_with(browser: &Browser, id: i64, account: &str) -> Page {
 
 #[actix_web::test]
 async fn a_provider_signs_in_links_and_makes_users_within_its_rules() {
-    if !available() {
+    if !idp_available() {
         return;
     }
     let app = spawn_app().await;
@@ -145,7 +97,11 @@ async fn a_provider_signs_in_links_and_makes_users_within_its_rules() {
 
     // Discovery worked: the sign-in page offers the button, and the secret is kept sealed.
     let visitor = Browser::new(&app.address);
-    assert!(visitor.get("/sign-in").await.body.contains("Sign in with Test IdP"));
+    let page = visitor.get("/sign-in").await;
+    assert!(page.body.contains("Sign in with Test IdP"));
+    // Its form may lead to the provider (browsers check a form's redirect against the policy).
+    let policy = page.header("content-security-policy").unwrap();
+    assert!(policy.contains(&format!("form-action 'self' {};", idp.issuer)), "{policy}");
     let sealed = app.with_db(move |c| concierge::db::oidc::find(c, id).unwrap().unwrap().client_secret_sealed).await;
     assert!(!sealed.contains(SECRET) && !sealed.is_empty());
 
@@ -197,7 +153,7 @@ async fn a_provider_signs_in_links_and_makes_users_within_its_rules() {
 
 #[actix_web::test]
 async fn a_tampered_state_a_replayed_code_and_a_provider_that_is_down_are_refused() {
-    if !available() {
+    if !idp_available() {
         return;
     }
     let app = spawn_app().await;
@@ -255,7 +211,7 @@ async fn a_tampered_state_a_replayed_code_and_a_provider_that_is_down_are_refuse
 
 #[actix_web::test]
 async fn a_group_held_to_a_provider_signs_in_through_it_but_the_owner_keeps_a_password() {
-    if !available() {
+    if !idp_available() {
         return;
     }
     let app = spawn_app().await;
@@ -310,7 +266,7 @@ async fn a_group_held_to_a_provider_signs_in_through_it_but_the_owner_keeps_a_pa
 
 #[actix_web::test]
 async fn the_provider_form_keeps_what_was_typed_and_never_shows_the_secret() {
-    if !available() {
+    if !idp_available() {
         return;
     }
     let app = spawn_app().await;
@@ -403,7 +359,7 @@ async fn the_provider_form_keeps_what_was_typed_and_never_shows_the_secret() {
 
 #[actix_web::test]
 async fn second_factors_after_a_provider_only_when_the_organization_asks() {
-    if !available() {
+    if !idp_available() {
         return;
     }
     let app = spawn_app().await;

@@ -12,6 +12,7 @@ mod first_week;
 mod foundation;
 mod journey;
 mod passkeys;
+mod providers;
 mod sessions;
 mod tabs;
 mod two_step;

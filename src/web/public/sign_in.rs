@@ -33,14 +33,39 @@ struct SignInPage {
     no_owner: bool,
     /// "Sign in with a passkey" is offered.
     passkeys: bool,
-    /// A "Sign in with NAME" button each: (id, name).
-    providers: Vec<(i64, String)>,
+    /// A "Sign in with NAME" button each: (id, name, the origin of its issuer).
+    providers: Vec<(i64, String, String)>,
 }
 
 /// The organization's OpenID providers, for the sign-in page's buttons.
-async fn provider_buttons(state: &AppState) -> Result<Vec<(i64, String)>, AppError> {
+async fn provider_buttons(state: &AppState) -> Result<Vec<(i64, String, String)>, AppError> {
     let all = state.db.run(crate::db::oidc::list).await?;
-    Ok(all.into_iter().map(|p| (p.id, p.name)).collect())
+    let origin = |issuer: &str| {
+        openidconnect::url::Url::parse(issuer).map(|u| u.origin().ascii_serialization()).unwrap_or_default()
+    };
+    Ok(all
+        .into_iter()
+        .map(|p| {
+            let o = origin(&p.issuer);
+            (p.id, p.name, o)
+        })
+        .collect())
+}
+
+/// The sign-in page, whose provider buttons may send the browser on to their providers: the
+/// page's policy lets its forms lead there (a browser checks the redirect after a form against
+/// `form-action`), and nowhere else.
+fn sign_in_answer(status: StatusCode, page: &SignInPage) -> Result<HttpResponse, AppError> {
+    let mut answer = render(status, page)?;
+    if !page.providers.is_empty() {
+        let origins: Vec<&str> = page.providers.iter().map(|(_, _, o)| o.as_str()).filter(|o| !o.is_empty()).collect();
+        let policy =
+            crate::startup::CSP.replace("form-action 'self'", &format!("form-action 'self' {}", origins.join(" ")));
+        if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&policy) {
+            answer.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    Ok(answer)
 }
 
 pub(crate) async fn public_layout(state: &AppState, session: &SessionState, title: &str) -> Result<Layout, AppError> {
@@ -87,7 +112,7 @@ pub async fn sign_in_page(
         error: "".into(),
         notice: if query.signed_out.is_some() { "You are signed out." } else { "" },
     };
-    render(StatusCode::OK, &page)
+    sign_in_answer(StatusCode::OK, &page)
 }
 
 #[derive(Deserialize)]
@@ -184,7 +209,7 @@ pub async fn sign_in(
         error: SIGN_IN_FAILED.into(),
         notice: "",
     };
-    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    sign_in_answer(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 /// The sign-in page again, saying that this user signs in through `provider` (told only after
@@ -208,7 +233,7 @@ async fn provider_required(
         error: format!("Your organization signs you in with {provider}: use the button above.").into(),
         notice: "",
     };
-    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    sign_in_answer(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 pub async fn sign_out(
