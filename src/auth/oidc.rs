@@ -184,11 +184,14 @@ pub async fn finish(
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
     let email = payload.get(&provider.email_claim).and_then(|v| v.as_str()).map(str::to_owned);
-    let email_verified = match payload.get("email_verified") {
+    // Entra ID sends no `email_verified`; its optional claim `xms_edov` says the email's domain
+    // is verified as the tenant's.
+    let yes = |claim: &str| match payload.get(claim) {
         Some(serde_json::Value::Bool(b)) => *b,
         Some(serde_json::Value::String(s)) => s.eq_ignore_ascii_case("true"),
         _ => false,
     };
+    let email_verified = yes("email_verified") || yes("xms_edov");
     let text = |claim: &str| payload.get(claim).and_then(|v| v.as_str()).map(str::to_owned);
     Ok(Identity {
         subject: claims.subject().as_str().to_owned(),

@@ -23,7 +23,8 @@ fn accounts() -> Value {
         { "sub": "new-1", "email": "nora@corp.example", "email_verified": true, "given_name": "Nora", "family_name": "New" },
         { "sub": "out-1", "email": "olaf@elsewhere.example", "email_verified": true },
         { "sub": "unv-1", "email": "uma@example.com", "email_verified": false },
-        { "sub": "dis-1", "email": "dan@example.com", "email_verified": true }
+        { "sub": "dis-1", "email": "dan@example.com", "email_verified": true },
+        { "sub": "entra-1", "email": "eve@example.com", "xms_edov": true }
     ])
 }
 
@@ -145,6 +146,10 @@ async fn a_provider_signs_in_links_and_makes_users_within_its_rules() {
     }
     let refused = app.audit_actions().await.iter().filter(|a| *a == "sign_in.failed").count();
     assert_eq!(refused, 3);
+
+    // Entra ID's way of saying the address is verified: its domain is the tenant's.
+    app.create_user(UserSpec { email: "eve@example.com", first_name: "Eve", ..UserSpec::default() }).await;
+    sign_in_with(&Browser::new(&app.address), id, "entra-1").await.assert_redirect_to("/settings");
 
     // The link holds even when the provider's email changes later: the subject decides.
     let again = Browser::new(&app.address);

@@ -61,7 +61,7 @@ server.listen(conf.port, '127.0.0.1', () => {
     conformIdTokenClaims: conf.conform,
     claims: {
       openid: ['sub'],
-      email: ['email', 'email_verified'],
+      email: ['email', 'email_verified', 'xms_edov'], // xms_edov: as Entra ID says an address is verified
       profile: ['name', 'given_name', 'family_name'],
     },
     features: { devInteractions: { enabled: false } },
