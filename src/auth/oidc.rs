@@ -65,16 +65,24 @@ pub fn http_client() -> reqwest::Client {
 
 async fn fetch(client: reqwest::Client, request: HttpRequest) -> Result<HttpResponse, HttpFailure> {
     let request = reqwest::Request::try_from(request).map_err(|e| HttpFailure(e.to_string()))?;
-    let answer = client.execute(request).await.map_err(|e| HttpFailure(e.to_string()))?;
+    let mut answer = client.execute(request).await.map_err(|e| HttpFailure(e.to_string()))?;
     let mut response = openidconnect::http::Response::builder().status(answer.status());
     for (name, value) in answer.headers() {
         response = response.header(name, value);
     }
-    let body = answer.bytes().await.map_err(|e| HttpFailure(e.to_string()))?;
-    if body.len() > ANSWER_LIMIT {
-        return Err(HttpFailure("the answer is larger than 1 MiB".into()));
+    // Read a piece at a time, so that an endless answer is cut off, not held in memory.
+    let too_large = || HttpFailure("the answer is larger than 1 MiB".into());
+    if answer.content_length().is_some_and(|n| n > ANSWER_LIMIT as u64) {
+        return Err(too_large());
     }
-    response.body(body.to_vec()).map_err(|e| HttpFailure(e.to_string()))
+    let mut body = Vec::new();
+    while let Some(piece) = answer.chunk().await.map_err(|e| HttpFailure(e.to_string()))? {
+        if body.len() + piece.len() > ANSWER_LIMIT {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&piece);
+    }
+    response.body(body).map_err(|e| HttpFailure(e.to_string()))
 }
 
 /// The provider's metadata, read from its issuer's `.well-known/openid-configuration`.

@@ -38,6 +38,7 @@ async fn add_provider(app: &TestApp, owner: &Browser, issuer: &str, fields: &[(&
         ("scopes", "openid email profile"),
         ("email_claim", "email"),
     ];
+    form.retain(|(k, _)| !fields.iter().any(|(f, _)| f == k));
     form.extend_from_slice(fields);
     owner.post("/organization/sign-in", &form).await.assert_redirect_to("/organization/sign-in");
     app.with_db(|c| concierge::db::oidc::list(c).unwrap().last().unwrap().id).await
@@ -146,6 +147,16 @@ async fn a_provider_signs_in_links_and_makes_users_within_its_rules() {
     }
     let refused = app.audit_actions().await.iter().filter(|a| *a == "sign_in.failed").count();
     assert_eq!(refused, 3);
+    let log = owner.get("/audit").await.body;
+    for words in [
+        "added the sign-in provider Test IdP",
+        "Ann User linked their account to Test IdP",
+        "Ann User signed in with Test IdP",
+        "A sign-in with Test IdP (“olaf@elsewhere.example”) was refused.",
+        "A sign-in with Test IdP (“uma@example.com”) was refused.",
+    ] {
+        assert!(log.contains(words), "{words}: {log}");
+    }
 
     // Entra ID's way of saying the address is verified: its domain is the tenant's.
     app.create_user(UserSpec { email: "eve@example.com", first_name: "Eve", ..UserSpec::default() }).await;
@@ -264,6 +275,11 @@ async fn a_group_held_to_a_provider_signs_in_through_it_but_the_owner_keeps_a_pa
     owner.post(&format!("/organization/sign-in/{id}/delete"), &[]).await.assert_redirect_to("/organization/sign-in");
     Browser::new(&app.address).sign_in("ann@example.com", PASSWORD).await.assert_redirect_to("/settings");
     let actions = app.audit_actions().await;
+    let log = owner.get("/audit").await.body;
+    assert!(
+        log.contains("to signing in with Test IdP") && log.contains("removed the sign-in provider Test IdP"),
+        "{log}"
+    );
     for action in ["settings.provider_added", "group.provider_required", "settings.provider_removed"] {
         assert!(actions.iter().any(|a| a == action), "{action}: {actions:?}");
     }
@@ -409,4 +425,45 @@ async fn second_factors_after_a_provider_only_when_the_organization_asks() {
     let asked = Browser::new(&app.address);
     sign_in_with(&asked, id, "ann-1").await.assert_redirect_to("/sign-in/code");
     asked.get("/settings").await.assert_redirect_to("/sign-in?next=/settings");
+}
+
+/// A server on a free port that answers every request with `body` (as JSON): an "issuer"
+/// that is not what it claims.
+fn fake_issuer(body: Vec<u8>) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut head = [0u8; 4096];
+            let _ = stream.read(&mut head);
+            let start = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(start.as_bytes());
+            let _ = stream.write_all(&body);
+        }
+    });
+    address
+}
+
+#[actix_web::test]
+async fn a_provider_that_answers_wrongly_gives_a_clear_page_not_a_500() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let huge = fake_issuer(vec![b' '; 2 * 1024 * 1024]);
+    let other = fake_issuer(br#"{"issuer":"https://someone-else.example","authorization_endpoint":"https://x/auth","jwks_uri":"https://x/jwks","response_types_supported":["code"],"subject_types_supported":["public"],"id_token_signing_alg_values_supported":["RS256"]}"#.to_vec());
+    for (name, issuer) in [("Huge", huge), ("Other", other)] {
+        add_provider(&app, &owner, &issuer, &[("name", name)]).await;
+    }
+    let ids: Vec<i64> = app.with_db(|c| concierge::db::oidc::list(c).unwrap().iter().map(|p| p.id).collect()).await;
+    for id in ids {
+        let visitor = Browser::new(&app.address);
+        visitor.get("/sign-in").await;
+        let page = visitor.post(&format!("/sign-in/oidc/{id}"), &[("next", "")]).await;
+        assert_eq!(page.status, 503, "{}", page.body);
+        assert!(page.body.contains("t be reached</h1>"), "{}", page.body);
+    }
 }

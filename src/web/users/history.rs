@@ -84,12 +84,22 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
             None => format!("signed in as {who}"),
         },
         "impersonation.stopped" => format!("stopped signing in as {who}"),
-        "sign_in" => "signed in".to_owned(),
+        "sign_in" => match details["provider"].as_str() {
+            Some(provider) => format!("signed in with {provider}"),
+            None => "signed in".to_owned(),
+        },
+        "user.provider_linked" => {
+            format!("linked {whose}account to {}", details["provider"].as_str().unwrap_or_default())
+        }
         "sign_out" => "signed out".to_owned(),
         "sign_out.session" => "signed out one of their other sessions".to_owned(),
         "sign_out.elsewhere" => "signed out everywhere else".to_owned(),
         "sign_out.everywhere" => format!("ended every session of {who}"),
         "sign_in.failed" => {
+            if let Some(provider) = details["provider"].as_str().filter(|_| details["reason"] != "provider required") {
+                let email = details["email"].as_str().unwrap_or("no verified address");
+                return format!("A sign-in with {provider} (“{email}”) was refused.");
+            }
             return match details["email"].as_str() {
                 Some(email) => format!("A sign-in as “{email}” failed."),
                 None => "A sign-in with a passkey failed.".to_owned(),
@@ -111,6 +121,16 @@ pub fn sentence_about(actor: &str, action: &str, details: &str, about: About) ->
         "account.deleted" => format!("deleted the account {thing}"),
         "settings.updated" => changed("the organization's settings"),
         "settings.test_email" => "sent a test email".to_owned(),
+        "settings.provider_added" => format!("added the sign-in provider {thing}"),
+        "settings.provider_changed" => match details["secret_changed"].as_bool() {
+            Some(true) => format!("changed the sign-in provider {thing} and its client secret"),
+            _ => format!("changed the sign-in provider {thing}"),
+        },
+        "settings.provider_removed" => format!("removed the sign-in provider {thing}"),
+        "group.provider_required" => match details["provider"].as_str() {
+            Some(provider) => format!("held the group {thing} to signing in with {provider}"),
+            None => format!("let the group {thing} sign in any way they have"),
+        },
         "owner.created" => "set up the owner's account".to_owned(),
         "owner.handed_over" => format!("handed the ownership to {who}"),
         "owner_setup.link_issued" => "issued a one-time owner-setup link".to_owned(),
