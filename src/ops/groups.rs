@@ -149,6 +149,15 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String,
             if count == 1 { " is" } else { "s are" }
         )));
     }
+    let adding: Vec<String> =
+        crate::db::oidc::list(conn)?.into_iter().filter(|p| p.create_in_group_id == Some(id)).map(|p| p.name).collect();
+    if !adding.is_empty() {
+        return Err(AppError::Unfit(format!(
+            "{} can't be deleted: {} adds new users to it. Choose another group for that on Organization → Sign-in providers first.",
+            group.name,
+            adding.join(", ")
+        )));
+    }
     diesel::delete(group_permissions::table.filter(group_permissions::group_id.eq(id))).execute(conn)?;
     diesel::delete(groups_table::table.find(id)).execute(conn)?;
     audit::record(

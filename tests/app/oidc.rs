@@ -467,3 +467,31 @@ async fn a_provider_that_answers_wrongly_gives_a_clear_page_not_a_500() {
         assert!(page.body.contains("t be reached</h1>"), "{}", page.body);
     }
 }
+
+#[actix_web::test]
+async fn a_group_new_users_join_is_not_deleted_from_under_its_provider() {
+    let app = spawn_app().await;
+    let (owner, _) = app.signed_in_owner().await;
+    let group = app.custom_group("Contractors", &[]).await;
+    let id = add_provider(
+        &app,
+        &owner,
+        "https://login.example.com",
+        &[("create_users", "on"), ("create_in_group_id", &group.to_string()), ("create_domains", "example.com")],
+    )
+    .await;
+    owner.post(&format!("/groups/{group}/delete"), &[]).await;
+    let page = owner.get(&format!("/groups/{group}")).await;
+    assert_eq!(page.status, 200, "the group stands");
+    assert!(page.body.contains("Test IdP adds new users to it"), "{}", page.body);
+    // Once the provider adds them elsewhere (or not at all), it can go.
+    let form = [
+        ("name", "Test IdP"),
+        ("issuer", "https://login.example.com"),
+        ("client_id", "concierge"),
+        ("client_secret", ""),
+        ("email_claim", "email"),
+    ];
+    owner.post(&format!("/organization/sign-in/{id}"), &form).await.assert_redirect_to("/organization/sign-in");
+    owner.post(&format!("/groups/{group}/delete"), &[]).await.assert_redirect_to("/groups");
+}
