@@ -1,7 +1,8 @@
 //! Signing in with the organization's OpenID provider in a real browser: the owner adds the
 //! provider on Organization → Sign-in, and a user clicks its button on the sign-in page, passes
-//! through the provider (a real one, npm `oidc-provider`) and lands on Settings. At a desktop's
-//! width and a phone's; axe and the HTML checker on each page.
+//! through the provider (a real one, npm `oidc-provider`) and lands on Settings; then the page
+//! of a provider that can't be reached. At a desktop's width and a phone's; axe and the HTML
+//! checker on each page, the group page's choice of provider included.
 
 use crate::browser::{Walk, available, validate_html};
 use crate::helpers::*;
@@ -45,6 +46,11 @@ async fn a_user_signs_in_with_the_provider_button_in_a_browser() {
     walk.resize(1280, 800).await;
     walk.visit("/organization/sign-in/1").await;
     walk.check_accessibility().await;
+    // The group page's choice of a provider.
+    let regular = app.builtin_group("regular").await;
+    walk.visit(&format!("/groups/{regular}")).await;
+    assert!(walk.text().await.contains("Sign-in provider"));
+    walk.check_accessibility().await;
     walk.click(".menu summary").await;
     walk.press("Sign out").await;
 
@@ -66,6 +72,18 @@ async fn a_user_signs_in_with_the_provider_button_in_a_browser() {
     walk.visit("/profile#sessions").await;
     assert!(walk.text().await.contains("signed in with Test IdP"));
     walk.check_accessibility().await;
+
+    // A provider that can't be reached: its page, at both widths.
+    drop(idp);
+    walk.click(".menu summary").await;
+    walk.press("Sign out").await;
+    walk.visit("/sign-in").await;
+    walk.press("Sign in with Test IdP").await;
+    assert!(walk.text().await.contains("Test IdP can't be reached"), "{}", walk.text().await);
+    walk.check_accessibility().await;
+    walk.resize(390, 844).await;
+    walk.assert_no_sideways_scroll().await;
+    walk.resize(1280, 800).await;
     walk.finish().await;
     validate_html(WALK);
 }
