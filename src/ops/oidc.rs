@@ -226,6 +226,18 @@ pub fn delete(conn: &mut DbConnection, actor: &Actor, id: i64) -> Result<String,
     Ok(current.name)
 }
 
+/// Records a right password refused because the user's group signs in through `provider`.
+pub fn password_refused(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    typed: &str,
+    user: &users::User,
+    provider: &str,
+) -> Result<(), AppError> {
+    let details = serde_json::json!({ "email": typed, "reason": "provider required", "provider": provider });
+    audit::record(conn, ctx, "sign_in.failed", Event::user(user.id, &user.email), details)
+}
+
 /// Who a provider's answer let in, or why not.
 #[derive(Debug)]
 pub enum Outcome {

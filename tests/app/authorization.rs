@@ -253,24 +253,7 @@ impl Objects {
                 tokens::issue(c, new).unwrap().0.id
             })
             .await;
-        let provider = app
-            .with_db(move |c| {
-                let row = concierge::db::oidc::ProviderRow {
-                    name: format!("Provider {target}"),
-                    issuer: "http://127.0.0.1:9".into(),
-                    client_id: "concierge".into(),
-                    client_secret_sealed: String::new(),
-                    scopes: "openid email".into(),
-                    email_claim: "email".into(),
-                    create_users: false,
-                    create_in_group_id: None,
-                    create_domains: String::new(),
-                    ask_second_factor: false,
-                    updated_at: concierge::db::now(),
-                };
-                concierge::db::oidc::insert(c, &row, concierge::db::now()).unwrap()
-            })
-            .await;
+        let provider = app.provider(&format!("Provider {target}"), "http://127.0.0.1:9").await;
         Objects { account, building, group, invite, provider }
     }
 }

@@ -275,6 +275,28 @@ impl TestApp {
     }
 
     /// A custom group holding exactly `permissions`.
+    /// A sign-in provider at `issuer` (its secret sealed with no key: it can't be used).
+    pub async fn provider(&self, name: &str, issuer: &str) -> i64 {
+        let (name, issuer) = (name.to_owned(), issuer.to_owned());
+        self.with_db(move |c| {
+            let row = concierge::db::oidc::ProviderRow {
+                name,
+                issuer,
+                client_id: "concierge".into(),
+                client_secret_sealed: String::new(),
+                scopes: "openid email".into(),
+                email_claim: "email".into(),
+                create_users: false,
+                create_in_group_id: None,
+                create_domains: String::new(),
+                ask_second_factor: false,
+                updated_at: concierge::db::now(),
+            };
+            concierge::db::oidc::insert(c, &row, concierge::db::now()).unwrap()
+        })
+        .await
+    }
+
     pub async fn custom_group(&self, name: &str, permissions: &[&str]) -> i64 {
         use concierge::db::schema::{group_permissions, groups as g};
         use diesel::prelude::*;

@@ -80,22 +80,9 @@ async fn a_user_adds_a_passkey_and_signs_in_with_it() {
     assert!(walk.text().await.contains("Uma User"));
 
     // Her group held to a sign-in provider: the passkey alone no longer signs her in.
+    let provider = app.provider("Test IdP", "https://login.example.com").await;
     app.with_db(move |c| {
         use concierge::db::schema::groups;
-        let row = concierge::db::oidc::ProviderRow {
-            name: "Test IdP".into(),
-            issuer: "https://login.example.com".into(),
-            client_id: "concierge".into(),
-            client_secret_sealed: String::new(),
-            scopes: "openid email".into(),
-            email_claim: "email".into(),
-            create_users: false,
-            create_in_group_id: None,
-            create_domains: String::new(),
-            ask_second_factor: false,
-            updated_at: concierge::db::now(),
-        };
-        let provider = concierge::db::oidc::insert(c, &row, concierge::db::now()).unwrap();
         diesel::update(groups::table.find(ann.group_id))
             .set(groups::sign_in_provider_id.eq(provider))
             .execute(c)

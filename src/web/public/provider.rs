@@ -22,7 +22,7 @@ use crate::web::{render, safe_next, see_other};
 const FLOW_SECONDS: i64 = 600;
 
 #[derive(Template)]
-#[template(path = "public/provider_problem.html")]
+#[template(path = "public/link_problem.html")]
 struct ProblemPage {
     layout: Layout,
     heading: String,

@@ -163,13 +163,9 @@ pub async fn sign_in(
     let ctx = AuditContext::from_request(&req, None, None);
 
     if let (true, Some(user), Some(provider)) = (password_ok, &user, &required) {
-        let details =
-            serde_json::json!({ "email": attempt.typed, "reason": "provider required", "provider": provider.name });
-        let target = crate::db::audit::Target::user(user.id, &user.email);
-        crate::ops::apply(&state.db, move |conn| {
-            crate::db::audit::record(conn, &ctx, "sign_in.failed", target, details)
-        })
-        .await?;
+        let (user, name, typed) = (user.clone(), provider.name.clone(), attempt.typed.clone());
+        crate::ops::apply(&state.db, move |conn| crate::ops::oidc::password_refused(conn, &ctx, &typed, &user, &name))
+            .await?;
         return provider_required(&state, &session, attempt.typed.clone(), next, &provider.name).await;
     }
     if let (true, Some(user)) = (password_ok, user.clone()) {
