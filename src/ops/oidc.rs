@@ -74,6 +74,15 @@ fn words(raw: &str, max: usize, what: &str) -> Result<String, String> {
     Ok(words.join(" "))
 }
 
+/// A claim's name: one word.
+fn claim_name(raw: &str) -> Result<String, String> {
+    let name = short_text(raw, 60, true)?;
+    if name.contains(char::is_whitespace) {
+        return Err("A claim's name has no spaces.".into());
+    }
+    Ok(name)
+}
+
 /// Checks the form; the provider's row when it holds, with `sealed` as its secret.
 fn checked(
     conn: &mut DbConnection,
@@ -95,13 +104,7 @@ fn checked(
         errors.check("client_secret", short_text(&form.client_secret, 500, true));
     }
     let scopes = errors.check("scopes", words(&form.scopes, 300, "Scopes"));
-    let email_claim = errors.check("email_claim", short_text(&form.email_claim, 60, true)).filter(|c| {
-        let fits = !c.contains(char::is_whitespace);
-        if !fits {
-            errors.add("email_claim", "A claim's name has no spaces.");
-        }
-        fits
-    });
+    let email_claim = errors.check("email_claim", claim_name(&form.email_claim));
     let domains = errors.check("create_domains", words(&form.create_domains.to_ascii_lowercase(), 1000, "Domains"));
     let group = match form.create_in_group_id.trim() {
         "" if form.create_users => {

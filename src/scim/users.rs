@@ -701,20 +701,16 @@ fn column(path: &str) -> Result<Column, ScimError> {
 }
 
 fn compare(sql: &mut Sql, path: &str, op: Op, value: &Value) -> Result<(), ScimError> {
-    let string = || {
+    let exact = || {
         value
             .as_str()
-            .map(str::to_lowercase)
+            .map(str::to_owned)
             .ok_or_else(|| ScimError::invalid_filter(&format!("\"{path}\" is compared with a string.")))
     };
+    let string = || exact().map(|v| v.to_lowercase());
     match column(path)? {
         Column::Text(c) => text_compare(sql, &format!("lower({c})"), Some(c), op, string()?),
-        Column::Exact(c) => {
-            let v = value
-                .as_str()
-                .ok_or_else(|| ScimError::invalid_filter(&format!("\"{path}\" is compared with a string.")))?;
-            text_compare(sql, c, Some(c), op, v.to_owned())
-        }
+        Column::Exact(c) => text_compare(sql, c, Some(c), op, exact()?),
         Column::Email => {
             if op == Op::Eq {
                 sql.push("email = ").bind(Bind::Text(string()?));

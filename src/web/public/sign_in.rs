@@ -166,7 +166,9 @@ pub async fn sign_in(
         let (user, name, typed) = (user.clone(), provider.name.clone(), attempt.typed.clone());
         crate::ops::apply(&state.db, move |conn| crate::ops::oidc::password_refused(conn, &ctx, &typed, &user, &name))
             .await?;
-        return provider_required(&state, &session, attempt.typed.clone(), next, &provider.name).await;
+        // Told only after the right password: it reveals nothing to someone guessing.
+        let why = format!("Your organization signs you in with {}: use the button above.", provider.name);
+        return sign_in_again(&state, &session, attempt.typed.clone(), next.as_deref(), why.into()).await;
     }
     if let (true, Some(user)) = (password_ok, user.clone()) {
         if user.totp_secret.is_some() {
@@ -193,29 +195,16 @@ pub async fn sign_in(
     if locks {
         state.metrics.sign_in_lockouts.inc();
     }
-    let (layout, (signup, passkeys)) = public_page(&state, &session, "Sign in").await?;
-    let page = SignInPage {
-        layout,
-        signup,
-        passkeys,
-        providers: provider_buttons(&state).await?,
-        no_owner: false,
-        email: shown_email,
-        next: safe_next(next.as_deref()).to_owned(),
-        error: SIGN_IN_FAILED.into(),
-        notice: "",
-    };
-    sign_in_answer(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    sign_in_again(&state, &session, shown_email, next.as_deref(), SIGN_IN_FAILED.into()).await
 }
 
-/// The sign-in page again, saying that this user signs in through `provider` (told only after
-/// the right password: it reveals nothing to someone guessing).
-async fn provider_required(
+/// The sign-in form again (422), with what was typed and why it did not sign in.
+async fn sign_in_again(
     state: &AppState,
     session: &SessionState,
     email: String,
-    next: Option<String>,
-    provider: &str,
+    next: Option<&str>,
+    error: std::borrow::Cow<'static, str>,
 ) -> Result<HttpResponse, AppError> {
     let (layout, (signup, passkeys)) = public_page(state, session, "Sign in").await?;
     let page = SignInPage {
@@ -225,8 +214,8 @@ async fn provider_required(
         providers: provider_buttons(state).await?,
         no_owner: false,
         email,
-        next: safe_next(next.as_deref()).to_owned(),
-        error: format!("Your organization signs you in with {provider}: use the button above.").into(),
+        next: safe_next(next).to_owned(),
+        error,
         notice: "",
     };
     sign_in_answer(StatusCode::UNPROCESSABLE_ENTITY, &page)
