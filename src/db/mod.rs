@@ -287,9 +287,6 @@ impl Db {
         if applied > 0 {
             tracing::info!(applied, "database migrated");
         }
-        // A migration (or a change made by hand) may leave users unplaced in the name order;
-        // every transaction places them before it commits.
-        transaction(&mut conn, |_| Ok(())).map_err(|e| anyhow::anyhow!("placing users in name order failed: {e}"))?;
         Ok(())
     }
 

@@ -540,6 +540,32 @@ async fn upload(browser: &Browser, csv: &str) -> Page {
     Page { status, headers, body: response.text().await.unwrap() }
 }
 
+/// A preview writes nothing, so it does not wait for the turn to write: an administrator
+/// previewing a file while someone else's change is being saved is answered at once, and the
+/// change is not held up behind the preview either.
+#[actix_web::test]
+async fn an_import_preview_does_not_wait_for_a_writer() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (holding, held) = tokio::sync::oneshot::channel::<()>();
+    let db = app.db().clone();
+    let writer = actix_web::rt::spawn(async move {
+        db.transaction(move |_conn| {
+            holding.send(()).ok();
+            // Released by the test once the preview answered; else, after 20 s, by itself.
+            Ok(released.recv_timeout(std::time::Duration::from_secs(20)).is_ok())
+        })
+        .await
+    });
+    held.await.expect("the writer began");
+    let header = "email,first_name,last_name,phone,title,job_function,company,group";
+    let csv = format!("{header}\nann@example.com,Ann,Lee,+1 702 555 0100,Manager,Operations,Acme,Customer\n");
+    upload(&admin, &csv).await.assert_status(200).assert_contains("Import 1 user");
+    release.send(()).ok();
+    assert!(writer.await.unwrap().unwrap(), "the preview waited until the writer gave up");
+}
+
 #[actix_web::test]
 async fn import_csv_previews_every_row_and_writes_all_or_nothing() {
     let app = spawn_app().await;
