@@ -541,8 +541,7 @@ async fn upload(browser: &Browser, csv: &str) -> Page {
 }
 
 /// A preview writes nothing, so it does not wait for the turn to write: an administrator
-/// previewing a file while someone else's change is being saved is answered at once, and the
-/// change is not held up behind the preview either.
+/// previewing a file while someone else's change is being saved is answered at once.
 #[actix_web::test]
 async fn an_import_preview_does_not_wait_for_a_writer() {
     let app = spawn_app().await;
