@@ -197,10 +197,13 @@ fn import_users(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url, 1)?;
     db.migrate()?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let outcome = concierge::db::transaction(&mut conn, |conn| {
-        let owner = concierge::ops::Actor::owner(conn)?;
-        concierge::ops::import::users(conn, &owner, &config.public_url, &csv, true)
-    });
+    let owner = concierge::ops::Actor::owner(&mut conn)?;
+    let outcome = match concierge::ops::import::ready(&mut conn, &owner, &config.public_url, &csv, true) {
+        Ok(Ok(ready)) => {
+            concierge::db::transaction(&mut conn, |conn| concierge::ops::import::write(conn, &owner, ready)).map(Ok)
+        }
+        other => other.map(|shown| shown.map(|_| 0)),
+    };
     match outcome {
         Ok(Ok(count)) => {
             println!("Imported and invited {count} users.");

@@ -123,6 +123,40 @@ pub fn record(
     ctx: &AuditContext,
     action: &str,
     target: Target,
+    details: serde_json::Value,
+) -> Result<(), AppError> {
+    // Read once each: a person acting on themselves (a sign-in, a profile edit) is one lookup.
+    let actor_label = label_of(conn, ctx.actor_id)?;
+    let target_label = match (target.kind, target.id) {
+        ("user", Some(id)) if Some(id) == ctx.actor_id && !actor_label.is_empty() => actor_label.clone(),
+        ("user", Some(id)) => Some(label_of(conn, Some(id))?).filter(|l| !l.is_empty()).unwrap_or(target.label),
+        _ => target.label,
+    };
+    let impersonator_label = label_of(conn, ctx.impersonator_id)?;
+    let labels = (actor_label.as_str(), impersonator_label.as_str());
+    insert(conn, ctx, labels, action, Target { label: target_label, ..target }, details)
+}
+
+/// Writes the events of what this transaction has just made, whose labels the caller knows
+/// (an import's new users): the people acting are looked up once for them all.
+pub fn record_made(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    events: impl IntoIterator<Item = (&'static str, Target, serde_json::Value)>,
+) -> Result<(), AppError> {
+    let (actor_label, impersonator_label) = (label_of(conn, ctx.actor_id)?, label_of(conn, ctx.impersonator_id)?);
+    for (action, target, details) in events {
+        insert(conn, ctx, (&actor_label, &impersonator_label), action, target, details)?;
+    }
+    Ok(())
+}
+
+fn insert(
+    conn: &mut DbConnection,
+    ctx: &AuditContext,
+    (actor_label, impersonator_label): (&str, &str),
+    action: &str,
+    target: Target,
     mut details: serde_json::Value,
 ) -> Result<(), AppError> {
     if let Some(token) = &ctx.api_token {
@@ -133,25 +167,18 @@ pub fn record(
             other => *other = serde_json::json!({ "api_token": token, "details": other.take() }),
         }
     }
-    // Read once each: a person acting on themselves (a sign-in, a profile edit) is one lookup.
-    let actor_label = label_of(conn, ctx.actor_id)?;
-    let target_label = match (target.kind, target.id) {
-        ("user", Some(id)) if Some(id) == ctx.actor_id && !actor_label.is_empty() => actor_label.clone(),
-        ("user", Some(id)) => Some(label_of(conn, Some(id))?).filter(|l| !l.is_empty()).unwrap_or(target.label),
-        _ => target.label,
-    };
     diesel::insert_into(audit_events::table)
         .values((
             audit_events::at.eq(now()),
             audit_events::actor_id.eq(ctx.actor_id),
             audit_events::actor_label.eq(actor_label),
             audit_events::impersonator_id.eq(ctx.impersonator_id),
-            audit_events::impersonator_label.eq(label_of(conn, ctx.impersonator_id)?),
+            audit_events::impersonator_label.eq(impersonator_label),
             audit_events::action.eq(action),
             audit_events::category.eq(category_of(action)),
             audit_events::target_type.eq((!target.kind.is_empty()).then_some(target.kind)),
             audit_events::target_id.eq(target.id),
-            audit_events::target_label.eq(target_label),
+            audit_events::target_label.eq(target.label),
             audit_events::details.eq(details.to_string()),
             audit_events::ip.eq(&ctx.ip),
             audit_events::user_agent.eq(&ctx.user_agent),

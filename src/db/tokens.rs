@@ -87,21 +87,34 @@ pub struct NewToken<'a> {
 /// Stores a new token and returns it with its secret (to be put in a link, never stored).
 pub fn issue(conn: &mut DbConnection, new: NewToken<'_>) -> Result<(Token, String), AppError> {
     let secret = secret::new_token();
-    let created = now();
-    let token = diesel::insert_into(tokens::table)
+    let token = store(conn, &new, &secret, now(), None)?;
+    Ok((token, secret))
+}
+
+/// Stores a token whose secret was made beforehand, made at `created`, with the mail that
+/// carries its link when that mail is queued already (an import renders its mails before its
+/// transaction begins).
+pub fn store(
+    conn: &mut DbConnection,
+    new: &NewToken<'_>,
+    secret: &str,
+    created: NaiveDateTime,
+    mail_id: Option<i64>,
+) -> Result<Token, AppError> {
+    Ok(diesel::insert_into(tokens::table)
         .values((
             tokens::purpose.eq(new.purpose.as_str()),
             tokens::user_id.eq(new.user_id),
             tokens::email.eq(new.email),
-            tokens::secret_hash.eq(secret::digest(&secret)),
+            tokens::secret_hash.eq(secret::digest(secret)),
             tokens::details.eq(new.details.to_string()),
             tokens::created_by.eq(new.created_by),
             tokens::created_at.eq(created),
             tokens::expires_at.eq(created + new.ttl),
+            tokens::mail_id.eq(mail_id),
         ))
         .returning(tokens::all_columns)
-        .get_result::<Token>(conn)?;
-    Ok((token, secret))
+        .get_result::<Token>(conn)?)
 }
 
 /// The token a link's secret belongs to, if it is one of `purpose`.

@@ -1,13 +1,25 @@
 //! Import of users from CSV: every row parsed and judged (the same rules as Add New User)
-//! before anything is written, then all rows or none. The Users tab's Import CSV and the
-//! `import-users` command both call it.
+//! before anything is written, then all rows or none, each one invited. The Users tab's Import
+//! CSV and the `import-users` command both call it.
+//!
+//! Judging, drawing the invite links and rendering the mails read only, so they happen before
+//! the write begins (`ready`); the transaction (`write`) checks again what others may have
+//! changed meanwhile, in one query per kind, and then only inserts. It holds the turn to write
+//! for a few statements a row, not for the reading and rendering.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use crate::db::{DbConnection, groups, users};
-use crate::domain::FieldErrors;
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use crate::db::audit::{self, Target};
+use crate::db::settings::Settings;
+use crate::db::tokens::{self, NewToken, Purpose};
+use crate::db::{DbConnection, groups, outbox, users};
 use crate::domain::user_form::UserInfoForm;
+use crate::domain::{FieldErrors, Permission, UserStatus};
 use crate::error::AppError;
+use crate::mail::Message;
 
 use super::Actor;
 
@@ -136,16 +148,29 @@ pub fn parse(
     Ok(Ok(out))
 }
 
-/// Judges every row of `csv`, and when `write` and every row is fine, adds them all (each one
-/// invited). Returns how many were added, or what to show: a message about the whole file, or
-/// every row with its problems.
-pub fn users(
+/// Every row of a file judged fine, each with its invitation made: the link's secret drawn and
+/// the mail rendered.
+pub struct Ready {
+    users: Vec<users::NewUser>,
+    /// Each user's invitation: the link's secret and its mail.
+    invites: Vec<(String, Message)>,
+    issued_at: NaiveDateTime,
+    ttl: Duration,
+}
+
+/// Users added in one statement, at most (each takes 21 parameters; SQLite allows 32,766).
+const USERS_A_STATEMENT: usize = 500;
+
+/// Judges every row of `csv`. When `write` and every row is fine, makes each invitation ready
+/// for `write`; otherwise returns what to show: a message about the whole file, or every row
+/// with its problems. Reads only.
+pub fn ready(
     conn: &mut DbConnection,
     acting: &Actor,
     public_url: &str,
     csv: &str,
     write: bool,
-) -> Result<Result<usize, (String, Vec<RowView>)>, AppError> {
+) -> Result<Result<Ready, (String, Vec<RowView>)>, AppError> {
     let parsed = match parse(conn, acting, csv)? {
         Ok(rows) => rows,
         Err(message) => return Ok(Err((message, Vec::new()))),
@@ -154,24 +179,90 @@ pub fn users(
     if !write || !valid {
         return Ok(Err((String::new(), parsed.into_iter().map(|p| p.view).collect())));
     }
-    let mut count = 0;
-    for p in parsed {
-        let (errors, access) = (FieldErrors::new(), Default::default());
-        let entry = super::users::Entry::Import;
-        // All or nothing: a row the preview passed but the rules refuse now ends the whole
-        // import, with nothing written.
-        match super::users::create(conn, acting, public_url, p.info, errors, &access, entry)? {
-            Ok(created) => {
-                if let Some(day) = p.ends_on {
-                    super::access_ends::set_account_end(conn, acting, created.id, Some(day), crate::db::now())?;
-                }
-            }
-            Err(refused) => {
-                let problems = refused.errors.iter().map(|(f, m)| format!("{f}: {m}")).collect::<Vec<_>>();
-                return Err(AppError::Unfit(format!("A row can no longer be imported: {}", problems.join("; "))));
-            }
-        }
-        count += 1;
+    let settings = Settings::load(conn)?;
+    let inviter = match acting.audit.actor_id {
+        Some(id) => users::find(conn, id)?.map(|u| u.full_name()),
+        None => None,
+    };
+    let (issued_at, ttl) = (crate::db::now(), Duration::hours(settings.invite_ttl_hours));
+    let (mut new_users, mut invites) = (Vec::with_capacity(parsed.len()), Vec::with_capacity(parsed.len()));
+    for (info, ends_on) in parsed.into_iter().filter_map(|p| Some((p.info?, p.ends_on))) {
+        let user = users::NewUser { ends_on, ..users::NewUser::from_info(&info, UserStatus::Invited) };
+        let secret = crate::auth::secret::new_token();
+        let invite = crate::mail::invite::Invite {
+            to: &user.email,
+            first_name: &user.first_name,
+            inviter: inviter.as_deref(),
+            link: &format!("{public_url}/invite/{secret}"),
+            expires_at: issued_at + ttl,
+            subject: None,
+            bcc: None,
+        };
+        let mail = crate::mail::invite::message(&settings, &invite)?;
+        invites.push((secret, mail));
+        new_users.push(user);
     }
-    Ok(Ok(count))
+    Ok(Ok(Ready { users: new_users, invites, issued_at, ttl }))
+}
+
+/// Adds every user of a ready file and queues their invitations, all or none; returns how many.
+/// Call inside the transaction. What may have changed since the file was judged (an address
+/// taken, a group no longer the actor's to give) is checked again here, and refuses the whole
+/// file.
+pub fn write(conn: &mut DbConnection, acting: &Actor, ready: Ready) -> Result<usize, AppError> {
+    if !acting.permissions.has(Permission::UsersManage) {
+        return Err(AppError::Forbidden);
+    }
+    let refused = |problem: String| AppError::Unfit(format!("A row can no longer be imported: {problem}"));
+    let groups = groups::list_with_permissions(conn)?;
+    for user in &ready.users {
+        let Some((group, permissions)) = groups.iter().find(|(g, _)| g.id == user.group_id) else {
+            return Err(refused("group: it no longer exists".into()));
+        };
+        if let Err(refusal) = crate::domain::rules::may_assign(&acting.person(), permissions) {
+            return Err(refused(format!("group {}: {}", group.name, refusal.message())));
+        }
+    }
+    let emails: Vec<&str> = ready.users.iter().map(|u| u.email.as_str()).collect();
+    let taken: Option<String> = crate::db::schema::users::table
+        .filter(crate::db::schema::users::email.eq_any(&emails))
+        .select(crate::db::schema::users::email)
+        .first(conn)
+        .optional()?;
+    if let Some(email) = taken {
+        return Err(refused(format!("email: a user with the address {email} exists already")));
+    }
+    let mut ids = HashMap::with_capacity(ready.users.len());
+    for some in ready.users.chunks(USERS_A_STATEMENT) {
+        ids.extend(users::insert_many(conn, some)?.into_iter().map(|(id, email)| (email, id)));
+    }
+    let mut events = Vec::with_capacity(2 * ready.users.len());
+    for (user, (secret, mail)) in ready.users.iter().zip(ready.invites) {
+        let id = ids[&user.email];
+        let mail_id = outbox::enqueue(conn, &mail)?;
+        let link = NewToken {
+            purpose: Purpose::Invite,
+            user_id: Some(id),
+            email: Some(&user.email),
+            details: serde_json::json!({ "subject": null, "bcc": null }),
+            created_by: acting.audit.actor_id,
+            ttl: ready.ttl,
+        };
+        let token = tokens::store(conn, &link, &secret, ready.issued_at, Some(mail_id))?;
+        let target = || Target::new("user", id, audit::person_label(&user.first_name, &user.last_name, &user.email));
+        let details = serde_json::json!({
+            "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
+            "phone": user.phone, "title": user.title, "job_function": user.job_function,
+            "company": user.company, "group_id": user.group_id, "status": user.status,
+            "entry": "import", "must_change_password": false, "ends_on": user.ends_on,
+        });
+        events.push(("user.created", target(), details));
+        let details = serde_json::json!({
+            "token_id": token.id, "mail_id": mail_id, "expires_at": token.expires_at, "superseded": 0,
+            "subject": mail.subject, "bcc": null,
+        });
+        events.push(("invite.sent", target(), details));
+    }
+    audit::record_made(conn, &acting.audit, events)?;
+    Ok(ready.users.len())
 }

@@ -566,8 +566,6 @@ pub enum Entry {
     Invitation(InviteOptions),
     /// A password the actor set now (already hashed); never emailed.
     Password { hash: String, must_change: bool },
-    /// An invitation, for a user of an import.
-    Import,
 }
 
 /// Why a new user was not added: the messages beside the fields, and the user who already has
@@ -625,7 +623,7 @@ pub fn create(
     };
     let (status, hash, must_change) = match &entry {
         Entry::Password { hash, must_change } => (UserStatus::Active, Some(hash.clone()), *must_change),
-        Entry::Invitation(_) | Entry::Import => (UserStatus::Invited, None, false),
+        Entry::Invitation(_) => (UserStatus::Invited, None, false),
     };
     let created = users_db::insert(
         conn,
@@ -639,7 +637,6 @@ pub fn create(
     let how = match entry {
         Entry::Invitation(_) => "invitation",
         Entry::Password { .. } => "password",
-        Entry::Import => "import",
     };
     audit::record(
         conn,
@@ -657,9 +654,6 @@ pub fn create(
     match entry {
         Entry::Invitation(options) => {
             invitations::send(conn, &actor.audit, public_url, created.id, &options)?;
-        }
-        Entry::Import => {
-            invitations::send(conn, &actor.audit, public_url, created.id, &InviteOptions::default())?;
         }
         Entry::Password { .. } => {}
     }

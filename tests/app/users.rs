@@ -600,6 +600,121 @@ async fn import_csv_previews_every_row_and_writes_all_or_nothing() {
     customer.post("/users/import/confirm", &[("csv", &good)]).await.assert_status(403);
 }
 
+/// An imported user is invited as Add New User invites: the mail's link opens the set-up page
+/// with what the file gave, the invite is listed, and the Audit log names the new user and who
+/// imported them.
+#[actix_web::test]
+async fn an_imported_user_can_follow_their_invite_and_the_log_names_them() {
+    use concierge::db::schema::audit_events as events;
+    let app = spawn_app().await;
+    let (admin, owner) = app.signed_in_owner().await;
+    let header = "email,first_name,last_name,phone,title,job_function,company,group";
+    let csv = format!(
+        "{header}\nann@example.com,Ann,Lee,+1 702 555 0100,Manager,Operations,Acme,Customer\nbo@example.com,Bo,Berg,+1 702 555 0101,Clerk,tenant,,Regular\n"
+    );
+    admin.post("/users/import/confirm", &[("csv", &csv)]).await.assert_redirect_to("/users");
+    let body: String = app
+        .with_db(|c| {
+            outbox::table.filter(outbox::to_address.eq("bo@example.com")).select(outbox::body_text).first(c).unwrap()
+        })
+        .await;
+    let link = crate::smtp::link_path(&body, "/invite/");
+    app.browser().get(&link).await.assert_status(200).assert_contains("bo@example.com").assert_contains("value=\"Bo\"");
+    admin.get("/invites").await.assert_contains("bo@example.com").assert_contains("Queued");
+    let logged: Vec<(String, String, String)> = app
+        .with_db(|c| {
+            events::table
+                .filter(events::target_label.like("%bo@example.com%"))
+                .order(events::id)
+                .select((events::action, events::actor_label, events::target_label))
+                .load(c)
+                .unwrap()
+        })
+        .await;
+    let by = concierge::db::audit::person_label(&owner.first_name, &owner.last_name, &owner.email);
+    let bo = "Bo Berg (bo@example.com)".to_owned();
+    assert_eq!(logged, [("user.created".into(), by.clone(), bo.clone()), ("invite.sent".into(), by, bo)]);
+}
+
+/// A file of as many rows as an import takes is written whole: every user with an id of their
+/// own, an invite link and its mail, and both events in the log.
+#[actix_web::test]
+async fn an_import_of_the_most_rows_allowed_writes_every_user() {
+    let app = spawn_app().await;
+    let (admin, _) = app.signed_in_owner().await;
+    let mut csv = String::from("email,first_name,last_name,phone,title,job_function,company,group\n");
+    for i in 0..concierge::ops::import::MAX_ROWS {
+        csv.push_str(&format!("row.{i}@example.com,Ivy,Import {i},+1 702 555 0100,Clerk,tenant,Co,Customer\n"));
+    }
+    admin.post("/users/import/confirm", &[("csv", &csv)]).await.assert_redirect_to("/users");
+    let (users, links, mails, events) = app
+        .with_db(|c| {
+            use concierge::db::schema::{audit_events as e, users as u};
+            let imported = u::table.filter(u::email.like("row.%"));
+            let users: Vec<(i64, String, String)> =
+                imported.order(u::id).select((u::id, u::email, u::last_name)).load(c).unwrap();
+            let links: i64 = tokens::table.filter(tokens::mail_id.is_not_null()).count().get_result(c).unwrap();
+            let mails: i64 = outbox::table.count().get_result(c).unwrap();
+            let events: i64 =
+                e::table.filter(e::action.eq_any(["user.created", "invite.sent"])).count().get_result(c).unwrap();
+            (users, links, mails, events)
+        })
+        .await;
+    let max = concierge::ops::import::MAX_ROWS;
+    assert_eq!(users.len(), max);
+    for (id, email, last_name) in &users {
+        let i = email.trim_start_matches("row.").trim_end_matches("@example.com");
+        assert_eq!(last_name, &format!("Import {i}"), "user {id}");
+    }
+    assert_eq!((links, mails, events), (max as i64, max as i64, 2 * max as i64));
+}
+
+/// The write checks again what may have changed since the file was judged: an address taken
+/// or a group deleted meanwhile refuses the whole file, and nothing of it is written.
+#[actix_web::test]
+async fn an_import_refuses_what_changed_after_it_was_judged() {
+    use concierge::ops::{Actor, import};
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let night = app.custom_group("Night shift", &[]).await;
+    let customer = app.builtin_group("customer").await;
+    let header = "email,first_name,last_name,phone,title,job_function,company,group";
+    let row = |email: &str, group: &str| format!("{email},Ann,Lee,+1 702 555 0100,Manager,Operations,Acme,{group}\n");
+    let file = |other: &str| format!("{header}\n{}{}", row("ann@example.com", "Customer"), row(other, "Night shift"));
+    let changes: [Box<dyn Fn(&mut concierge::db::DbConnection) + Send>; 2] = [
+        Box::new(move |c| {
+            let bo = ("bo@example.com".into(), "Bo".into(), "B".into());
+            let bo = concierge::db::users::NewUser::new(bo.0, bo.1, bo.2, customer, UserStatus::Active);
+            concierge::db::users::insert(c, &bo).unwrap();
+        }),
+        Box::new(move |c| {
+            diesel::delete(concierge::db::schema::groups::table.find(night)).execute(c).unwrap();
+        }),
+    ];
+    let rounds =
+        [(file("bo@example.com"), "bo@example.com exists already"), (file("cy@example.com"), "no longer exists")];
+    for (change, (csv, expected)) in changes.into_iter().zip(rounds) {
+        let outcome = app
+            .with_db(move |c| {
+                let owner = Actor::owner(c).unwrap();
+                let ready = import::ready(c, &owner, "http://portal", &csv, true).unwrap();
+                let ready = ready.ok().expect("every row is fine when judged");
+                change(c);
+                concierge::db::transaction(c, |c| import::write(c, &owner, ready))
+            })
+            .await;
+        match outcome {
+            Err(concierge::error::AppError::Unfit(message)) => assert!(message.contains(expected), "{message}"),
+            Err(other) => panic!("{other:?}"),
+            Ok(count) => panic!("{count} users were imported"),
+        }
+        let ann = app.with_db(|c| concierge::db::users::find_by_email(c, "ann@example.com").unwrap()).await;
+        assert!(ann.is_none(), "nothing of the file is written");
+        assert_eq!(app.with_db(|c| outbox::table.count().get_result::<i64>(c).unwrap()).await, 0);
+        assert_eq!(app.with_db(|c| tokens::table.count().get_result::<i64>(c).unwrap()).await, 0);
+    }
+}
+
 /// Every user's stored building count against the one definition (the `user_building_reach` view).
 async fn building_counts(app: &TestApp) -> Vec<(i64, i64, i64)> {
     app.with_db(|conn| {

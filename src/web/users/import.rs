@@ -106,10 +106,16 @@ async fn show(
     let acting = user.acting();
     let public_url = state.config.public_url.clone();
     let text = csv_text.clone();
-    // A preview writes nothing, so it reads without the turn to write: a file of 2,000 rows is
-    // judged in about 40 ms at a million users, and no one saving meanwhile waits for it.
-    let import = move |conn: &mut crate::db::DbConnection| ops::import::users(conn, &acting, &public_url, &text, write);
-    let outcome = if write { ops::apply(&state.db, import).await? } else { state.db.run(import).await? };
+    // Judging a file of 2,000 rows and rendering its mails only reads: it happens before the
+    // turn to write, so no one saving meanwhile waits for it. The write checks again.
+    let judge = {
+        let acting = acting.clone();
+        move |conn: &mut crate::db::DbConnection| ops::import::ready(conn, &acting, &public_url, &text, write)
+    };
+    let outcome = match state.db.run(judge).await? {
+        Ok(ready) => Ok(ops::apply(&state.db, move |conn| ops::import::write(conn, &acting, ready)).await?),
+        Err(shown) => Err(shown),
+    };
     match outcome {
         Ok(count) => {
             state.mail_queued.notify_one();
