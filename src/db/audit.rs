@@ -133,57 +133,63 @@ pub fn record(
         _ => target.label,
     };
     let impersonator_label = label_of(conn, ctx.impersonator_id)?;
-    let labels = (actor_label.as_str(), impersonator_label.as_str());
-    insert(conn, ctx, labels, action, Target { label: target_label, ..target }, details)
+    let event = (action, Target { label: target_label, ..target }, details);
+    insert(conn, ctx, (&actor_label, &impersonator_label), [event])
 }
 
 /// Writes the events of what this transaction has just made, whose labels the caller knows
 /// (an import's new users): the people acting are looked up once for them all.
-pub fn record_made(
+pub fn record_made<'a>(
     conn: &mut DbConnection,
     ctx: &AuditContext,
-    events: impl IntoIterator<Item = (&'static str, Target, serde_json::Value)>,
+    events: impl IntoIterator<Item = (&'a str, Target, serde_json::Value)>,
 ) -> Result<(), AppError> {
     let (actor_label, impersonator_label) = (label_of(conn, ctx.actor_id)?, label_of(conn, ctx.impersonator_id)?);
-    for (action, target, details) in events {
-        insert(conn, ctx, (&actor_label, &impersonator_label), action, target, details)?;
-    }
-    Ok(())
+    insert(conn, ctx, (&actor_label, &impersonator_label), events)
 }
 
-fn insert(
+/// Events a statement, at most (13 parameters each).
+const EVENTS_A_STATEMENT: usize = 500;
+
+fn insert<'a>(
     conn: &mut DbConnection,
     ctx: &AuditContext,
     (actor_label, impersonator_label): (&str, &str),
-    action: &str,
-    target: Target,
-    mut details: serde_json::Value,
+    events: impl IntoIterator<Item = (&'a str, Target, serde_json::Value)>,
 ) -> Result<(), AppError> {
-    if let Some(token) = &ctx.api_token {
-        match &mut details {
-            serde_json::Value::Object(fields) => {
-                fields.insert("api_token".into(), token.as_str().into());
+    let at = now();
+    let rows: Vec<_> = events
+        .into_iter()
+        .map(|(action, target, mut details)| {
+            if let Some(token) = &ctx.api_token {
+                match &mut details {
+                    serde_json::Value::Object(fields) => {
+                        fields.insert("api_token".into(), token.as_str().into());
+                    }
+                    other => *other = serde_json::json!({ "api_token": token, "details": other.take() }),
+                }
             }
-            other => *other = serde_json::json!({ "api_token": token, "details": other.take() }),
-        }
+            (
+                audit_events::at.eq(at),
+                audit_events::actor_id.eq(ctx.actor_id),
+                audit_events::actor_label.eq(actor_label),
+                audit_events::impersonator_id.eq(ctx.impersonator_id),
+                audit_events::impersonator_label.eq(impersonator_label),
+                audit_events::action.eq(action),
+                audit_events::category.eq(category_of(action)),
+                audit_events::target_type.eq((!target.kind.is_empty()).then_some(target.kind)),
+                audit_events::target_id.eq(target.id),
+                audit_events::target_label.eq(target.label),
+                audit_events::details.eq(details.to_string()),
+                audit_events::ip.eq(&ctx.ip),
+                audit_events::user_agent.eq(&ctx.user_agent),
+            )
+        })
+        .collect();
+    for some in rows.chunks(EVENTS_A_STATEMENT) {
+        let query = diesel::insert_into(audit_events::table).values(some);
+        on_either!(&mut *conn, |c| query.execute(c))?;
     }
-    diesel::insert_into(audit_events::table)
-        .values((
-            audit_events::at.eq(now()),
-            audit_events::actor_id.eq(ctx.actor_id),
-            audit_events::actor_label.eq(actor_label),
-            audit_events::impersonator_id.eq(ctx.impersonator_id),
-            audit_events::impersonator_label.eq(impersonator_label),
-            audit_events::action.eq(action),
-            audit_events::category.eq(category_of(action)),
-            audit_events::target_type.eq((!target.kind.is_empty()).then_some(target.kind)),
-            audit_events::target_id.eq(target.id),
-            audit_events::target_label.eq(target.label),
-            audit_events::details.eq(details.to_string()),
-            audit_events::ip.eq(&ctx.ip),
-            audit_events::user_agent.eq(&ctx.user_agent),
-        ))
-        .execute(conn)?;
     Ok(())
 }
 

@@ -47,22 +47,6 @@ impl Sort {
     pub const ALL: [Sort; 7] =
         [Sort::Name, Sort::Email, Sort::Company, Sort::Group, Sort::Status, Sort::Buildings, Sort::LastSignIn];
 
-    pub fn key(self) -> &'static str {
-        match self {
-            Sort::Name => "name",
-            Sort::Email => "email",
-            Sort::Company => "company",
-            Sort::Group => "group",
-            Sort::Status => "status",
-            Sort::Buildings => "buildings",
-            Sort::LastSignIn => "last_sign_in",
-        }
-    }
-
-    pub fn parse(key: &str) -> Sort {
-        Sort::ALL.into_iter().find(|s| s.key() == key).unwrap_or(Sort::Name)
-    }
-
     /// What rows are ordered by before their id, on a user aliased `{t}`.
     /// Each has an index that ends in the id (migration 000301).
     fn keys(self, pg: bool) -> &'static [&'static str] {
@@ -154,9 +138,22 @@ struct Asked<'a> {
     idle_since: chrono::NaiveDateTime,
 }
 
-impl Asked<'_> {
-    fn ascending(&self) -> bool {
-        self.query.descending == self.backwards
+impl<'a> Asked<'a> {
+    fn new(conn: &mut DbConnection, query: &'a ListQuery) -> Result<Asked<'a>, AppError> {
+        let backwards = query.before.is_some() && query.after.is_none();
+        let needle = query.search.trim().to_lowercase();
+        let groups = if needle.is_empty() { Vec::new() } else { super::groups::list(conn)? };
+        let named_groups = groups.iter().filter(|g| g.name.to_lowercase().contains(&needle)).map(|g| g.id).collect();
+        let dormant_days =
+            if query.activity.is_some() { super::settings::Settings::load(conn)?.dormant_days } else { 0 };
+        Ok(Asked {
+            query,
+            words: words(&query.search),
+            named_groups,
+            backwards,
+            cursor: if backwards { query.before } else { query.after },
+            idle_since: super::now() - chrono::Duration::days(dormant_days),
+        })
     }
 
     /// Whether a user aliased `u` is listed: every condition of the query.
@@ -165,9 +162,7 @@ impl Asked<'_> {
         if search && !self.words.is_empty() {
             sql.push(" AND ((");
             for (i, word) in self.words.iter().enumerate() {
-                if i > 0 {
-                    sql.push(" AND ");
-                }
+                sql.push(if i == 0 { "" } else { " AND " });
                 // SQLite's lower() and LIKE fold ASCII letters only: a word with others is looked
                 // for in the text as Rust lower-cases it (`fold`, registered by `db::Manager`).
                 if sql.pg {
@@ -189,14 +184,10 @@ impl Asked<'_> {
             sql.push(" AND u.group_id = ").bind(Bind::Int(group_id));
         }
         match self.query.status {
-            Some(status) => {
-                sql.push(" AND u.status = ").bind(Bind::Text(status.as_str().into()));
-            }
-            None if !self.query.show_disabled => {
-                sql.push(" AND u.status IN ('invited', 'active')");
-            }
-            None => {}
-        }
+            Some(status) => sql.push(" AND u.status = ").bind(Bind::Text(status.as_str().into())),
+            None if !self.query.show_disabled => sql.push(" AND u.status IN ('invited', 'active')"),
+            None => sql,
+        };
         // The moment is the portal's own, written out (never typed by anyone).
         let since = self.idle_since.format("'%Y-%m-%d %H:%M:%S'");
         match self.query.activity {
@@ -268,10 +259,8 @@ impl Asked<'_> {
         if sql.pg {
             sql.push(&format!("SELECT {select} FROM users u WHERE "));
             for (i, word) in self.words.iter().enumerate() {
-                if i > 0 {
-                    sql.push(" AND ");
-                }
-                sql.push(&format!("{TEXT} LIKE ")).bind(Bind::Text(format!("%{}%", like_escaped(word))));
+                let pattern = Bind::Text(format!("%{}%", like_escaped(word)));
+                sql.push(if i == 0 { "" } else { " AND " }).push(&format!("{TEXT} LIKE ")).bind(pattern);
             }
         } else {
             let phrases: Vec<String> = self.words.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
@@ -368,13 +357,13 @@ impl Asked<'_> {
     }
 
     fn direction(&self) -> &'static str {
-        if self.ascending() { "ASC" } else { "DESC" }
+        if self.query.descending == self.backwards { "ASC" } else { "DESC" }
     }
 
     /// ` AND (…) > (…)`: rows past the cursor, compared with its own values (none without one).
     fn past(&self, sql: &mut Sql, keys: &[&str], from: Option<i64>) {
         let Some(cursor) = from else { return };
-        let op = if self.ascending() { ">" } else { "<" };
+        let op = if self.direction() == "ASC" { ">" } else { "<" };
         let mine: Vec<String> = keys.iter().map(|k| on(k, "u")).collect();
         sql.push(&format!(" AND ({}, u.id) {op} (", mine.join(", ")));
         for key in keys {
@@ -419,15 +408,7 @@ pub fn list(conn: &mut DbConnection, query: &ListQuery) -> Result<ListPage, AppE
 }
 
 pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result<ListPage, AppError> {
-    let backwards = query.before.is_some() && query.after.is_none();
-    let asked = Asked {
-        query,
-        words: words(&query.search),
-        named_groups: named_groups(conn, query)?,
-        backwards,
-        cursor: if backwards { query.before } else { query.after },
-        idle_since: idle_since(conn, query)?,
-    };
+    let asked = Asked::new(conn, query)?;
     let limit = query.per_page + 1;
     let mut rows = if query.search.trim().is_empty() && query.group_id.is_none() && query.status.is_none() {
         // The whole list (or all but the disabled and deleted): walked to the end of the page.
@@ -443,10 +424,10 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
     };
     let more = rows.len() as i64 > query.per_page;
     rows.truncate(query.per_page as usize);
-    if backwards {
+    if asked.backwards {
         rows.reverse();
     }
-    let (has_next, has_previous) = if backwards { (true, more) } else { (more, asked.cursor.is_some()) };
+    let (has_next, has_previous) = if asked.backwards { (true, more) } else { (more, asked.cursor.is_some()) };
     Ok(ListPage {
         next: rows.last().filter(|_| has_next).map(|r| r.id),
         previous: rows.first().filter(|_| has_previous).map(|r| r.id),
@@ -454,52 +435,13 @@ pub fn list_by(conn: &mut DbConnection, query: &ListQuery, plan: Plan) -> Result
     })
 }
 
-/// The organization's `dormant_days` ago, when the query filters by activity.
-fn idle_since(conn: &mut DbConnection, query: &ListQuery) -> Result<chrono::NaiveDateTime, AppError> {
-    let days = match query.activity {
-        Some(_) => super::settings::Settings::load(conn)?.dormant_days,
-        None => 0,
-    };
-    Ok(super::now() - chrono::Duration::days(days))
-}
-
 /// How many users the query lists, counted to `at_most` at most.
 pub fn count(conn: &mut DbConnection, query: &ListQuery, at_most: i64) -> Result<i64, AppError> {
-    let asked = Asked {
-        query,
-        words: words(&query.search),
-        named_groups: named_groups(conn, query)?,
-        backwards: false,
-        cursor: None,
-        idle_since: idle_since(conn, query)?,
-    };
+    let asked = Asked { backwards: false, cursor: None, ..Asked::new(conn, query)? };
     asked.count(conn, at_most, true)
-}
-
-/// The groups whose name holds the whole search: their users match it too.
-fn named_groups(conn: &mut DbConnection, query: &ListQuery) -> Result<Vec<i64>, AppError> {
-    let needle = query.search.trim().to_lowercase();
-    if needle.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(super::groups::list(conn)?
-        .into_iter()
-        .filter(|g| g.name.to_lowercase().contains(&needle))
-        .map(|g| g.id)
-        .collect())
 }
 
 /// Ids as a list for `IN (…)`.
 fn ids(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn short_words_are_looked_for_at_a_word_beginning() {
-        assert_eq!(words(" Li  ÉMILE q\0 "), vec![" li", "émile", "  q"]);
-    }
 }

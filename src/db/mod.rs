@@ -1,6 +1,17 @@
 //! The database: one connection type over SQLite and PostgreSQL, a pool, migrations, and
 //! the one way handlers reach it (`Db::run`, always off the async threads).
 
+/// Runs a statement the connection enum cannot pass on (a multi-row insert) on whichever
+/// database this is: `on_either!(conn, |c| query.execute(c))`.
+macro_rules! on_either {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Postgresql($c) => $body,
+        }
+    };
+}
+
 pub mod api_tokens;
 pub mod audit;
 pub mod buildings;

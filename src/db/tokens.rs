@@ -87,34 +87,43 @@ pub struct NewToken<'a> {
 /// Stores a new token and returns it with its secret (to be put in a link, never stored).
 pub fn issue(conn: &mut DbConnection, new: NewToken<'_>) -> Result<(Token, String), AppError> {
     let secret = secret::new_token();
-    let token = store(conn, &new, &secret, now(), None)?;
-    Ok((token, secret))
+    let stored = store_all(conn, &[(new, &secret, None)], now())?.into_iter().next();
+    Ok((stored.ok_or(diesel::result::Error::NotFound)?, secret))
 }
 
-/// Stores a token whose secret was made beforehand, made at `created`, with the mail that
-/// carries its link when that mail is queued already (an import renders its mails before its
-/// transaction begins).
-pub fn store(
+/// Tokens a statement, at most (9 parameters each).
+const TOKENS_A_STATEMENT: usize = 500;
+
+/// Stores tokens whose secrets were drawn beforehand, made at `created`, each with the mail
+/// that carries its link when that is queued already (an import renders its mails before its
+/// transaction begins); many a statement, returned in no given order.
+pub fn store_all(
     conn: &mut DbConnection,
-    new: &NewToken<'_>,
-    secret: &str,
+    links: &[(NewToken<'_>, &str, Option<i64>)],
     created: NaiveDateTime,
-    mail_id: Option<i64>,
-) -> Result<Token, AppError> {
-    Ok(diesel::insert_into(tokens::table)
-        .values((
-            tokens::purpose.eq(new.purpose.as_str()),
-            tokens::user_id.eq(new.user_id),
-            tokens::email.eq(new.email),
-            tokens::secret_hash.eq(secret::digest(secret)),
-            tokens::details.eq(new.details.to_string()),
-            tokens::created_by.eq(new.created_by),
-            tokens::created_at.eq(created),
-            tokens::expires_at.eq(created + new.ttl),
-            tokens::mail_id.eq(mail_id),
-        ))
-        .returning(tokens::all_columns)
-        .get_result::<Token>(conn)?)
+) -> Result<Vec<Token>, AppError> {
+    let rows: Vec<_> = links
+        .iter()
+        .map(|(new, secret, mail_id)| {
+            (
+                tokens::purpose.eq(new.purpose.as_str()),
+                tokens::user_id.eq(new.user_id),
+                tokens::email.eq(new.email),
+                tokens::secret_hash.eq(secret::digest(secret)),
+                tokens::details.eq(new.details.to_string()),
+                tokens::created_by.eq(new.created_by),
+                tokens::created_at.eq(created),
+                tokens::expires_at.eq(created + new.ttl),
+                tokens::mail_id.eq(*mail_id),
+            )
+        })
+        .collect();
+    let mut stored = Vec::with_capacity(rows.len());
+    for some in rows.chunks(TOKENS_A_STATEMENT) {
+        let query = diesel::insert_into(tokens::table).values(some).returning(tokens::all_columns);
+        stored.extend(on_either!(&mut *conn, |c| query.get_results::<Token>(c))?);
+    }
+    Ok(stored)
 }
 
 /// The token a link's secret belongs to, if it is one of `purpose`.

@@ -192,10 +192,7 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser) -> Result<User, AppError> 
 /// against 0.1 s).
 pub fn insert_many(conn: &mut DbConnection, new: &[NewUser]) -> Result<Vec<(i64, String)>, AppError> {
     let query = diesel::insert_into(users::table).values(new).returning((users::id, users::email));
-    Ok(match conn {
-        DbConnection::Sqlite(conn) => query.get_results(conn)?,
-        DbConnection::Postgresql(conn) => query.get_results(conn)?,
-    })
+    Ok(on_either!(conn, |c| query.get_results(c))?)
 }
 
 pub fn record_sign_in(conn: &mut DbConnection, id: i64) -> Result<(), AppError> {

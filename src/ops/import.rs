@@ -232,23 +232,36 @@ pub fn write(conn: &mut DbConnection, acting: &Actor, ready: Ready) -> Result<us
     if let Some(email) = taken {
         return Err(refused(format!("email: a user with the address {email} exists already")));
     }
+    // Each new user's id, invite mail and invite link, by address (unique in the file).
     let mut ids = HashMap::with_capacity(ready.users.len());
     for some in ready.users.chunks(USERS_A_STATEMENT) {
         ids.extend(users::insert_many(conn, some)?.into_iter().map(|(id, email)| (email, id)));
     }
-    let mut events = Vec::with_capacity(2 * ready.users.len());
-    for (user, (secret, mail)) in ready.users.iter().zip(ready.invites) {
-        let id = ids[&user.email];
-        let mail_id = outbox::enqueue(conn, &mail)?;
+    let mails: HashMap<String, i64> = outbox::enqueue_all(conn, ready.invites.iter().map(|(_, mail)| mail))?
+        .into_iter()
+        .map(|(id, to)| (to, id))
+        .collect();
+    let lost = |what: &str, email: &str| AppError::Internal(anyhow::anyhow!("the import lost the {what} of {email}"));
+    let mut links = Vec::with_capacity(ready.users.len());
+    for (user, (secret, _)) in ready.users.iter().zip(&ready.invites) {
         let link = NewToken {
             purpose: Purpose::Invite,
-            user_id: Some(id),
+            user_id: Some(*ids.get(&user.email).ok_or_else(|| lost("id", &user.email))?),
             email: Some(&user.email),
             details: serde_json::json!({ "subject": null, "bcc": null }),
             created_by: acting.audit.actor_id,
             ttl: ready.ttl,
         };
-        let token = tokens::store(conn, &link, &secret, ready.issued_at, Some(mail_id))?;
+        links.push((link, secret.as_str(), mails.get(&user.email).copied()));
+    }
+    let tokens: HashMap<String, tokens::Token> = tokens::store_all(conn, &links, ready.issued_at)?
+        .into_iter()
+        .filter_map(|token| Some((token.email.clone()?, token)))
+        .collect();
+    let mut events = Vec::with_capacity(2 * tokens.len());
+    for (user, (_, mail)) in ready.users.iter().zip(&ready.invites) {
+        let token = tokens.get(&user.email).ok_or_else(|| lost("invite link", &user.email))?;
+        let (id, mail_id) = (token.user_id.unwrap_or_default(), token.mail_id);
         let target = || Target::new("user", id, audit::person_label(&user.first_name, &user.last_name, &user.email));
         let details = serde_json::json!({
             "email": user.email, "first_name": user.first_name, "last_name": user.last_name,

@@ -279,3 +279,8 @@ async fn every_view_of_the_list_is_a_plain_filter_and_sort_of_its_users_under_ra
         app.with_db(move |conn| check_every_view(conn, &groups, round)).await;
     }
 }
+
+#[test]
+fn short_words_are_looked_for_at_a_word_beginning() {
+    assert_eq!(directory::words(" Li  ÉMILE q\0 "), vec![" li", "émile", "  q"]);
+}

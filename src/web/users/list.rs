@@ -39,6 +39,19 @@ pub struct ListParams {
     selected: String,
 }
 
+/// How a sort is named in the list's links (`sort=…`).
+fn sort_key(sort: Sort) -> &'static str {
+    match sort {
+        Sort::Name => "name",
+        Sort::Email => "email",
+        Sort::Company => "company",
+        Sort::Group => "group",
+        Sort::Status => "status",
+        Sort::Buildings => "buildings",
+        Sort::LastSignIn => "last_sign_in",
+    }
+}
+
 /// The view's state, normalized; renders back into query strings.
 #[derive(Debug, Clone)]
 struct View {
@@ -61,7 +74,7 @@ impl View {
             status: UserStatus::parse(&p.status),
             show_disabled: p.show_disabled == "on" || p.show_disabled == "1",
             activity: crate::domain::Activity::parse(&p.activity),
-            sort: Sort::parse(&p.sort),
+            sort: Sort::ALL.into_iter().find(|s| sort_key(*s) == p.sort).unwrap_or(Sort::Name),
             descending: p.dir == "desc",
             per_page,
         }
@@ -90,7 +103,7 @@ impl View {
             parts.push(format!("activity={}", a.key()));
         }
         if sort != Sort::Name {
-            parts.push(format!("sort={}", sort.key()));
+            parts.push(format!("sort={}", sort_key(sort)));
         }
         if descending {
             parts.push("dir=desc".into());
@@ -324,7 +337,7 @@ pub async fn list(
             .map(|n| Choice { selected: n == view.per_page, value: n.to_string(), label: n.to_string() })
             .collect(),
         show_disabled: view.show_disabled,
-        sort: view.sort.key(),
+        sort: sort_key(view.sort),
         dir: if view.descending { "desc" } else { "asc" },
         next_href: page
             .next
