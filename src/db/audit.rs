@@ -158,7 +158,7 @@ fn insert<'a>(
     events: impl IntoIterator<Item = (&'a str, Target, serde_json::Value)>,
 ) -> Result<(), AppError> {
     let at = now();
-    let rows: Vec<_> = events
+    let mut rows: Vec<_> = events
         .into_iter()
         .map(|(action, target, mut details)| {
             if let Some(token) = &ctx.api_token {
@@ -186,6 +186,12 @@ fn insert<'a>(
             )
         })
         .collect();
+    // One event is one row: a statement prepared once per connection (a list of rows is not).
+    if let [_] = rows[..]
+        && let Some(row) = rows.pop()
+    {
+        diesel::insert_into(audit_events::table).values(row).execute(conn)?;
+    }
     for some in rows.chunks(EVENTS_A_STATEMENT) {
         let query = diesel::insert_into(audit_events::table).values(some);
         on_either!(&mut *conn, |c| query.execute(c))?;

@@ -23,7 +23,7 @@ pub fn enqueue_all<'a>(
     messages: impl IntoIterator<Item = &'a Message>,
 ) -> Result<Vec<(i64, String)>, AppError> {
     let at = now();
-    let rows: Vec<_> = messages
+    let mut rows: Vec<_> = messages
         .into_iter()
         .map(|message| {
             (
@@ -39,6 +39,13 @@ pub fn enqueue_all<'a>(
         })
         .collect();
     let mut queued = Vec::with_capacity(rows.len());
+    // One message: a statement prepared once per connection (a list of rows is not).
+    if let [_] = rows[..]
+        && let Some(row) = rows.pop()
+    {
+        let query = diesel::insert_into(outbox::table).values(row).returning((outbox::id, outbox::to_address));
+        queued.push(query.get_result(conn)?);
+    }
     for some in rows.chunks(MESSAGES_A_STATEMENT) {
         let query = diesel::insert_into(outbox::table).values(some).returning((outbox::id, outbox::to_address));
         queued.extend(on_either!(&mut *conn, |c| query.get_results::<(i64, String)>(c))?);

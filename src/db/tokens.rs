@@ -102,7 +102,7 @@ pub fn store_all(
     links: &[(NewToken<'_>, &str, Option<i64>)],
     created: NaiveDateTime,
 ) -> Result<Vec<Token>, AppError> {
-    let rows: Vec<_> = links
+    let mut rows: Vec<_> = links
         .iter()
         .map(|(new, secret, mail_id)| {
             (
@@ -119,6 +119,12 @@ pub fn store_all(
         })
         .collect();
     let mut stored = Vec::with_capacity(rows.len());
+    // One link: a statement prepared once per connection (a list of rows is not).
+    if let [_] = rows[..]
+        && let Some(row) = rows.pop()
+    {
+        stored.push(diesel::insert_into(tokens::table).values(row).returning(tokens::all_columns).get_result(conn)?);
+    }
     for some in rows.chunks(TOKENS_A_STATEMENT) {
         let query = diesel::insert_into(tokens::table).values(some).returning(tokens::all_columns);
         stored.extend(on_either!(&mut *conn, |c| query.get_results::<Token>(c))?);

@@ -261,7 +261,7 @@ pub fn write(conn: &mut DbConnection, acting: &Actor, ready: Ready) -> Result<us
     let mut events = Vec::with_capacity(2 * tokens.len());
     for (user, (_, mail)) in ready.users.iter().zip(&ready.invites) {
         let token = tokens.get(&user.email).ok_or_else(|| lost("invite link", &user.email))?;
-        let (id, mail_id) = (token.user_id.unwrap_or_default(), token.mail_id);
+        let id = token.user_id.ok_or_else(|| lost("id", &user.email))?;
         let target = || Target::new("user", id, audit::person_label(&user.first_name, &user.last_name, &user.email));
         let details = serde_json::json!({
             "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
@@ -271,7 +271,7 @@ pub fn write(conn: &mut DbConnection, acting: &Actor, ready: Ready) -> Result<us
         });
         events.push(("user.created", target(), details));
         let details = serde_json::json!({
-            "token_id": token.id, "mail_id": mail_id, "expires_at": token.expires_at, "superseded": 0,
+            "token_id": token.id, "mail_id": token.mail_id, "expires_at": token.expires_at, "superseded": 0,
             "subject": mail.subject, "bcc": null,
         });
         events.push(("invite.sent", target(), details));

@@ -112,8 +112,19 @@ async fn show(
         let acting = acting.clone();
         move |conn: &mut crate::db::DbConnection| ops::import::ready(conn, &acting, &public_url, &text, write)
     };
+    let began = std::time::Instant::now();
     let outcome = match state.db.run(judge).await? {
-        Ok(ready) => Ok(ops::apply(&state.db, move |conn| ops::import::write(conn, &acting, ready)).await?),
+        Ok(ready) => {
+            let judged = began.elapsed();
+            let (count, writing) = ops::apply(&state.db, move |conn| {
+                let began = std::time::Instant::now();
+                ops::import::write(conn, &acting, ready).map(|count| (count, began.elapsed()))
+            })
+            .await?;
+            let (judging, writing, in_all) = (judged.as_millis(), writing.as_millis(), began.elapsed().as_millis());
+            tracing::info!(count, judging, writing, in_all, "users imported (milliseconds)");
+            Ok(count)
+        }
         Err(shown) => Err(shown),
     };
     match outcome {
