@@ -23,6 +23,13 @@ pub fn start(
     at: NaiveDateTime,
     replaces: &[String],
 ) -> Result<String, AppError> {
+    // Two sign-ins of one user at once must not both find the browser new: they take turns.
+    // The turn is taken first, on PostgreSQL: a session's row refers to its user's, so storing
+    // it holds a share lock on that row, and two sign-ins that each held one and then asked
+    // for the user's row deadlocked (a 500 for one of them, each wait a second long).
+    if impersonator.is_none() {
+        users::lock(conn, user_id)?;
+    }
     for key in replaces {
         stored::end_by_key(conn, key)?;
     }
@@ -41,8 +48,6 @@ pub fn start(
     if impersonator.is_some() {
         return Ok(key);
     }
-    // Two sign-ins of one user at once must not both find the browser new.
-    users::lock(conn, user.id)?;
     // A browser is known by its kind and system ("Firefox on Linux"), not its version: an
     // update is no new device.
     let device = crate::domain::device::describe(&agent);

@@ -354,3 +354,18 @@ async fn a_browsers_update_is_no_new_device() {
     signed_in_with(&app, "ann@example.com", &FIREFOX.replace("133.0", "134.0")).await;
     assert!(mails(&app, "new_device").await.is_empty());
 }
+
+/// Many sign-ins of one user at once each get a session: none fails while waiting for another
+/// (on PostgreSQL, storing the sessions and then taking turns on the user deadlocked).
+#[actix_web::test]
+async fn many_sign_ins_of_one_user_at_once_all_succeed() {
+    let app = spawn_app().await;
+    let ann = app.create_user(UserSpec { email: "ann@example.com", ..UserSpec::default() }).await;
+    let browsers: Vec<Browser> = (0..12).map(|_| Browser::with_agent(&app.address, FIREFOX)).collect();
+    let answers = futures_util::future::join_all(browsers.iter().map(|b| b.sign_in("ann@example.com", PASSWORD))).await;
+    for answer in &answers {
+        answer.assert_redirect_to("/settings");
+    }
+    assert_eq!(session_ids(&app, ann.id).await.len(), browsers.len());
+    assert!(mails(&app, "new_device").await.is_empty(), "one browser, never new after the first");
+}
