@@ -15,6 +15,7 @@ use diesel::prelude::*;
 use crate::db::audit::{self, Target};
 use crate::db::settings::Settings;
 use crate::db::tokens::{self, NewToken, Purpose};
+use crate::db::user_access::AccessChange;
 use crate::db::{DbConnection, groups, outbox, users};
 use crate::domain::user_form::UserInfoForm;
 use crate::domain::{FieldErrors, Permission, UserStatus};
@@ -252,13 +253,14 @@ pub fn write(conn: &mut DbConnection, acting: &Actor, ready: Ready) -> Result<us
             created_by: acting.audit.actor_id,
             ttl: ready.ttl,
         };
-        links.push((link, secret.as_str(), mails.get(&user.email).copied()));
+        let mail_id = *mails.get(&user.email).ok_or_else(|| lost("invite mail", &user.email))?;
+        links.push((link, secret.as_str(), Some(mail_id)));
     }
     let tokens: HashMap<String, tokens::Token> = tokens::store_all(conn, &links, ready.issued_at)?
         .into_iter()
         .filter_map(|token| Some((token.email.clone()?, token)))
         .collect();
-    let mut events = Vec::with_capacity(2 * tokens.len());
+    let mut events = Vec::with_capacity(3 * tokens.len());
     for (user, (_, mail)) in ready.users.iter().zip(&ready.invites) {
         let token = tokens.get(&user.email).ok_or_else(|| lost("invite link", &user.email))?;
         let id = token.user_id.ok_or_else(|| lost("id", &user.email))?;
@@ -267,9 +269,15 @@ pub fn write(conn: &mut DbConnection, acting: &Actor, ready: Ready) -> Result<us
             "email": user.email, "first_name": user.first_name, "last_name": user.last_name,
             "phone": user.phone, "title": user.title, "job_function": user.job_function,
             "company": user.company, "group_id": user.group_id, "status": user.status,
-            "entry": "import", "must_change_password": false, "ends_on": user.ends_on,
+            "entry": "import", "must_change_password": false, "access": AccessChange::default(),
+            "user_name": user.user_name, "external_id": user.external_id,
         });
         events.push(("user.created", target(), details));
+        // As the Users tab records a last day given after the user was added.
+        if let Some(day) = user.ends_on {
+            let details = serde_json::json!({ "before": { "Account ends": null }, "after": { "Account ends": day } });
+            events.push(("user.updated", target(), details));
+        }
         let details = serde_json::json!({
             "token_id": token.id, "mail_id": token.mail_id, "expires_at": token.expires_at, "superseded": 0,
             "subject": mail.subject, "bcc": null,

@@ -226,6 +226,9 @@ async fn a_bulk_grant_and_an_import_carry_their_end_dates() {
     admin.post("/users/import/confirm", &[("csv", &good)]).await.assert_status(303);
     let ivy = app.with_db(|c| concierge::db::users::find_by_email(c, "ivy@example.com").unwrap().unwrap()).await;
     assert_eq!(ivy.ends_on, Some(last_day));
+    // Her history says so, as it does for a last day given later.
+    let page = admin.get(&format!("/users/{}", ivy.id)).await;
+    page.assert_contains("by a CSV import").assert_contains(&format!("Account ends: (none) → {last_day}"));
 }
 
 #[actix_web::test]
