@@ -687,7 +687,9 @@ async fn an_import_refuses_what_changed_after_it_was_judged() {
     let header = "email,first_name,last_name,phone,title,job_function,company,group";
     let row = |email: &str, group: &str| format!("{email},Ann,Lee,+1 702 555 0100,Manager,Operations,Acme,{group}\n");
     let file = |other: &str| format!("{header}\n{}{}", row("ann@example.com", "Customer"), row(other, "Night shift"));
-    let changes: [Box<dyn Fn(&mut concierge::db::DbConnection) + Send>; 2] = [
+    // What someone else changes between the judging and the write.
+    type Change = Box<dyn Fn(&mut concierge::db::DbConnection) + Send>;
+    let changes: [Change; 2] = [
         Box::new(move |c| {
             let bo = ("bo@example.com".into(), "Bo".into(), "B".into());
             let bo = concierge::db::users::NewUser::new(bo.0, bo.1, bo.2, customer, UserStatus::Active);
