@@ -232,3 +232,46 @@ async fn with_hundreds_of_buildings_an_admin_finds_one_and_grants_it() {
     walk.finish().await;
     validate_html(BIG);
 }
+
+/// Import CSV at a phone's width: a file chosen with the file picker, every row previewed, the
+/// import confirmed, and the users it added read back.
+#[actix_web::test]
+async fn an_admin_imports_a_file_at_a_phones_width() {
+    if !available() {
+        return;
+    }
+    let app = spawn_app().await;
+    app.create_owner().await;
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("people.csv");
+    let rows = [
+        "email,first_name,last_name,phone,title,job_function,company,group",
+        "ivy@example.com,Ivy,Ito,+1 702 555 0100,Clerk,tenant,Harbor,Customer",
+        "omar@example.com,Omar,Odu,+1 702 555 0101,Manager,Operations,,Regular",
+    ];
+    std::fs::write(&file, rows.join("\n")).unwrap();
+    let mut walk = Walk::start(&app.address, "import").await;
+    walk.resize(390, 844).await;
+    walk.sign_in("owner@example.com").await;
+    walk.visit("/users/import").await;
+    walk.check_accessibility().await;
+    let picker = walk.client.find(Locator::Id("f-file")).await.unwrap();
+    picker.send_keys(&file.display().to_string()).await.unwrap();
+    walk.press("Preview").await;
+    let preview = walk.text().await;
+    assert!(preview.contains("ivy@example.com") && preview.contains("omar@example.com"), "{preview}");
+    walk.check_accessibility().await;
+    walk.assert_no_sideways_scroll().await;
+    walk.press("Import 2 users").await;
+    assert_eq!(walk.path().await, "/users");
+    let list = walk.text().await;
+    assert!(list.contains("2 users were imported and invited."), "{list}");
+    walk.assert_no_sideways_scroll().await;
+    for (email, first_name) in [("ivy@example.com", "Ivy"), ("omar@example.com", "Omar")] {
+        let user = app.with_db(move |c| concierge::db::users::find_by_email(c, email).unwrap()).await;
+        let user = user.unwrap_or_else(|| panic!("{email} was imported"));
+        assert_eq!((user.first_name.as_str(), user.status.as_str()), (first_name, "invited"));
+    }
+    walk.finish().await;
+    validate_html("import");
+}
