@@ -198,11 +198,13 @@ fn import_users(config: &Config, file: &std::path::Path) -> anyhow::Result<()> {
     db.migrate()?;
     let mut conn = db.get().map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let owner = concierge::ops::Actor::owner(&mut conn)?;
+    // Judged and prepared before the transaction, written inside it (as the Users tab does).
     let outcome = match concierge::ops::import::ready(&mut conn, &owner, &config.public_url, &csv, true) {
         Ok(Ok(ready)) => {
             concierge::db::transaction(&mut conn, |conn| concierge::ops::import::write(conn, &owner, ready)).map(Ok)
         }
-        other => other.map(|shown| shown.map(|_| 0)),
+        Ok(Err(shown)) => Ok(Err(shown)),
+        Err(error) => Err(error),
     };
     match outcome {
         Ok(Ok(count)) => {
